@@ -1,0 +1,89 @@
+/*
+ * config.h — the room's one YAML configuration file (enumdr.yaml), read
+ * with libyaml.  Unknown keys, wrong types and missing required keys are
+ * errors naming file, line and column (libyaml's problem_mark is 0-based;
+ * messages are 1-based like an editor).  conf/enumdr.yaml documents every key.
+ */
+#ifndef ENUMDR_CONFIG_H
+#define ENUMDR_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#define CONFIG_NAME_MAX 64
+#define CONFIG_URL_MAX  1024
+#define CONFIG_MAX_PEERS 8
+#define CONFIG_MAX_STEPS 8
+#define CONFIG_MAX_ARGV  32
+
+/* What the sync does when both rooms have newer zones (split brain, S0.2). */
+enum config_diverged_policy {
+	DIVERGED_REFUSE,      /* import nothing; keep the peer's copy aside; alarm */
+	DIVERGED_MERGE_ZONES  /* take each zone from the side with the newer serial */
+};
+
+struct config_peer {
+	char name[CONFIG_NAME_MAX];          /* the peer room's name */
+	char heartbeat_url[CONFIG_URL_MAX];  /* its agent's heartbeat (HTTP) */
+	char transfer_url[CONFIG_URL_MAX];   /* where we push snapshots: a directory URL ending in '/' */
+	char fetch_url[CONFIG_URL_MAX];      /* where we can fetch its latest snapshot ("" = none) */
+};
+
+/* One load step (S0.6 foreground/background): an argv list, no shell. */
+struct config_step {
+	char name[CONFIG_NAME_MAX];
+	char *argv[CONFIG_MAX_ARGV + 1];     /* NULL-terminated, malloc'd strings */
+	size_t argc;
+	int timeout_ms;
+};
+
+struct config {
+	char path[PATH_MAX];                 /* the file this was read from */
+	char room[CONFIG_NAME_MAX];          /* required: this room's name */
+	char database[PATH_MAX];             /* required: SQLite database */
+	char snapshot_dir[PATH_MAX];         /* required: our own exports */
+	char incoming_dir[PATH_MAX];         /* required: the fixed directory peers push into (S0.1) */
+	char state_dir[PATH_MAX];            /* required: alarms, checker state */
+
+	/* alarm: */
+	int alarm_facility;                  /* LOG_LOCAL3 by default */
+	char alarm_ident[CONFIG_NAME_MAX];   /* "enumdr" by default */
+
+	/* timeouts: (milliseconds) */
+	int connect_timeout_ms;              /* default 2000 */
+	int transfer_timeout_ms;             /* default 30000 */
+
+	/* transfer: credentials for sftp:// (empty = libcurl defaults) */
+	char ssh_private_key[PATH_MAX];
+	char ssh_public_key[PATH_MAX];
+	char ssh_known_hosts[PATH_MAX];
+
+	/* sync: */
+	enum config_diverged_policy on_diverged;   /* default refuse */
+
+	/* agent: (enumdrd) */
+	char provisioning_listen[128];       /* "ADDR:PORT", default 127.0.0.1:8053 */
+	char peer_listen[128];               /* "ADDR:PORT", default 127.0.0.1:8054 */
+	char control_socket[PATH_MAX];       /* default STATE_DIR/control.sock */
+	int snapshot_interval_s;             /* default 300; 0 = off */
+
+	struct config_peer peers[CONFIG_MAX_PEERS];
+	size_t npeers;
+
+	/* load: ordered steps (S0.6) */
+	struct config_step steps[CONFIG_MAX_STEPS];
+	size_t nsteps;
+};
+
+/* Read and validate path into cfg (zeroed first; defaults applied).
+ * On error err names "FILE:LINE:COLUMN: problem". */
+int config_load(const char *path, struct config *cfg, char *err);
+
+/* Same, from a string; name is used in messages in place of a file. */
+int config_load_string(const char *name, const char *yaml, size_t len,
+    struct config *cfg, char *err);
+
+/* Free what config_load allocated (step argv strings). */
+void config_free(struct config *cfg);
+
+#endif

@@ -1,0 +1,1139 @@
+/*
+ * store.c — the room's SQLite database: schema, validation of numbers and
+ * NAPTR records, and every change (S0.1 tables, S0.2 serials, S0.7 journal
+ * sequence number).  See store.h for the table mapping and the contract.
+ */
+#include <ctype.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "serial.h"
+#include "store.h"
+#include "util.h"
+
+#define BUSY_TIMEOUT_MS 5000
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS database_identity ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " uuid TEXT NOT NULL,"
+    " schema_version INTEGER NOT NULL,"
+    " created_at TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS zone ("
+    " origin TEXT PRIMARY KEY,"
+    " prefix TEXT NOT NULL UNIQUE,"
+    " serial INTEGER NOT NULL CHECK (serial BETWEEN 0 AND 4294967295),"
+    " updated_at TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS number ("
+    " e164 TEXT PRIMARY KEY,"
+    " zone TEXT NOT NULL REFERENCES zone(origin),"
+    " naptr TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS number_by_zone ON number(zone, e164);"
+    "CREATE TABLE IF NOT EXISTS parameter ("
+    " name TEXT PRIMARY KEY,"
+    " value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS journal ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " at TEXT NOT NULL,"
+    " op TEXT NOT NULL CHECK (op IN ('add','replace','remove','import')),"
+    " e164 TEXT NOT NULL,"
+    " zone TEXT NOT NULL,"
+    " serial INTEGER NOT NULL,"
+    " records TEXT NOT NULL);"
+    "INSERT OR IGNORE INTO database_identity (id, uuid, schema_version,"
+    " created_at) VALUES (1, lower(hex(randomblob(16))), 1,"
+    " strftime('%Y-%m-%dT%H:%M:%SZ','now'));";
+
+/* Prepared statements kept for the life of the connection. */
+enum stmt_id {
+	ST_ZONE_FOR,
+	ST_INSERT_NUMBER,
+	ST_UPDATE_NUMBER,
+	ST_DELETE_NUMBER,
+	ST_BUMP_SERIAL,
+	ST_INSERT_JOURNAL,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_ZONE_FOR] = "SELECT origin FROM zone WHERE ?1 LIKE prefix || '%'"
+	    " ORDER BY length(prefix) DESC LIMIT 1",
+	[ST_INSERT_NUMBER] = "INSERT INTO number (e164, zone, naptr, updated_at)"
+	    " VALUES (?1, ?2, ?3, ?4)",
+	[ST_UPDATE_NUMBER] = "UPDATE number SET naptr = ?2, updated_at = ?3"
+	    " WHERE e164 = ?1 RETURNING zone",
+	[ST_DELETE_NUMBER] = "DELETE FROM number WHERE e164 = ?1 RETURNING zone",
+	[ST_BUMP_SERIAL] = "UPDATE zone SET serial = (serial + 1) % 4294967296,"
+	    " updated_at = ?2 WHERE origin = ?1 RETURNING serial",
+	[ST_INSERT_JOURNAL] = "INSERT INTO journal (at, op, e164, zone, serial,"
+	    " records) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+};
+
+struct store {
+	sqlite3 *db;
+	char path[PATH_MAX];
+	sqlite3_stmt *stmt[ST_COUNT];
+};
+
+const char *
+store_status_name(enum store_status s)
+{
+	switch (s) {
+	case STORE_OK: return "ok";
+	case STORE_EINVAL: return "invalid";
+	case STORE_ENOZONE: return "no zone";
+	case STORE_EEXIST: return "exists";
+	case STORE_ENOENT: return "not found";
+	case STORE_EBUSY: return "busy";
+	case STORE_EFULL: return "disk full";
+	case STORE_EIO: return "database error";
+	}
+	return "unknown";
+}
+
+enum store_status
+store_sqlite_error(struct store *st, int rc, const char *what, char *err)
+{
+	const char *msg = st && st->db ? sqlite3_errmsg(st->db) :
+	    sqlite3_errstr(rc);
+
+	errf(err, "%s: %s (%s)", what, msg, st ? st->path : "?");
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return STORE_EBUSY;
+	case SQLITE_FULL:
+		return STORE_EFULL;
+	case SQLITE_CONSTRAINT:
+		return STORE_EEXIST;
+	default:
+		return STORE_EIO;
+	}
+}
+
+sqlite3 *
+store_handle(struct store *st)
+{
+	return st->db;
+}
+
+const char *
+store_path(const struct store *st)
+{
+	return st->path;
+}
+
+enum store_status
+store_open(const char *path, int flags, struct store **out, char *err)
+{
+	struct store *st;
+	int oflags, rc, i;
+	int memory = path == NULL || *path == '\0' ||
+	    strcmp(path, ":memory:") == 0;
+
+	*out = NULL;
+	st = calloc(1, sizeof(*st));
+	if (st == NULL) {
+		errf(err, "out of memory opening %s", path);
+		return STORE_EIO;
+	}
+	strlcpy_(st->path, memory ? ":memory:" : path, sizeof(st->path));
+	if (flags & STORE_READONLY)
+		oflags = SQLITE_OPEN_READONLY;
+	else if (flags & STORE_CREATE)
+		oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	else
+		oflags = SQLITE_OPEN_READWRITE;
+	oflags |= SQLITE_OPEN_NOMUTEX;
+	rc = sqlite3_open_v2(st->path, &st->db, oflags, NULL);
+	if (rc != SQLITE_OK) {
+		enum store_status s = store_sqlite_error(st, rc,
+		    "open database", err);
+		store_close(st);
+		return s == STORE_EEXIST ? STORE_EIO : s;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+	if (!(flags & STORE_READONLY)) {
+		/* WAL for concurrent readers (checkers, heartbeats);
+		 * synchronous=FULL: an acknowledged change survives power loss. */
+		rc = sqlite3_exec(st->db, memory ? "PRAGMA synchronous=FULL;" :
+		    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
+		    NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
+	rc = sqlite3_exec(st->db, "PRAGMA foreign_keys=ON;", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	if (flags & STORE_CREATE) {
+		rc = sqlite3_exec(st->db, schema_sql, NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
+	/* A database that is not ours (or not a database) fails here. */
+	{
+		sqlite3_stmt *q;
+		int version = -1;
+
+		rc = sqlite3_prepare_v2(st->db, "SELECT schema_version FROM"
+		    " database_identity WHERE id = 1", -1, &q, NULL);
+		if (rc != SQLITE_OK)
+			goto fail;
+		if (sqlite3_step(q) == SQLITE_ROW)
+			version = sqlite3_column_int(q, 0);
+		rc = sqlite3_finalize(q);
+		if (rc != SQLITE_OK)
+			goto fail;
+		if (version != STORE_SCHEMA_VERSION) {
+			errf(err, "%s: not an enumdr database of schema version"
+			    " %d (found %d)", st->path, STORE_SCHEMA_VERSION,
+			    version);
+			store_close(st);
+			return STORE_EIO;
+		}
+	}
+	for (i = 0; i < ST_COUNT; i++) {
+		if (flags & STORE_READONLY)
+			break;
+		rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL);
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
+	*out = st;
+	return STORE_OK;
+fail:
+	{
+		enum store_status s = store_sqlite_error(st, rc,
+		    "prepare database", err);
+		store_close(st);
+		return s == STORE_EEXIST ? STORE_EIO : s;
+	}
+}
+
+void
+store_close(struct store *st)
+{
+	int i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(st->stmt[i]);
+	sqlite3_close(st->db);
+	free(st);
+}
+
+/* ---- validation ------------------------------------------------------ */
+
+int
+store_e164_valid(const char *e164, char *err)
+{
+	size_t i, len;
+
+	if (e164 == NULL || e164[0] != '+') {
+		errf(err, "invalid E.164 number \"%s\": must start with '+'",
+		    e164 ? e164 : "");
+		return -1;
+	}
+	len = strlen(e164 + 1);
+	if (len < 1 || len > 15) {
+		errf(err, "invalid E.164 number \"%s\": must have 1 to 15"
+		    " digits after '+' (has %zu characters)", e164, len);
+		return -1;
+	}
+	for (i = 1; e164[i]; i++) {
+		if (!isdigit((unsigned char)e164[i])) {
+			errf(err, "invalid E.164 number \"%s\": character %zu"
+			    " is not a digit", e164, i + 1);
+			return -1;
+		}
+	}
+	if (e164[1] == '0') {
+		errf(err, "invalid E.164 number \"%s\": a country code"
+		    " never starts with 0", e164);
+		return -1;
+	}
+	return 0;
+}
+
+/* A domain name in presentation form: "." or labels of [A-Za-z0-9_-]. */
+static int
+domain_valid(const char *s)
+{
+	size_t label = 0, total = strlen(s);
+
+	if (strcmp(s, ".") == 0)
+		return 1;
+	if (total == 0 || total > 253 || s[0] == '.')
+		return 0;
+	for (; *s; s++) {
+		if (*s == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
+			return 0;
+		if (++label > 63)
+			return 0;
+	}
+	return 1;
+}
+
+int
+store_naptr_valid(const struct naptr_record *r, char *err)
+{
+	const char *p;
+	size_t ndelim = 0;
+	char delim;
+
+	if (memchr(r->flags, '\0', sizeof(r->flags)) == NULL ||
+	    memchr(r->service, '\0', sizeof(r->service)) == NULL ||
+	    memchr(r->regexp, '\0', sizeof(r->regexp)) == NULL ||
+	    memchr(r->replacement, '\0', sizeof(r->replacement)) == NULL) {
+		errf(err, "NAPTR field too long");
+		return -1;
+	}
+	for (p = r->flags; *p; p++) {
+		if (!isalnum((unsigned char)*p)) {
+			errf(err, "NAPTR flags \"%s\": only letters and digits"
+			    " are allowed (RFC 3403)", r->flags);
+			return -1;
+		}
+	}
+	if (r->service[0] == '\0') {
+		errf(err, "NAPTR service is empty (ENUM needs e.g. E2U+sip)");
+		return -1;
+	}
+	for (p = r->service; *p; p++) {
+		if (!isalnum((unsigned char)*p) && strchr("+:.-_", *p) == NULL) {
+			errf(err, "NAPTR service \"%s\": character '%c' is not"
+			    " allowed", r->service, *p);
+			return -1;
+		}
+	}
+	for (p = r->regexp; *p; p++) {
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e) {
+			errf(err, "NAPTR regexp has a non-printable character"
+			    " at position %ld", (long)(p - r->regexp) + 1);
+			return -1;
+		}
+	}
+	if (r->regexp[0] != '\0') {
+		delim = r->regexp[0];
+		if (isdigit((unsigned char)delim) || delim == '\\' ||
+		    delim == 'i') {
+			errf(err, "NAPTR regexp \"%s\": '%c' cannot be the"
+			    " delimiter (RFC 3402)", r->regexp, delim);
+			return -1;
+		}
+		for (p = r->regexp; *p; p++) {
+			if (*p == '\\' && p[1] != '\0') {
+				p++;
+				continue;
+			}
+			if (*p == delim)
+				ndelim++;
+		}
+		p = r->regexp + strlen(r->regexp) - 1;
+		if (ndelim != 3 || (*p != delim && !(*p == 'i' &&
+		    p > r->regexp && p[-1] == delim))) {
+			errf(err, "NAPTR regexp \"%s\": must be"
+			    " DELIM ERE DELIM REPLACEMENT DELIM [i] (RFC 3402)",
+			    r->regexp);
+			return -1;
+		}
+		if (strcmp(r->replacement, ".") != 0 &&
+		    r->replacement[0] != '\0') {
+			errf(err, "NAPTR replacement \"%s\" must be \".\" when"
+			    " a regexp is given (RFC 3403)", r->replacement);
+			return -1;
+		}
+	} else if (r->replacement[0] == '\0' ||
+	    strcmp(r->replacement, ".") == 0) {
+		errf(err, "NAPTR record needs a regexp or a replacement"
+		    " domain");
+		return -1;
+	}
+	if (r->replacement[0] != '\0' && !domain_valid(r->replacement)) {
+		errf(err, "NAPTR replacement \"%s\" is not a domain name",
+		    r->replacement);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_origin_valid(const char *origin, char *prefix_out, char *err)
+{
+	char digits[STORE_E164_MAX];
+	size_t len, nd = 0, i;
+	const char *p;
+
+	len = strlen(origin);
+	if (len > 0 && origin[len - 1] == '.')
+		len--;
+	if (len >= STORE_ORIGIN_MAX || len < 11 ||
+	    strncasecmp(origin + len - 10, ".e164.arpa", 10) != 0) {
+		errf(err, "invalid zone \"%s\": must be digit labels under"
+		    " e164.arpa, e.g. 6.4.e164.arpa", origin);
+		return -1;
+	}
+	for (p = origin; p < origin + len - 10; p += 2) {
+		if (!isdigit((unsigned char)p[0]) || p[1] != '.' ||
+		    nd >= 15) {
+			errf(err, "invalid zone \"%s\": labels before"
+			    " e164.arpa must be single digits (at most 15)",
+			    origin);
+			return -1;
+		}
+		digits[nd++] = p[0];
+	}
+	if (p != origin + len - 9 || nd == 0) {
+		errf(err, "invalid zone \"%s\": must be digit labels under"
+		    " e164.arpa", origin);
+		return -1;
+	}
+	if (prefix_out) {
+		for (i = 0; i < nd; i++)
+			prefix_out[i] = digits[nd - 1 - i];
+		prefix_out[nd] = '\0';
+	}
+	return 0;
+}
+
+int
+store_e164_to_domain(const char *e164, char *out, size_t outlen)
+{
+	size_t n = strlen(e164), i, o = 0;
+
+	if (n < 2 || outlen < (n - 1) * 2 + 10)
+		return -1;
+	for (i = n - 1; i >= 1; i--) {
+		out[o++] = e164[i];
+		out[o++] = '.';
+	}
+	memcpy(out + o, "e164.arpa", 10);
+	return 0;
+}
+
+/* ---- NAPTR presentation format -------------------------------------- */
+
+static void
+put_quoted(char **p, const char *s)
+{
+	*(*p)++ = '"';
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			*(*p)++ = '\\';
+		*(*p)++ = *s;
+	}
+	*(*p)++ = '"';
+}
+
+int
+store_naptr_format(const struct naptr_record *r, size_t n, char **text)
+{
+	size_t i, cap = 1;
+	char *buf, *p;
+
+	for (i = 0; i < n; i++)
+		cap += 16 + 2 * (strlen(r[i].flags) + strlen(r[i].service) +
+		    strlen(r[i].regexp)) + 6 + strlen(r[i].replacement) + 2;
+	buf = malloc(cap);
+	if (buf == NULL)
+		return -1;
+	p = buf;
+	for (i = 0; i < n; i++) {
+		p += sprintf(p, "%u %u ", r[i].order, r[i].preference);
+		put_quoted(&p, r[i].flags);
+		*p++ = ' ';
+		put_quoted(&p, r[i].service);
+		*p++ = ' ';
+		put_quoted(&p, r[i].regexp);
+		*p++ = ' ';
+		p += sprintf(p, "%s", r[i].replacement[0] ? r[i].replacement :
+		    ".");
+		if (i + 1 < n)
+			*p++ = '\n';
+	}
+	*p = '\0';
+	*text = buf;
+	return 0;
+}
+
+/* Next token of a NAPTR line: a number, a bare word or a quoted string. */
+static int
+next_token(const char **sp, char *out, size_t outlen, int *quoted)
+{
+	const char *s = *sp;
+	size_t o = 0;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s == '\0' || *s == '\n')
+		return -1;
+	*quoted = *s == '"';
+	if (*quoted) {
+		for (s++; *s != '"'; s++) {
+			if (*s == '\0' || *s == '\n')
+				return -1;
+			if (*s == '\\' && s[1] != '\0')
+				s++;
+			if (o + 1 >= outlen)
+				return -1;
+			out[o++] = *s;
+		}
+		s++;
+	} else {
+		for (; *s && *s != ' ' && *s != '\t' && *s != '\n'; s++) {
+			if (o + 1 >= outlen)
+				return -1;
+			out[o++] = *s;
+		}
+	}
+	out[o] = '\0';
+	*sp = s;
+	return 0;
+}
+
+static int
+parse_u16(const char *s, uint16_t *v)
+{
+	char *end;
+	unsigned long x;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	x = strtoul(s, &end, 10);
+	if (*end != '\0' || x > 65535)
+		return -1;
+	*v = (uint16_t)x;
+	return 0;
+}
+
+int
+store_naptr_parse(const char *text, struct naptr_record *r, size_t *n,
+    char *err)
+{
+	const char *s = text;
+	char tok[STORE_REGEXP_MAX], verr[ENUMDR_ERRLEN];
+	size_t line = 0;
+	int q;
+
+	*n = 0;
+	while (*s) {
+		struct naptr_record *x;
+
+		line++;
+		if (*n >= STORE_MAX_NAPTR) {
+			errf(err, "more than %d NAPTR records", STORE_MAX_NAPTR);
+			return -1;
+		}
+		x = &r[*n];
+		memset(x, 0, sizeof(*x));
+		if (next_token(&s, tok, sizeof(tok), &q) || q ||
+		    parse_u16(tok, &x->order) ||
+		    next_token(&s, tok, sizeof(tok), &q) || q ||
+		    parse_u16(tok, &x->preference)) {
+			errf(err, "NAPTR record %zu: order and preference must"
+			    " be numbers 0-65535", line);
+			return -1;
+		}
+		if (next_token(&s, x->flags, sizeof(x->flags), &q) ||
+		    next_token(&s, x->service, sizeof(x->service), &q) ||
+		    next_token(&s, x->regexp, sizeof(x->regexp), &q) ||
+		    next_token(&s, x->replacement, sizeof(x->replacement), &q)) {
+			errf(err, "NAPTR record %zu: expected ORDER PREFERENCE"
+			    " \"FLAGS\" \"SERVICE\" \"REGEXP\" REPLACEMENT",
+			    line);
+			return -1;
+		}
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s != '\0' && *s != '\n') {
+			errf(err, "NAPTR record %zu: unexpected text after"
+			    " the replacement", line);
+			return -1;
+		}
+		if (*s == '\n')
+			s++;
+		if (store_naptr_valid(x, verr) == -1) {
+			errf(err, "NAPTR record %zu: %s", line, verr);
+			return -1;
+		}
+		(*n)++;
+	}
+	if (*n == 0) {
+		errf(err, "no NAPTR record given");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- zones ------------------------------------------------------------ */
+
+enum store_status
+store_add_zone(struct store *st, const char *origin, uint32_t serial,
+    char *err)
+{
+	char prefix[STORE_E164_MAX], name[STORE_ORIGIN_MAX], now[32];
+	sqlite3_stmt *q;
+	size_t len;
+	int rc;
+
+	if (store_origin_valid(origin, prefix, err) == -1)
+		return STORE_EINVAL;
+	len = strlcpy_(name, origin, sizeof(name));
+	if (len > 0 && name[len - 1] == '.')
+		name[len - 1] = '\0';
+	for (len = 0; name[len]; len++)
+		name[len] = (char)tolower((unsigned char)name[len]);
+	util_utc_iso8601(now, sizeof(now));
+	rc = sqlite3_prepare_v2(st->db, "INSERT INTO zone (origin, prefix,"
+	    " serial, updated_at) VALUES (?1, ?2, ?3, ?4)", -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return store_sqlite_error(st, rc, "add zone", err);
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, prefix, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, serial);
+	sqlite3_bind_text(q, 4, now, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
+		errf(err, "zone %s (prefix +%s) exists already", name, prefix);
+		return STORE_EEXIST;
+	}
+	if (rc != SQLITE_DONE)
+		return store_sqlite_error(st, rc, "add zone", err);
+	return STORE_OK;
+}
+
+enum store_status
+store_list_zones(struct store *st, struct zone_info **zones, size_t *n,
+    char *err)
+{
+	sqlite3_stmt *q;
+	struct zone_info *z = NULL, *nz;
+	size_t cap = 0;
+	int rc;
+
+	*zones = NULL;
+	*n = 0;
+	rc = sqlite3_prepare_v2(st->db, "SELECT origin, prefix, serial,"
+	    " (SELECT count(*) FROM number WHERE number.zone = zone.origin)"
+	    " FROM zone ORDER BY origin", -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return store_sqlite_error(st, rc, "list zones", err);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			nz = realloc(z, cap * sizeof(*z));
+			if (nz == NULL) {
+				errf(err, "out of memory listing zones");
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			z = nz;
+		}
+		memset(&z[*n], 0, sizeof(z[*n]));
+		strlcpy_(z[*n].origin, (const char *)sqlite3_column_text(q, 0),
+		    sizeof(z[*n].origin));
+		strlcpy_(z[*n].prefix, (const char *)sqlite3_column_text(q, 1),
+		    sizeof(z[*n].prefix));
+		z[*n].serial = (uint32_t)sqlite3_column_int64(q, 2);
+		z[*n].numbers = sqlite3_column_int64(q, 3);
+		(*n)++;
+	}
+	if (rc != SQLITE_DONE) {
+		enum store_status s = rc == SQLITE_NOMEM ? STORE_EIO :
+		    store_sqlite_error(st, rc, "list zones", err);
+		sqlite3_finalize(q);
+		free(z);
+		*n = 0;
+		return s;
+	}
+	sqlite3_finalize(q);
+	*zones = z;
+	return STORE_OK;
+}
+
+static enum store_status
+zone_for(struct store *st, const char *e164, char *origin, size_t originlen,
+    char *err)
+{
+	sqlite3_stmt *q = st->stmt[ST_ZONE_FOR];
+	int rc;
+
+	sqlite3_reset(q);
+	sqlite3_bind_text(q, 1, e164 + 1, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		strlcpy_(origin, (const char *)sqlite3_column_text(q, 0),
+		    originlen);
+		sqlite3_reset(q);
+		return STORE_OK;
+	}
+	sqlite3_reset(q);
+	if (rc == SQLITE_DONE) {
+		errf(err, "no zone covers %s (add its e164.arpa zone first)",
+		    e164);
+		return STORE_ENOZONE;
+	}
+	return store_sqlite_error(st, rc, "find zone", err);
+}
+
+enum store_status
+store_zone_for(struct store *st, const char *e164, char *origin,
+    size_t originlen, char *err)
+{
+	if (store_e164_valid(e164, err) == -1)
+		return STORE_EINVAL;
+	if (st->stmt[ST_ZONE_FOR] == NULL) {
+		errf(err, "database %s is open read-only", st->path);
+		return STORE_EIO;
+	}
+	return zone_for(st, e164, origin, originlen, err);
+}
+
+/* ---- changes ------------------------------------------------------------ */
+
+static const char *
+op_name(enum store_op op)
+{
+	switch (op) {
+	case STORE_ADD: return "add";
+	case STORE_REPLACE: return "replace";
+	case STORE_REMOVE: return "remove";
+	}
+	return "?";
+}
+
+/* Run a prepared statement that returns one text column (RETURNING zone). */
+static int
+step_returning_text(sqlite3_stmt *q, char *out, size_t outlen)
+{
+	int rc = sqlite3_step(q);
+
+	if (rc == SQLITE_ROW) {
+		strlcpy_(out, (const char *)sqlite3_column_text(q, 0), outlen);
+		rc = sqlite3_step(q);
+	} else if (rc == SQLITE_DONE) {
+		out[0] = '\0';
+	}
+	return rc;
+}
+
+/* One change inside the open transaction. */
+static enum store_status
+apply_one(struct store *st, const struct store_change *c, const char *now,
+    struct store_change_result *res, char *err)
+{
+	const struct number_entry *e = &c->entry;
+	char zone[STORE_ORIGIN_MAX], verr[ENUMDR_ERRLEN], *text = NULL;
+	enum store_status s;
+	sqlite3_stmt *q;
+	size_t i;
+	int rc;
+
+	if (store_e164_valid(e->e164, err) == -1)
+		return STORE_EINVAL;
+	if (c->op != STORE_REMOVE) {
+		if (e->nnaptr == 0 || e->nnaptr > STORE_MAX_NAPTR) {
+			errf(err, "%s: needs 1 to %d NAPTR records (got %zu)",
+			    e->e164, STORE_MAX_NAPTR, e->nnaptr);
+			return STORE_EINVAL;
+		}
+		for (i = 0; i < e->nnaptr; i++) {
+			if (store_naptr_valid(&e->naptr[i], verr) == -1) {
+				errf(err, "%s: NAPTR record %zu: %s", e->e164,
+				    i + 1, verr);
+				return STORE_EINVAL;
+			}
+		}
+		if (store_naptr_format(e->naptr, e->nnaptr, &text) == -1) {
+			errf(err, "out of memory formatting NAPTR records");
+			return STORE_EIO;
+		}
+	}
+	switch (c->op) {
+	case STORE_ADD:
+		s = zone_for(st, e->e164, zone, sizeof(zone), err);
+		if (s != STORE_OK)
+			goto done;
+		q = st->stmt[ST_INSERT_NUMBER];
+		sqlite3_reset(q);
+		sqlite3_bind_text(q, 1, e->e164, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, zone, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 3, text, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 4, now, -1, SQLITE_STATIC);
+		rc = sqlite3_step(q);
+		sqlite3_reset(q);
+		if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+			errf(err, "%s exists already (use replace)", e->e164);
+			s = STORE_EEXIST;
+			goto done;
+		}
+		if (rc != SQLITE_DONE) {
+			s = store_sqlite_error(st, rc, "add number", err);
+			goto done;
+		}
+		break;
+	case STORE_REPLACE:
+		q = st->stmt[ST_UPDATE_NUMBER];
+		sqlite3_reset(q);
+		sqlite3_bind_text(q, 1, e->e164, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, text, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 3, now, -1, SQLITE_STATIC);
+		rc = step_returning_text(q, zone, sizeof(zone));
+		sqlite3_reset(q);
+		if (rc != SQLITE_DONE) {
+			s = store_sqlite_error(st, rc, "replace number", err);
+			goto done;
+		}
+		if (zone[0] == '\0') {
+			errf(err, "%s does not exist (use add)", e->e164);
+			s = STORE_ENOENT;
+			goto done;
+		}
+		break;
+	case STORE_REMOVE:
+		q = st->stmt[ST_DELETE_NUMBER];
+		sqlite3_reset(q);
+		sqlite3_bind_text(q, 1, e->e164, -1, SQLITE_STATIC);
+		rc = step_returning_text(q, zone, sizeof(zone));
+		sqlite3_reset(q);
+		if (rc != SQLITE_DONE) {
+			s = store_sqlite_error(st, rc, "remove number", err);
+			goto done;
+		}
+		if (zone[0] == '\0') {
+			errf(err, "%s does not exist", e->e164);
+			s = STORE_ENOENT;
+			goto done;
+		}
+		break;
+	default:
+		errf(err, "unknown change operation %d", (int)c->op);
+		s = STORE_EINVAL;
+		goto done;
+	}
+
+	/* The zone serial moves by one per change (RFC 1982 wrap in SQL). */
+	q = st->stmt[ST_BUMP_SERIAL];
+	sqlite3_reset(q);
+	sqlite3_bind_text(q, 1, zone, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, now, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(q);
+		s = store_sqlite_error(st, rc, "bump zone serial", err);
+		goto done;
+	}
+	res->serial = (uint32_t)sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	strlcpy_(res->zone, zone, sizeof(res->zone));
+
+	q = st->stmt[ST_INSERT_JOURNAL];
+	sqlite3_reset(q);
+	sqlite3_bind_text(q, 1, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, op_name(c->op), -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, e->e164, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, zone, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 5, res->serial);
+	sqlite3_bind_text(q, 6, text ? text : "", -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE) {
+		s = store_sqlite_error(st, rc, "append journal row", err);
+		goto done;
+	}
+	res->journal_seq = sqlite3_last_insert_rowid(st->db);
+	s = STORE_OK;
+done:
+	free(text);
+	return s;
+}
+
+enum store_status
+store_apply(struct store *st, const struct store_change *changes, size_t n,
+    struct store_change_result *results, size_t *failed, char *err)
+{
+	struct store_change_result one;
+	char now[32], cerr[ENUMDR_ERRLEN];
+	enum store_status s = STORE_OK;
+	size_t i;
+	int rc;
+
+	if (st->stmt[ST_INSERT_NUMBER] == NULL) {
+		errf(err, "database %s is open read-only", st->path);
+		return STORE_EIO;
+	}
+	if (n == 0)
+		return STORE_OK;
+	util_utc_iso8601(now, sizeof(now));
+	rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return store_sqlite_error(st, rc, "begin transaction", err);
+	for (i = 0; i < n; i++) {
+		s = apply_one(st, &changes[i], now, results ? &results[i] :
+		    &one, cerr);
+		if (s != STORE_OK) {
+			if (n > 1)
+				errf(err, "change %zu of %zu: %s", i + 1, n,
+				    cerr);
+			else
+				errf(err, "%s", cerr);
+			if (failed)
+				*failed = i;
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+			return s;
+		}
+	}
+	rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		s = store_sqlite_error(st, rc, "commit", err);
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		if (failed)
+			*failed = n;
+		return s;
+	}
+	return STORE_OK;
+}
+
+enum store_status
+store_get_number(struct store *st, const char *e164, struct number_entry *out,
+    char *err)
+{
+	sqlite3_stmt *q;
+	enum store_status s;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (store_e164_valid(e164, err) == -1)
+		return STORE_EINVAL;
+	rc = sqlite3_prepare_v2(st->db, "SELECT zone, naptr FROM number"
+	    " WHERE e164 = ?1", -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return store_sqlite_error(st, rc, "read number", err);
+	sqlite3_bind_text(q, 1, e164, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_DONE) {
+		errf(err, "%s does not exist", e164);
+		s = STORE_ENOENT;
+	} else if (rc != SQLITE_ROW) {
+		s = store_sqlite_error(st, rc, "read number", err);
+	} else {
+		strlcpy_(out->e164, e164, sizeof(out->e164));
+		strlcpy_(out->zone, (const char *)sqlite3_column_text(q, 0),
+		    sizeof(out->zone));
+		if (store_naptr_parse((const char *)sqlite3_column_text(q, 1),
+		    out->naptr, &out->nnaptr, err) == -1)
+			s = STORE_EIO;
+		else
+			s = STORE_OK;
+	}
+	sqlite3_finalize(q);
+	return s;
+}
+
+enum store_status
+store_foreach_number(struct store *st, const char *origin,
+    int (*fn)(void *ctx, const char *e164, const char *naptr_text),
+    void *ctx, char *err)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	rc = sqlite3_prepare_v2(st->db, "SELECT e164, naptr FROM number"
+	    " WHERE zone = ?1 ORDER BY e164", -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return store_sqlite_error(st, rc, "list numbers", err);
+	sqlite3_bind_text(q, 1, origin, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (fn(ctx, (const char *)sqlite3_column_text(q, 0),
+		    (const char *)sqlite3_column_text(q, 1)) != 0) {
+			sqlite3_finalize(q);
+			errf(err, "listing numbers of %s stopped at %s",
+			    origin, "the caller's request");
+			return STORE_EIO;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		enum store_status s = store_sqlite_error(st, rc,
+		    "list numbers", err);
+		sqlite3_finalize(q);
+		return s;
+	}
+	sqlite3_finalize(q);
+	return STORE_OK;
+}
+
+/* ---- journal, parameters, identity ------------------------------------ */
+
+enum store_status
+store_journal_position(struct store *st, int64_t *pos, char *err)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	*pos = 0;
+	rc = sqlite3_prepare_v2(st->db, "SELECT coalesce(max(seq), 0) FROM"
+	    " journal", -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return store_sqlite_error(st, rc, "read journal position", err);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		*pos = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW)
+		return store_sqlite_error(st, rc, "read journal position", err);
+	return STORE_OK;
+}
+
+void
+store_journal_free(struct journal_row *rows, size_t n)
+{
+	size_t i;
+
+	if (rows == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(rows[i].records);
+	free(rows);
+}
+
+enum store_status
+store_journal_read(struct store *st, int64_t after, size_t limit,
+    struct journal_row **rowsp, size_t *np, char *err)
+{
+	struct journal_row *rows;
+	sqlite3_stmt *q;
+	size_t n = 0;
+	int rc;
+
+	*rowsp = NULL;
+	*np = 0;
+	if (limit == 0)
+		return STORE_OK;
+	if (limit > 100000)
+		limit = 100000;
+	rows = calloc(limit, sizeof(*rows));
+	if (rows == NULL) {
+		errf(err, "out of memory reading the journal");
+		return STORE_EIO;
+	}
+	rc = sqlite3_prepare_v2(st->db, "SELECT seq, at, op, e164, zone,"
+	    " serial, records FROM journal WHERE seq > ?1 ORDER BY seq"
+	    " LIMIT ?2", -1, &q, NULL);
+	if (rc != SQLITE_OK) {
+		free(rows);
+		return store_sqlite_error(st, rc, "read journal", err);
+	}
+	sqlite3_bind_int64(q, 1, after);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct journal_row *r = &rows[n];
+
+		r->seq = sqlite3_column_int64(q, 0);
+		strlcpy_(r->at, (const char *)sqlite3_column_text(q, 1),
+		    sizeof(r->at));
+		strlcpy_(r->op, (const char *)sqlite3_column_text(q, 2),
+		    sizeof(r->op));
+		strlcpy_(r->e164, (const char *)sqlite3_column_text(q, 3),
+		    sizeof(r->e164));
+		strlcpy_(r->zone, (const char *)sqlite3_column_text(q, 4),
+		    sizeof(r->zone));
+		r->serial = (uint32_t)sqlite3_column_int64(q, 5);
+		r->records = strdup((const char *)sqlite3_column_text(q, 6));
+		n++;
+		if (r->records == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		enum store_status s = store_sqlite_error(st, rc,
+		    "read journal", err);
+		sqlite3_finalize(q);
+		store_journal_free(rows, n);
+		return s;
+	}
+	sqlite3_finalize(q);
+	*rowsp = rows;
+	*np = n;
+	return STORE_OK;
+}
+
+enum store_status
+store_set_parameter(struct store *st, const char *name, const char *value,
+    char *err)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if (name[0] == '\0') {
+		errf(err, "parameter name is empty");
+		return STORE_EINVAL;
+	}
+	rc = sqlite3_prepare_v2(st->db, "INSERT INTO parameter (name, value)"
+	    " VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET"
+	    " value = excluded.value", -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return store_sqlite_error(st, rc, "set parameter", err);
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_error(st, rc, "set parameter", err);
+	return STORE_OK;
+}
+
+/* One text column of a one-row query with at most one text parameter. */
+static enum store_status
+query_text(struct store *st, const char *sql, const char *arg, char *out,
+    size_t outlen, const char *what, char *err)
+{
+	sqlite3_stmt *q;
+	enum store_status s = STORE_OK;
+	int rc;
+
+	rc = sqlite3_prepare_v2(st->db, sql, -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return store_sqlite_error(st, rc, what, err);
+	if (arg)
+		sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		strlcpy_(out, (const char *)sqlite3_column_text(q, 0), outlen);
+	} else if (rc == SQLITE_DONE) {
+		errf(err, "%s: %s not found", what, arg ? arg : "row");
+		s = STORE_ENOENT;
+	} else {
+		s = store_sqlite_error(st, rc, what, err);
+	}
+	sqlite3_finalize(q);
+	return s;
+}
+
+enum store_status
+store_get_parameter(struct store *st, const char *name, char *value,
+    size_t valuelen, char *err)
+{
+	return query_text(st, "SELECT value FROM parameter WHERE name = ?1",
+	    name, value, valuelen, "read parameter", err);
+}
+
+enum store_status
+store_identity(struct store *st, char *uuid, size_t uuidlen, char *err)
+{
+	return query_text(st, "SELECT uuid FROM database_identity WHERE"
+	    " id = 1", NULL, uuid, uuidlen, "read database identity", err);
+}

@@ -1,0 +1,353 @@
+/*
+ * sync.c — the serial-compare data synchronisation (S0.2), run at every
+ * takeover (S0.6) and failback (S0.7) and by `enumdr sync`.
+ *
+ * The steps are the seed's: read the peer's serial file (failure ends the
+ * operation), query the own zone serials (failure ends it), compare per zone
+ * with RFC 1982 arithmetic, and import the peer's data only when the peer
+ * is newer and we are newer nowhere.  Beyond the seed: when both rooms are
+ * newer in different zones (split brain) or a comparison is undefined, the
+ * peer's snapshot is first copied aside into the quarantine directory, so
+ * that neither side's changes are silently dropped (DESIGN.md "Serial
+ * compare"); the policy then decides whether the peer-newer zones are
+ * merged in.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "serial.h"
+#include "snapshot.h"
+#include "store.h"
+#include "sync.h"
+#include "util.h"
+
+#define KEEP_ATTEMPTS 100   /* names tried for one quarantine directory */
+
+const char *
+sync_outcome_name(enum sync_outcome o)
+{
+	switch (o) {
+	case SYNC_EQUAL:
+		return "equal";
+	case SYNC_OWN_NEWER:
+		return "own-newer";
+	case SYNC_PEER_NEWER:
+		return "peer-newer";
+	case SYNC_DIVERGED:
+		return "diverged";
+	case SYNC_UNDEFINED:
+		return "undefined";
+	}
+	return "unknown";
+}
+
+const char *
+sync_zone_verdict_name(enum sync_zone_verdict v)
+{
+	switch (v) {
+	case ZONE_SAME:
+		return "same";
+	case ZONE_OWN_NEWER:
+		return "own-newer";
+	case ZONE_PEER_NEWER:
+		return "peer-newer";
+	case ZONE_UNDEFINED:
+		return "undefined";
+	}
+	return "unknown";
+}
+
+void
+sync_report_free(struct sync_report *rep)
+{
+	if (rep == NULL)
+		return;
+	free(rep->zones);
+	rep->zones = NULL;
+	rep->nzones = 0;
+}
+
+static int
+sync_zone_order(const void *a, const void *b)
+{
+	return strcmp(((const struct sync_zone *)a)->origin,
+	    ((const struct sync_zone *)b)->origin);
+}
+
+/* The verdict for one zone from what each side has. */
+static enum sync_zone_verdict
+zone_verdict(const struct sync_zone *z)
+{
+	if (!z->peer_present)
+		return ZONE_OWN_NEWER;
+	if (!z->own_present)
+		return ZONE_PEER_NEWER;
+	switch (serial_cmp(z->own_serial, z->peer_serial)) {
+	case SERIAL_EQUAL:
+		return ZONE_SAME;
+	case SERIAL_GREATER:
+		return ZONE_OWN_NEWER;
+	case SERIAL_LESS:
+		return ZONE_PEER_NEWER;
+	case SERIAL_UNDEFINED:
+		break;
+	}
+	return ZONE_UNDEFINED;
+}
+
+/*
+ * Per-zone verdicts over the union of both sides' zones, sorted by origin,
+ * and the outcome: UNDEFINED if any zone is undefined (before DIVERGED),
+ * DIVERGED if both sides are newer somewhere, else PEER_NEWER, OWN_NEWER
+ * or EQUAL.  rep is overwritten (free an old report first).
+ */
+int
+sync_compare(struct store *st, const struct serial_file *peer,
+    struct sync_report *rep, char *err)
+{
+	struct zone_info *own = NULL;
+	struct sync_zone *zones = NULL, *z;
+	size_t nown = 0, n = 0, i, nown_newer = 0, npeer_newer = 0;
+	size_t nundefined = 0;
+	int ret = -1;
+
+	memset(rep, 0, sizeof(*rep));
+	strlcpy_(rep->peer_room, peer->room, sizeof(rep->peer_room));
+	rep->peer_journal = peer->journal_pos;
+	if (store_list_zones(st, &own, &nown, err) != STORE_OK)
+		return -1;
+	if (nown + peer->nzones > 0) {
+		zones = calloc(nown + peer->nzones, sizeof(*zones));
+		if (zones == NULL) {
+			errf(err, "out of memory comparing %zu zones",
+			    nown + peer->nzones);
+			goto done;
+		}
+	}
+	for (i = 0; i < nown; i++) {
+		z = &zones[n++];
+		strlcpy_(z->origin, own[i].origin, sizeof(z->origin));
+		z->own_present = 1;
+		z->own_serial = own[i].serial;
+	}
+	/* own zones sorted for bsearch; peer-only zones go after them */
+	if (nown > 0)
+		qsort(zones, nown, sizeof(*zones), sync_zone_order);
+	for (i = 0; i < peer->nzones; i++) {
+		struct sync_zone key;
+
+		memset(&key, 0, sizeof(key));
+		strlcpy_(key.origin, peer->zones[i].origin, sizeof(key.origin));
+		z = nown > 0 ? bsearch(&key, zones, nown, sizeof(*zones),
+		    sync_zone_order) : NULL;
+		if (z == NULL) {
+			z = &zones[n++];
+			strlcpy_(z->origin, peer->zones[i].origin,
+			    sizeof(z->origin));
+		}
+		if (z->peer_present) {
+			errf(err, "peer serial file lists zone %s twice",
+			    z->origin);
+			goto done;
+		}
+		z->peer_present = 1;
+		z->peer_serial = peer->zones[i].serial;
+	}
+	if (n > 0)
+		qsort(zones, n, sizeof(*zones), sync_zone_order);
+	for (i = 0; i < n; i++) {
+		zones[i].verdict = zone_verdict(&zones[i]);
+		if (zones[i].verdict == ZONE_OWN_NEWER)
+			nown_newer++;
+		else if (zones[i].verdict == ZONE_PEER_NEWER)
+			npeer_newer++;
+		else if (zones[i].verdict == ZONE_UNDEFINED)
+			nundefined++;
+	}
+	if (nundefined > 0)
+		rep->outcome = SYNC_UNDEFINED;
+	else if (nown_newer > 0 && npeer_newer > 0)
+		rep->outcome = SYNC_DIVERGED;
+	else if (npeer_newer > 0)
+		rep->outcome = SYNC_PEER_NEWER;
+	else if (nown_newer > 0)
+		rep->outcome = SYNC_OWN_NEWER;
+	else
+		rep->outcome = SYNC_EQUAL;
+	rep->zones = zones;
+	rep->nzones = n;
+	zones = NULL;
+	ret = 0;
+done:
+	free(zones);
+	free(own);
+	return ret;
+}
+
+/*
+ * Keep a copy of the peer's snapshot (database first, serial file last,
+ * so a serial file in the quarantine always describes a complete copy) in
+ * a new directory QUARANTINE/<room>-<UTC time>[-N]; its path in kept.
+ */
+static int
+keep_peer_copy(const char *peer_dir, const struct serial_file *peer,
+    const char *quarantine_dir, char *kept, size_t keptlen, char *err)
+{
+	char name[128], stamp[32], src[PATH_MAX], dst[PATH_MAX];
+	struct tm tm;
+	time_t now;
+	int i;
+
+	if (quarantine_dir == NULL || quarantine_dir[0] == '\0') {
+		errf(err, "no quarantine directory configured to keep the"
+		    " peer's snapshot from %s", peer_dir);
+		return -1;
+	}
+	if (util_mkdir_p(quarantine_dir, 0750, err) == -1)
+		return -1;
+	now = time(NULL);
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	for (i = 0; ; i++) {
+		if (i == KEEP_ATTEMPTS) {
+			errf(err, "%s: %d quarantine directories named %s-%s"
+			    " exist already", quarantine_dir, KEEP_ATTEMPTS,
+			    peer->room, stamp);
+			return -1;
+		}
+		if (i == 0)
+			snprintf(name, sizeof(name), "%s-%s", peer->room,
+			    stamp);
+		else
+			snprintf(name, sizeof(name), "%s-%s-%d", peer->room,
+			    stamp, i);
+		if (util_path_join(kept, keptlen, quarantine_dir, name,
+		    err) == -1)
+			return -1;
+		if (mkdir(kept, 0750) == 0)
+			break;
+		if (errno != EEXIST) {
+			errf_errno(err, "create directory %s", kept);
+			return -1;
+		}
+	}
+	if (util_path_join(src, sizeof(src), peer_dir, peer->snapshot_name,
+	    err) == -1 ||
+	    util_path_join(dst, sizeof(dst), kept, peer->snapshot_name,
+	    err) == -1 ||
+	    util_copy_file(src, dst, err) == -1)
+		return -1;
+	if (util_path_join(src, sizeof(src), peer_dir, SNAPSHOT_SERIALS_NAME,
+	    err) == -1 ||
+	    util_path_join(dst, sizeof(dst), kept, SNAPSHOT_SERIALS_NAME,
+	    err) == -1 ||
+	    util_copy_file(src, dst, err) == -1)
+		return -1;
+	return 0;
+}
+
+/* Import the zones the peer has newer (verdict PEER_NEWER). */
+static int
+import_peer_newer(struct store *st, const char *peer_dir,
+    struct sync_report *rep, char *err)
+{
+	const char **list;
+	size_t i, n = 0;
+	int ret;
+
+	if ((list = calloc(rep->nzones ? rep->nzones : 1,
+	    sizeof(*list))) == NULL) {
+		errf(err, "out of memory listing zones to import");
+		return -1;
+	}
+	for (i = 0; i < rep->nzones; i++)
+		if (rep->zones[i].verdict == ZONE_PEER_NEWER)
+			list[n++] = rep->zones[i].origin;
+	ret = 0;
+	if (n > 0)
+		ret = snapshot_import(st, peer_dir, list, n, err);
+	if (ret == 0) {
+		rep->imported = n > 0;
+		rep->nimported = n;
+	}
+	free(list);
+	return ret;
+}
+
+/* Name the failed step in rep and prefix it to err. */
+static int
+step_failed(struct sync_report *rep, const char *step, char *err)
+{
+	char cause[ENUMDR_ERRLEN];
+
+	strlcpy_(rep->step, step, sizeof(rep->step));
+	strlcpy_(cause, err != NULL ? err : "", sizeof(cause));
+	errf(err, "sync: %s: %s", step, cause);
+	return -1;
+}
+
+int
+sync_run(struct store *st, const char *peer_dir, const struct sync_opts *opts,
+    struct sync_report *rep, char *err)
+{
+	struct serial_file peer;
+	char path[PATH_MAX];
+	int ret = -1;
+
+	memset(rep, 0, sizeof(*rep));
+	memset(&peer, 0, sizeof(peer));
+
+	/* 1. the peer's serial file, from the fixed directory */
+	if (util_path_join(path, sizeof(path), peer_dir,
+	    SNAPSHOT_SERIALS_NAME, err) == -1 ||
+	    serial_file_read(path, &peer, err) == -1)
+		return step_failed(rep, "read peer serial file", err);
+
+	/* 2. our own zone serials, and 3. the comparison */
+	if (sync_compare(st, &peer, rep, err) == -1) {
+		step_failed(rep, "query own serials", err);
+		goto done;
+	}
+
+	/* 4. act on the outcome */
+	switch (rep->outcome) {
+	case SYNC_EQUAL:
+	case SYNC_OWN_NEWER:
+		break;
+	case SYNC_PEER_NEWER:
+		if (opts->dry_run)
+			break;
+		if (import_peer_newer(st, peer_dir, rep, err) == -1) {
+			step_failed(rep, "import peer snapshot", err);
+			goto done;
+		}
+		break;
+	case SYNC_DIVERGED:
+	case SYNC_UNDEFINED:
+		if (opts->dry_run)
+			break;
+		/* nothing silently dropped: the peer's copy is kept first */
+		if (keep_peer_copy(peer_dir, &peer, opts->quarantine_dir,
+		    rep->kept_dir, sizeof(rep->kept_dir), err) == -1) {
+			rep->kept_dir[0] = '\0';
+			step_failed(rep, "keep peer copy", err);
+			goto done;
+		}
+		if (rep->outcome == SYNC_DIVERGED &&
+		    opts->on_diverged == DIVERGED_MERGE_ZONES &&
+		    import_peer_newer(st, peer_dir, rep, err) == -1) {
+			step_failed(rep, "import peer snapshot", err);
+			goto done;
+		}
+		break;
+	}
+	ret = 0;
+done:
+	serial_file_free(&peer);
+	return ret;
+}

@@ -1,0 +1,84 @@
+/*
+ * sync.h — the serial-compare data synchronisation (S0.2), run at every
+ * takeover (S0.6) and failback (S0.7), and by `enumdr sync`.
+ *
+ *   1. read the peer's serial file from the fixed directory — failure ends it;
+ *   2. query the own zone serials — failure ends it;
+ *   3. compare per zone (RFC 1982):
+ *        nothing newer on the peer           -> EQUAL / OWN_NEWER, nothing done
+ *        peer newer in some zones, own in none -> import those zones (PEER_NEWER)
+ *        own newer in some and peer in others  -> DIVERGED: both sides' data kept
+ *        any zone at distance 2^31             -> UNDEFINED: nothing imported
+ *
+ * On DIVERGED the peer's snapshot is copied to the quarantine directory
+ * before anything else, so nothing is silently dropped whatever the policy;
+ * with policy merge-zones each zone is then taken from the newer side.
+ */
+#ifndef ENUMDR_SYNC_H
+#define ENUMDR_SYNC_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "serial.h"
+#include "snapshot.h"
+#include "store.h"
+
+enum sync_outcome {
+	SYNC_EQUAL,       /* same serials everywhere */
+	SYNC_OWN_NEWER,   /* own data newer or equal everywhere, at least one newer */
+	SYNC_PEER_NEWER,  /* peer newer only: imported (unless dry run) */
+	SYNC_DIVERGED,    /* both sides newer in different zones */
+	SYNC_UNDEFINED    /* some zone's comparison undefined (RFC 1982) */
+};
+
+enum sync_zone_verdict {
+	ZONE_SAME,
+	ZONE_OWN_NEWER,   /* includes "only we have it" */
+	ZONE_PEER_NEWER,  /* includes "only the peer has it" */
+	ZONE_UNDEFINED
+};
+
+struct sync_zone {
+	char origin[STORE_ORIGIN_MAX];
+	int own_present, peer_present;
+	uint32_t own_serial, peer_serial;
+	enum sync_zone_verdict verdict;
+};
+
+struct sync_report {
+	enum sync_outcome outcome;
+	int imported;                 /* 1 when data was imported */
+	size_t nimported;             /* zones imported */
+	size_t nzones;
+	struct sync_zone *zones;      /* malloc'd, sorted by origin */
+	char peer_room[64];
+	int64_t peer_journal;
+	char step[64];                /* on failure: the step that failed */
+	char kept_dir[PATH_MAX];      /* on DIVERGED: where the peer's copy was kept */
+};
+
+struct sync_opts {
+	enum config_diverged_policy on_diverged;
+	const char *quarantine_dir;   /* required for DIVERGED handling */
+	int dry_run;                  /* compare only */
+};
+
+/* Compare own serials with the peer's serial file (no import). */
+int sync_compare(struct store *st, const struct serial_file *peer,
+    struct sync_report *rep, char *err);
+
+/* The whole S0.2 operation against the snapshot in peer_dir.  Returns 0
+ * when the operation ran to an outcome (see rep->outcome, DIVERGED and
+ * UNDEFINED included) and -1 when a step failed (rep->step and err say
+ * which; nothing was changed). */
+int sync_run(struct store *st, const char *peer_dir,
+    const struct sync_opts *opts, struct sync_report *rep, char *err);
+
+void sync_report_free(struct sync_report *rep);
+const char *sync_outcome_name(enum sync_outcome o);
+const char *sync_zone_verdict_name(enum sync_zone_verdict v);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * transfer.h — moving snapshot and serial files between rooms with libcurl
+ * (S0.1's "FTP" job, generalised): file://, ftp://, sftp://, http(s)://.
+ *
+ * Arrival is atomic on both ends: a download is written to
+ * LOCAL.part.PID and renamed only once complete; an upload goes to
+ * NAME.part on the server and is renamed there (FTP RNFR/RNTO, SFTP
+ * "rename", file:// rename(2); HTTP PUT servers are expected to do the
+ * same — enumdrd does).  Every transfer is bounded by a connect timeout
+ * and a total timeout.
+ */
+#ifndef ENUMDR_TRANSFER_H
+#define ENUMDR_TRANSFER_H
+
+#include <stddef.h>
+
+struct transfer_opts {
+	long connect_timeout_ms;     /* 0 = 2000 */
+	long total_timeout_ms;       /* 0 = 30000 */
+	const char *ssh_private_key; /* NULL/"" = libcurl default */
+	const char *ssh_public_key;
+	const char *ssh_known_hosts; /* NULL/"" = no host key check */
+	size_t max_bytes;            /* downloads larger than this fail; 0 = 4 GiB */
+};
+
+/* Call once per process before any transfer (curl_global_init). */
+int transfer_global_init(char *err);
+void transfer_global_cleanup(void);
+
+/* Download url to local_path (atomic).  On failure no file is left at
+ * local_path's temporary name and local_path itself is untouched. */
+int transfer_get(const char *url, const char *local_path,
+    const struct transfer_opts *opts, char *err);
+
+/* Upload local_path to url (a full file URL, not a directory). */
+int transfer_put(const char *local_path, const char *url,
+    const struct transfer_opts *opts, char *err);
+
+/* Join a directory URL (with or without trailing '/') and a file name. */
+int transfer_url_join(char *out, size_t outlen, const char *dir_url,
+    const char *name, char *err);
+
+/* HTTP GET into memory (heartbeats, small JSON): *body is malloc'd and
+ * NUL-terminated; *status is the HTTP status code. */
+int transfer_http_get(const char *url, const struct transfer_opts *opts,
+    size_t max_bytes, char **body, size_t *len, long *status, char *err);
+
+#endif

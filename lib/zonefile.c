@@ -1,0 +1,225 @@
+/*
+ * zonefile.c — write RFC 1035 zone files of the enumdr zones (S0.6
+ * foreground load).  See zonefile.h.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "zonefile.h"
+#include "util.h"
+
+struct zone_params {
+	char ttl[16];
+	char mname[300];
+	char rname[300];
+	char ns[1024];
+	char refresh[16], retry[16], expire[16], minimum[16];
+};
+
+/* Parameter name, or def (with ORIGIN substituted for "%s") when absent. */
+static int
+param(struct store *st, const char *name, const char *def, const char *origin,
+    char *out, size_t outlen, char *err)
+{
+	enum store_status s;
+
+	s = store_get_parameter(st, name, out, outlen, err);
+	if (s == STORE_OK)
+		return 0;
+	if (s != STORE_ENOENT)
+		return -1;
+	{
+		const char *at = strstr(def, "%s");
+
+		if (at == NULL)
+			snprintf(out, outlen, "%s", def);
+		else
+			snprintf(out, outlen, "%.*s%s%s", (int)(at - def), def,
+			    origin, at + 2);
+	}
+	return 0;
+}
+
+static int
+load_params(struct store *st, const char *origin, struct zone_params *p,
+    char *err)
+{
+	if (param(st, "dns.ttl", "3600", origin, p->ttl, sizeof(p->ttl), err) ||
+	    param(st, "dns.soa_mname", "ns1.%s.", origin, p->mname,
+	    sizeof(p->mname), err) ||
+	    param(st, "dns.soa_rname", "hostmaster.%s.", origin, p->rname,
+	    sizeof(p->rname), err) ||
+	    param(st, "dns.ns", p->mname, origin, p->ns, sizeof(p->ns), err) ||
+	    param(st, "dns.soa_refresh", "3600", origin, p->refresh,
+	    sizeof(p->refresh), err) ||
+	    param(st, "dns.soa_retry", "600", origin, p->retry,
+	    sizeof(p->retry), err) ||
+	    param(st, "dns.soa_expire", "604800", origin, p->expire,
+	    sizeof(p->expire), err) ||
+	    param(st, "dns.soa_minimum", "60", origin, p->minimum,
+	    sizeof(p->minimum), err))
+		return -1;
+	return 0;
+}
+
+struct writer {
+	FILE *f;
+	const char *prefix;   /* the zone's digits, e.g. "46" */
+	int64_t count;
+};
+
+/* Owner name of e164 relative to the zone: the digits after the prefix,
+ * reversed and dotted ("@" for the prefix itself). */
+static int
+write_number(void *ctx, const char *e164, const char *naptr)
+{
+	struct writer *w = ctx;
+	const char *digits = e164 + 1 + strlen(w->prefix);
+	char owner[64];
+	const char *line, *nl;
+	size_t n = strlen(digits), i, o = 0;
+
+	if (n == 0) {
+		owner[o++] = '@';
+	} else {
+		for (i = n; i > 0; i--) {
+			owner[o++] = digits[i - 1];
+			if (i > 1)
+				owner[o++] = '.';
+		}
+	}
+	owner[o] = '\0';
+	for (line = naptr; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (nl == NULL)
+			nl = line + strlen(line);
+		if (fprintf(w->f, "%s\tNAPTR\t%.*s\n", owner, (int)(nl - line),
+		    line) < 0)
+			return -1;
+		if (*nl == '\0')
+			break;
+	}
+	w->count++;
+	return 0;
+}
+
+static int
+write_zone(struct store *st, const struct zone_info *z, const char *dir,
+    struct zonefile_result *res, char *err)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 32], ns[1024], *tok, *save;
+	struct zone_params p;
+	struct writer w;
+	FILE *f;
+
+	if (load_params(st, z->origin, &p, err) == -1)
+		return -1;
+	if (snprintf(path, sizeof(path), "%s/%s.zone", dir, z->origin) >=
+	    (int)sizeof(path)) {
+		errf(err, "zone file path too long for %s", z->origin);
+		return -1;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	f = fopen(tmp, "w");
+	if (f == NULL) {
+		errf_errno(err, "create %s", tmp);
+		return -1;
+	}
+	fprintf(f, "; enumdr zone %s serial %u — generated, do not edit\n"
+	    "$ORIGIN %s.\n$TTL %s\n"
+	    "@\tSOA\t%s %s %u %s %s %s %s\n", z->origin, z->serial, z->origin,
+	    p.ttl, p.mname, p.rname, z->serial, p.refresh, p.retry, p.expire,
+	    p.minimum);
+	strlcpy_(ns, p.ns, sizeof(ns));
+	for (tok = strtok_r(ns, " ,", &save); tok; tok = strtok_r(NULL, " ,",
+	    &save))
+		fprintf(f, "@\tNS\t%s\n", tok);
+	w.f = f;
+	w.prefix = z->prefix;
+	w.count = 0;
+	if (store_foreach_number(st, z->origin, write_number, &w, err) !=
+	    STORE_OK) {
+		fclose(f);
+		unlink(tmp);
+		return -1;
+	}
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0 || ferror(f)) {
+		errf_errno(err, "write %s", tmp);
+		fclose(f);
+		unlink(tmp);
+		return -1;
+	}
+	if (fclose(f) != 0) {
+		errf_errno(err, "close %s", tmp);
+		unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, path) == -1) {
+		errf_errno(err, "rename %s to %s", tmp, path);
+		unlink(tmp);
+		return -1;
+	}
+	strlcpy_(res->origin, z->origin, sizeof(res->origin));
+	res->serial = z->serial;
+	res->numbers = w.count;
+	return 0;
+}
+
+int
+zonefile_write_all(struct store *st, const char *dir, const char *only,
+    struct zonefile_result **results, size_t *np, char *err)
+{
+	struct zonefile_result *res = NULL;
+	struct zone_info *z = NULL;
+	size_t nz = 0, i, n = 0;
+	sqlite3 *db = store_handle(st);
+	int ret = -1;
+
+	if (results)
+		*results = NULL;
+	if (np)
+		*np = 0;
+	if (util_mkdir_p(dir, 0755, err) == -1)
+		return -1;
+	/* One read transaction: serials and numbers from the same state. */
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		errf(err, "begin read transaction: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	if (store_list_zones(st, &z, &nz, err) != STORE_OK)
+		goto done;
+	res = calloc(nz ? nz : 1, sizeof(*res));
+	if (res == NULL) {
+		errf(err, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < nz; i++) {
+		if (only && strcmp(only, z[i].origin) != 0)
+			continue;
+		if (write_zone(st, &z[i], dir, &res[n], err) == -1)
+			goto done;
+		n++;
+	}
+	if (only && n == 0) {
+		errf(err, "no zone %s in %s", only, store_path(st));
+		goto done;
+	}
+	if (util_fsync_dir(dir, err) == -1)
+		goto done;
+	ret = 0;
+done:
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	free(z);
+	if (ret == 0 && results) {
+		*results = res;
+		res = NULL;
+	}
+	if (ret == 0 && np)
+		*np = n;
+	free(res);
+	return ret;
+}

@@ -1,0 +1,111 @@
+#!/bin/sh
+# cli.sh — the `enumdr` admin command end to end, two rooms on one machine
+# (no keepalived yet): provisioning, serials, snapshot export/import and the
+# serial-compare sync (S0.1, S0.2) with every outcome, exit codes and the
+# data each room holds afterwards.
+. "$top_srcdir/tests/tap.sh"
+enumdr="$top_builddir/src/enumdr"
+tmp=$(mktemp -d /tmp/enumdr-cli.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+room_conf() {  # room_conf NAME
+	mkdir -p "$tmp/$1"
+	cat >"$tmp/$1/enumdr.yaml" <<EOC
+room: $1
+database: $tmp/$1/enumdr.db
+snapshot_dir: $tmp/$1/snapshot
+incoming_dir: $tmp/$1/incoming
+state_dir: $tmp/$1/state
+EOC
+}
+A() { "$enumdr" -c "$tmp/A/enumdr.yaml" "$@"; }
+B() { "$enumdr" -c "$tmp/B/enumdr.yaml" "$@"; }
+room_conf A
+room_conf B
+
+out=$("$enumdr" --help); ok $? "--help exits 0"
+like "$out" "provision add NUMBER" "--help shows the synopsis"
+like "$("$enumdr" --version)" "^enumdr [0-9]" "--version"
+"$enumdr" -c "$tmp/A/enumdr.yaml" frobnicate 2>/dev/null; is $? 64 "unknown command: exit 64"
+"$enumdr" -c "$tmp/nonexistent.yaml" zones 2>"$tmp/err"; is $? 78 "missing config: exit 78"
+like "$(cat "$tmp/err")" "nonexistent.yaml" "config error names the file"
+
+A init >/dev/null; ok $? "room A init"
+B init >/dev/null; ok $? "room B init"
+A zone add 6.4.e164.arpa --serial 2026112900 >/dev/null; ok $? "A: add zone 6.4.e164.arpa"
+A zone add 1.e164.arpa >/dev/null; ok $? "A: add zone 1.e164.arpa"
+A provision add +4681234567 --sip sip:+4681234567@ims.a.example >/dev/null
+ok $? "A: provision add"
+A provision add +15550100 --naptr '100 10 "u" "E2U+sip" "!^\\+1(.*)$!sip:\\1@ims.a.example!" .' \
+	--naptr '102 10 "u" "E2U+tel" "!^(.*)$!tel:\1!" .' >/dev/null
+ok $? "A: provision add with two NAPTR records"
+A provision add +4681234567 --sip sip:x@y 2>"$tmp/err"; is $? 1 "adding an existing number fails"
+A provision add +46abc --sip sip:x@y 2>"$tmp/err"; is $? 65 "invalid number: exit 65"
+like "$(cat "$tmp/err")" 'invalid E.164 number "\+46abc"' "error names the number"
+A provision add +4699 --naptr '100 10 "u" "E2U+sip" "no-delims" .' 2>"$tmp/err"; is $? 65 "invalid NAPTR: exit 65"
+like "$(cat "$tmp/err")" "regexp" "error names the NAPTR field"
+A provision add +3312345 --sip sip:x@y.example 2>"$tmp/err"; is $? 65 "number without zone: exit 65"
+like "$(cat "$tmp/err")" "no zone covers \+3312345" "error names the uncovered number"
+like "$(A provision show +15550100)" 'E2U\+tel' "show prints the records"
+
+serials=$(A --json serials)
+like "$serials" '"origin":"6.4.e164.arpa","prefix":"\+46","serial":2026112901,"numbers":1' "6.4 serial moved by one"
+like "$serials" '"origin":"1.e164.arpa","prefix":"\+1","serial":2,"numbers":1' "1. serial moved by one"
+like "$serials" '"journal":2' "journal position 2"
+
+# Room A exports; room B (empty) syncs from it: peer newer -> import (S0.2 step 4).
+A snapshot export >/dev/null; ok $? "A: snapshot export"
+test -s "$tmp/A/snapshot/enumdr-serials" && test -s "$tmp/A/snapshot/enumdr-snapshot.db"
+ok $? "snapshot directory holds the database and the serial file"
+out=$(B sync --from "$tmp/A/snapshot"); is $? 0 "B: sync from A's snapshot"
+like "$out" "outcome: peer-newer \(imported\)" "B imported A's data"
+like "$(B provision show +4681234567)" "ims.a.example" "B now serves A's number"
+zones_only() { sed 's/"room":"[A-Z]*",//; s/"journal":[0-9]*,//'; }
+is "$(B --json serials | zones_only)" "$(A --json serials | zones_only)" \
+	"B's zones and serials equal A's (journal aside)"
+
+# Same again: equal -> nothing to do.
+out=$(B sync --from "$tmp/A/snapshot"); is $? 0 "second sync exits 0"
+like "$out" "outcome: equal" "equal serials: nothing imported"
+
+# B changes (it took over); A syncs from B: own older -> import.
+B provision add +4687654321 --sip sip:+4687654321@ims.b.example >/dev/null
+B snapshot export >/dev/null
+out=$(A sync --from "$tmp/B/snapshot"); is $? 0 "A: sync from B"
+like "$out" "outcome: peer-newer" "A imports B's newer zone"
+like "$(A provision show +4687654321)" "ims.b.example" "A has B's change (failback, S0.7)"
+
+# A newer than B's snapshot: own newer -> nothing.
+A provision add +4611111111 --sip sip:a@ims.a.example >/dev/null
+out=$(A sync --from "$tmp/B/snapshot"); is $? 0 "own newer exits 0"
+like "$out" "outcome: own-newer" "own newer: nothing imported"
+A provision show +4611111111 >/dev/null; ok $? "A's newer number still there"
+
+# Split brain: A newer in 6.4, B newer in 1. -> diverged, exit 3, nothing dropped.
+B provision add +15550199 --sip sip:b@ims.b.example >/dev/null
+B snapshot export >/dev/null
+out=$(A sync --from "$tmp/B/snapshot" 2>&1); is $? 3 "diverged: exit 3"
+like "$out" "outcome: diverged" "report says diverged"
+A provision show +4611111111 >/dev/null; ok $? "A's own change kept"
+kept=$(ls -d "$tmp"/A/state/diverged/B-* 2>/dev/null | head -1)
+test -s "$kept/enumdr-snapshot.db" && test -s "$kept/enumdr-serials"
+ok $? "B's snapshot kept aside in the quarantine directory"
+like "$(A alarms)" "id=SYNC_DIVERGED event=raise severity=critical room=A" "critical alarm active"
+
+# Unreadable serial file: clear error, exit 66, data untouched.
+mkdir -p "$tmp/empty"
+A sync --from "$tmp/empty" 2>"$tmp/err"; is $? 66 "missing serial file: exit 66"
+like "$(cat "$tmp/err")" "read peer serial file" "error names the step"
+A provision show +4611111111 >/dev/null; ok $? "data untouched after failed sync"
+
+# Corrupted snapshot: refused, live data intact.
+cp -r "$tmp/B/snapshot" "$tmp/bad"
+printf 'X' | dd of="$tmp/bad/enumdr-snapshot.db" bs=1 seek=5000 conv=notrunc 2>/dev/null
+B snapshot import "$tmp/bad" 2>"$tmp/err"; is $? 65 "bit-flipped snapshot refused"
+like "$(cat "$tmp/err")" "checksum|sha256" "error names the checksum"
+B provision show +15550199 >/dev/null; ok $? "B's data intact"
+
+# Status, human and JSON.
+like "$(A status)" "room +A" "status names the room"
+like "$(A --json status)" '"database_ok":true' "status --json"
+done_testing

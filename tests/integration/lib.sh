@@ -1,0 +1,252 @@
+# tests/integration/lib.sh — shared helpers for the integration scripts
+# (sourced after tests/tap.sh; POSIX sh, runs under dash).
+#
+#   on_exit 'CMD'               run CMD at exit (last registered runs first)
+#   make_tmpdir VAR [PREFIX]    VAR=<new temp dir>, removed at exit
+#                               (kept for debugging when KEEP_TMPDIR is set)
+#   need_root; need_cmd CMD...  skip_all unless root / the commands exist
+#   wait_for SECS CMD [ARG...]  poll CMD every 0.1 s, at most SECS seconds
+#   pick_port VAR               VAR=a free loopback TCP port (remembered,
+#                               so later picks never return it again)
+#   pick_port_range VAR N       VAR=first of N consecutive free ports
+#   free_port, free_port_range N  the same, printed (for $(...); not
+#                               remembered)
+#   port_listening PORT         true when something listens on TCP PORT
+#   pid_alive PID               true while PID runs (zombies count as gone)
+#   kill_pid PID [SECS]         TERM, wait up to SECS (5), then KILL
+#   kill_pidfile FILE [SECS]    kill_pid on the pid in FILE
+#   bg_start PIDVAR CMD [ARG...] start CMD in the background, PIDVAR=pid,
+#                               killed at exit
+#   now_ms                      milliseconds since the epoch
+#   diag_file FILE [LINES]      show the last LINES (20) of FILE as TAP diag
+#   netns_create NAME           network namespace with lo up, deleted at exit
+#   veth_pair NS1 IP1 NS2 IP2   veth between two namespaces ("-" = this one),
+#                               IPs as A.B.C.D[/LEN] (default /24); sets
+#                               VETH1 and VETH2 to the interface names
+#
+# Every helper that creates something registers its removal, so a test
+# only has to create things.  Cleanup runs on normal exit and on
+# INT/TERM/HUP; it never removes what the test did not create.
+
+_lib_cleanup_cmds=
+_lib_ports_taken=
+_lib_veth_n=0
+
+# Quote $1 for safe use inside an eval'd command line.
+shquote() {
+	printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"
+}
+
+on_exit() {  # on_exit 'CMD' — newest first, like a stack
+	_lib_cleanup_cmds="$1
+$_lib_cleanup_cmds"
+}
+
+_lib_run_cleanup() {
+	_lib_rc=$?
+	trap - EXIT INT TERM HUP
+	_lib_cmds=$_lib_cleanup_cmds
+	_lib_cleanup_cmds=
+	_lib_ifs=$IFS
+	IFS='
+'
+	set -f		# split the list on newlines only, no globbing
+	for _lib_cmd in $_lib_cmds; do
+		IFS=$_lib_ifs
+		set +f
+		eval "$_lib_cmd" >/dev/null 2>&1 || :
+	done
+	IFS=$_lib_ifs
+	set +f
+	exit "$_lib_rc"
+}
+trap _lib_run_cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+make_tmpdir() {  # make_tmpdir VAR [PREFIX]
+	_lib_d=$(mktemp -d "${TMPDIR:-/tmp}/${2:-enumdr-test}.XXXXXX") ||
+		{ echo "Bail out! mktemp -d failed"; exit 1; }
+	if [ -n "${KEEP_TMPDIR:-}" ]; then
+		echo "# KEEP_TMPDIR set: leaving $_lib_d"
+	else
+		on_exit "rm -rf $(shquote "$_lib_d")"
+	fi
+	eval "$1=\$_lib_d"
+}
+
+need_root() {
+	[ "$(id -u)" -eq 0 ] || skip_all "needs root"
+}
+
+need_cmd() {  # need_cmd CMD... (a name on PATH or an absolute path)
+	for _lib_c in "$@"; do
+		command -v "$_lib_c" >/dev/null 2>&1 ||
+			skip_all "$_lib_c is not installed"
+	done
+}
+
+wait_for() {  # wait_for SECS CMD [ARG...] — 0 once CMD succeeds, 1 on timeout
+	_lib_tries=$(($1 * 10))
+	shift
+	while [ "$_lib_tries" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		_lib_tries=$((_lib_tries - 1))
+	done
+	"$@" >/dev/null 2>&1
+}
+
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
+
+port_listening() {  # port_listening PORT
+	[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
+}
+
+_lib_port_free() {  # free for TCP and UDP, and not handed out by us yet
+	case " $_lib_ports_taken " in *" $1 "*) return 1 ;; esac
+	[ -z "$(ss -Htuan "sport = :$1" 2>/dev/null)" ]
+}
+
+# Ports below the kernel's ephemeral range, so that no outgoing connection
+# holds them; random, so that parallel tests rarely try the same one.
+_lib_random_port() {
+	_lib_lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+	[ "${_lib_lo:-0}" -gt 12000 ] || _lib_lo=32768
+	_lib_r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+	echo $((10000 + _lib_r % (_lib_lo - 10000 - 100)))
+}
+
+free_port_range() {  # free_port_range N — print the first of N free ports
+	_lib_tries=200
+	while [ "$_lib_tries" -gt 0 ]; do
+		_lib_tries=$((_lib_tries - 1))
+		_lib_base=$(_lib_random_port)
+		_lib_i=0
+		while [ "$_lib_i" -lt "$1" ] &&
+		    _lib_port_free $((_lib_base + _lib_i)); do
+			_lib_i=$((_lib_i + 1))
+		done
+		if [ "$_lib_i" -eq "$1" ]; then
+			echo "$_lib_base"
+			return 0
+		fi
+	done
+	echo "Bail out! no $1 free consecutive ports found" >&2
+	return 1
+}
+
+free_port() {  # print one free port (pick_port also remembers it)
+	free_port_range 1
+}
+
+# pick_port and pick_port_range run in the test's own shell (not in $(...))
+# so that the ports they hand out are remembered and never handed out
+# twice; they set the variable named by $1.
+pick_port_range() {  # pick_port_range VAR N
+	_lib_p=$(free_port_range "$2") || exit 1
+	_lib_i=0
+	while [ "$_lib_i" -lt "$2" ]; do
+		_lib_ports_taken="$_lib_ports_taken $((_lib_p + _lib_i))"
+		_lib_i=$((_lib_i + 1))
+	done
+	eval "$1=\$_lib_p"
+}
+
+pick_port() {  # pick_port VAR
+	pick_port_range "$1" 1
+}
+
+pid_alive() {  # pid_alive PID — false for a zombie (exited, not reaped)
+	kill -0 "$1" 2>/dev/null || return 1
+	_lib_state=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
+	[ -n "$_lib_state" ] && [ "$_lib_state" != Z ]
+}
+
+kill_pid() {  # kill_pid PID [SECS]
+	[ -n "$1" ] || return 0
+	pid_alive "$1" || return 0
+	kill -TERM "$1" 2>/dev/null
+	kill -CONT "$1" 2>/dev/null	# a stopped process gets TERM only now
+	if ! wait_for "${2:-5}" _lib_gone "$1"; then
+		kill -KILL "$1" 2>/dev/null
+		wait_for 5 _lib_gone "$1"
+	fi
+	return 0
+}
+
+_lib_gone() {
+	! pid_alive "$1"
+}
+
+kill_pidfile() {  # kill_pidfile FILE [SECS]
+	[ -s "$1" ] || return 0
+	kill_pid "$(head -n1 "$1" | tr -dc 0-9)" "${2:-5}"
+}
+
+bg_start() {  # bg_start PIDVAR CMD [ARG...] — output goes where the caller sends it
+	_lib_var=$1
+	shift
+	"$@" &
+	eval "$_lib_var=\$!"
+	on_exit "kill_pid $!"
+}
+
+diag_file() {  # diag_file FILE [LINES]
+	[ -f "$1" ] || return 0
+	echo "# --- last ${2:-20} lines of $1"
+	tail -n "${2:-20}" "$1" | sed 's/^/#   /'
+}
+
+netns_create() {  # netns_create NAME
+	ip netns add "$1" || { echo "Bail out! ip netns add $1 failed"; exit 1; }
+	on_exit "netns_delete $(shquote "$1")"
+	ip -n "$1" link set lo up
+}
+
+netns_delete() {  # kill what still runs in namespace NAME, then delete it
+	for _lib_p in $(ip netns pids "$1" 2>/dev/null); do
+		kill -KILL "$_lib_p" 2>/dev/null
+	done
+	ip netns delete "$1" 2>/dev/null
+}
+
+_lib_ip() {  # _lib_ip NS ARGS... — ip in namespace NS ("-" = this one)
+	_lib_ns=$1
+	shift
+	if [ "$_lib_ns" = "-" ]; then
+		ip "$@"
+	else
+		ip -n "$_lib_ns" "$@"
+	fi
+}
+
+veth_pair() {  # veth_pair NS1 IP1 NS2 IP2
+	_lib_veth_n=$((_lib_veth_n + 1))
+	VETH1="ve$$x${_lib_veth_n}a"
+	VETH2="ve$$x${_lib_veth_n}b"
+	ip link add "$VETH1" type veth peer name "$VETH2" ||
+		{ echo "Bail out! ip link add $VETH1 failed"; exit 1; }
+	# Deleting one end deletes both; a namespace's deletion does it too.
+	if [ "$1" = "-" ]; then
+		on_exit "ip link del $(shquote "$VETH1")"
+	else
+		on_exit "ip -n $(shquote "$1") link del $(shquote "$VETH1")"
+	fi
+	[ "$1" = "-" ] || ip link set "$VETH1" netns "$1"
+	[ "$3" = "-" ] || ip link set "$VETH2" netns "$3"
+	_lib_veth_up "$1" "$VETH1" "$2"
+	_lib_veth_up "$3" "$VETH2" "$4"
+}
+
+_lib_veth_up() {  # _lib_veth_up NS IF IP
+	case $3 in */*) _lib_a=$3 ;; *) _lib_a=$3/24 ;; esac
+	if ! _lib_ip "$1" addr add "$_lib_a" dev "$2" ||
+	    ! _lib_ip "$1" link set "$2" up; then
+		echo "Bail out! cannot configure $2 in $1"
+		exit 1
+	fi
+}
