@@ -109,17 +109,18 @@ test_example(void)
 	    "peers[0].transfer_url");
 	is_str(cfg.peers[0].fetch_url, "http://192.0.2.2:8054/v1/snapshot/",
 	    "peers[0].fetch_url");
-	is_int((int)cfg.nsteps, 2, "two load steps");
+	is_int((int)cfg.nsteps, 3, "three load steps");
 	is_str(cfg.steps[0].name, "foreground", "load[0].name");
-	is_int((int)cfg.steps[0].argc, 4, "load[0] argc");
+	is_int((int)cfg.steps[0].argc, 5, "load[0] argc");
 	is_str(cfg.steps[0].argv[0], "/usr/bin/enumdr", "load[0].argv[0]");
-	is_str(cfg.steps[0].argv[3], "/etc/enumdr/enumdr.yaml",
-	    "load[0].argv[3]");
-	ok(cfg.steps[0].argv[4] == NULL, "load[0].argv NULL-terminated");
+	is_str(cfg.steps[0].argv[2], "/etc/enumdr/enumdr.yaml",
+	    "load[0].argv[2]");
+	ok(cfg.steps[0].argv[5] == NULL, "load[0].argv NULL-terminated");
 	is_int(cfg.steps[0].timeout_ms, 10000, "load[0].timeout_ms");
 	is_str(cfg.steps[1].name, "background", "load[1].name");
 	is_str(cfg.steps[1].argv[0], "/usr/sbin/knotc", "load[1].argv[0]");
 	is_int(cfg.steps[1].timeout_ms, 60000, "load[1].timeout_ms");
+	is_str(cfg.steps[2].name, "background-wait", "load[2].name");
 	config_free(&cfg);
 	ok(cfg.steps[0].argv[0] == NULL && cfg.nsteps == 0,
 	    "config_free releases the argv strings");

@@ -1,0 +1,433 @@
+/*
+ * check-peer.c — enumdr-check-peer: is the peer room's agent alive?
+ *
+ * One HTTP heartbeat per run to the peer's heartbeat_url (S0.3).  A
+ * response counts when it is HTTP 200 with a heartbeat JSON body naming
+ * the peer's room; anything else is a miss.  The peer is declared down
+ * (exit 1) after N consecutive misses (S0.3, --misses, default 3) or after
+ * M failures within a window of T seconds (S4.4, --failures/--window,
+ * default 3 in 10 s; the count restarts with each window), so one lost
+ * probe never moves anything.  A response declares it alive again at once
+ * (S0.4: the peer has recovered).
+ *
+ * keepalived starts the checker afresh every interval, so the counts live
+ * in a small state file, STATE_DIR/checker-peer-NAME.state, replaced
+ * atomically each run.  A corrupt or unreadable state file is reported on
+ * stderr and the counts start fresh; it never stops the check.
+ *
+ * Exit codes (lib/exitcodes.h): 0 peer alive, 1 peer down, 64 usage,
+ * 78 configuration error.  doc/checkers.md is the operator's manual.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "checker.h"
+#include "config.h"
+#include "exitcodes.h"
+#include "log.h"
+#include "transfer.h"
+#include "util.h"
+
+#define PROGNAME        "enumdr-check-peer"
+#define STATE_MAGIC     "enumdr-check-peer-state 1"
+#define STATE_MAX       4096            /* a state file is a few lines */
+#define MISSES_DEFAULT  3               /* S0.3: n consecutive misses */
+#define FAILURES_DEFAULT 3              /* S4.4: M failures ... */
+#define WINDOW_DEFAULT  10              /* ... within T seconds */
+#define COUNT_MAX       1000000L
+#define WINDOW_MAX      86400L
+#define STAMP_MAX       (1LL << 62)     /* sane bound for stored times */
+
+struct peer_opts {
+	const char *peer;             /* --peer, NULL = the first peer */
+	long misses;                  /* N */
+	long failures;                /* M */
+	long window_s;                /* T */
+	long timeout_ms;
+};
+
+/* What carries over from one run to the next. */
+struct peer_state {
+	long long misses;             /* consecutive misses so far */
+	long long window_start;       /* epoch s when the window began; 0 none */
+	long long failures;           /* misses within the current window */
+	long long last_success;       /* epoch s of the last response; 0 never */
+	long long last_probe;         /* epoch s of the last run; 0 never */
+};
+
+/* The state file's count lines, each exactly once. */
+static const char *const state_keys[] = {
+	"misses", "window_start", "failures", "last_success", "last_probe"
+};
+#define NKEYS (sizeof(state_keys) / sizeof(state_keys[0]))
+
+/* The member of st that state_keys[i] names. */
+static long long *
+state_field(struct peer_state *st, size_t i)
+{
+	switch (i) {
+	case 0:
+		return &st->misses;
+	case 1:
+		return &st->window_start;
+	case 2:
+		return &st->failures;
+	case 3:
+		return &st->last_success;
+	default:
+		return &st->last_probe;
+	}
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+"usage: " PROGNAME " [-c CONFIG] [--peer NAME] [--misses N]\n"
+"                         [--failures M --window T] [--timeout MS]\n"
+"\n"
+"Send one heartbeat to the peer room's agent.  Exit 0 while the peer is\n"
+"considered alive, 1 once it is considered down: after N consecutive\n"
+"misses (S0.3) or M failures within T seconds (S4.4).  One response makes\n"
+"it alive again (S0.4).  The counts live in\n"
+"STATE_DIR/checker-peer-NAME.state.\n"
+"\n"
+"  -c, --config FILE   configuration (default $ENUMDR_CONFIG or %s)\n"
+"      --peer NAME     the peer (a peers[].name; default the first peer)\n"
+"      --misses N      consecutive misses that make it down (default %d)\n"
+"      --failures M    failures within the window that make it down\n"
+"                      (default %d)\n"
+"      --window T      the window, seconds (default %d)\n"
+"      --timeout MS    the heartbeat's time limit (default %d, 1..%d)\n"
+"  -h, --help          this text\n"
+"  -V, --version       version\n"
+"\n"
+"Exit codes: 0 peer alive, 1 peer down, 64 usage, 78 configuration error.\n",
+	    CHECKER_DEFAULT_CONFIG, MISSES_DEFAULT, FAILURES_DEFAULT,
+	    WINDOW_DEFAULT, CHECKER_TIMEOUT_MS, CHECKER_TIMEOUT_MAX_MS);
+}
+
+static int usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static int
+usage_error(const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warnx("%s (try '" PROGNAME " --help')", msg);
+	return EXIT_USAGE;
+}
+
+/* Parse a state file's text for peer into st: 0, or -1 with the problem
+ * (and its line) in err.  text is modified. */
+static int
+state_parse(char *text, const char *peer, struct peer_state *st, char *err)
+{
+	unsigned seen = 0;
+	char *line, *save = NULL, *val, *end;
+	long long v;
+	int lineno = 0;
+	size_t i;
+
+	memset(st, 0, sizeof(*st));
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		lineno++;
+		if (lineno == 1) {
+			if (strcmp(line, STATE_MAGIC) != 0) {
+				errf(err, "line 1 is not \"" STATE_MAGIC "\"");
+				return -1;
+			}
+			continue;
+		}
+		if ((val = strchr(line, ' ')) == NULL) {
+			errf(err, "line %d has no value", lineno);
+			return -1;
+		}
+		*val++ = '\0';
+		if (strcmp(line, "peer") == 0) {
+			if (strcmp(val, peer) != 0) {
+				errf(err, "line %d: kept for peer \"%s\", not"
+				    " \"%s\"", lineno, val, peer);
+				return -1;
+			}
+			continue;
+		}
+		for (i = 0; i < NKEYS; i++)
+			if (strcmp(line, state_keys[i]) == 0)
+				break;
+		if (i == NKEYS) {
+			errf(err, "line %d: unknown key \"%s\"", lineno, line);
+			return -1;
+		}
+		if (seen & (1u << i)) {
+			errf(err, "line %d: \"%s\" twice", lineno, line);
+			return -1;
+		}
+		errno = 0;
+		v = strtoll(val, &end, 10);
+		if (*val < '0' || *val > '9' || *end != '\0' || errno != 0 ||
+		    v > STAMP_MAX) {
+			errf(err, "line %d: \"%s\" is not a count", lineno, val);
+			return -1;
+		}
+		*state_field(st, i) = v;
+		seen |= 1u << i;
+	}
+	if (lineno == 0) {
+		errf(err, "empty");
+		return -1;
+	}
+	for (i = 0; i < NKEYS; i++)
+		if (!(seen & (1u << i))) {
+			errf(err, "\"%s\" missing", state_keys[i]);
+			return -1;
+		}
+	return 0;
+}
+
+/* Load the state of peer from path.  A missing file is a first run; an
+ * unreadable or corrupt one is said on stderr and starts fresh. */
+static void
+state_load(const char *path, const char *peer, struct peer_state *st)
+{
+	char err[ENUMDR_ERRLEN], perr[ENUMDR_ERRLEN];
+	struct stat sb;
+	char *text = NULL;
+	size_t len;
+
+	memset(st, 0, sizeof(*st));
+	if (stat(path, &sb) == -1 && errno == ENOENT)
+		return;
+	if (util_read_file(path, STATE_MAX, &text, &len, err) == -1) {
+		log_warnx("cannot read state (%s): starting fresh", err);
+		return;
+	}
+	if (strlen(text) != len || state_parse(text, peer, st, perr) == -1) {
+		log_warnx("state file %s is corrupt (%s): starting fresh",
+		    path, strlen(text) != len ? "a NUL byte" : perr);
+		memset(st, 0, sizeof(*st));
+	}
+	free(text);
+}
+
+/* Replace the state file atomically; -1 with err. */
+static int
+state_save(const char *state_dir, const char *path, const char *peer,
+    const struct peer_state *st, char *err)
+{
+	char buf[STATE_MAX];
+	int n;
+
+	n = snprintf(buf, sizeof(buf), STATE_MAGIC "\npeer %s\n"
+	    "misses %lld\nwindow_start %lld\nfailures %lld\n"
+	    "last_success %lld\nlast_probe %lld\n", peer, st->misses,
+	    st->window_start, st->failures, st->last_success, st->last_probe);
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		errf(err, "state for %s too long", peer);
+		return -1;
+	}
+	if (util_mkdir_p(state_dir, 0750, err) == -1)
+		return -1;
+	return util_write_file_atomic(path, buf, (size_t)n, 0640, err);
+}
+
+/* One heartbeat: 0 when the peer answered as itself, -1 with why. */
+static int
+probe(const struct config *cfg, const struct config_peer *peer,
+    long timeout_ms, char *why)
+{
+	struct checker_heartbeat hb;
+	char err[ENUMDR_ERRLEN], shown[CONFIG_URL_MAX];
+	int ret = -1;
+
+	checker_url_show(peer->heartbeat_url, shown, sizeof(shown));
+	if (transfer_global_init(err) == -1) {
+		errf(why, "%s", err);
+		return -1;
+	}
+	if (checker_heartbeat_get(peer->heartbeat_url, cfg->connect_timeout_ms,
+	    timeout_ms, &hb, err) == -1)
+		errf(why, "%s", err);
+	else if (hb.status != 200)
+		errf(why, "%s answers HTTP status %ld", shown, hb.status);
+	else if (strcmp(hb.room, peer->name) != 0)
+		errf(why, "%s answers for room \"%s\", not \"%s\"", shown,
+		    hb.room, peer->name);
+	else
+		ret = 0;
+	transfer_global_cleanup();
+	return ret;
+}
+
+/* Count this run into st and decide: 1 when the peer is down.  answered:
+ * the probe got a response; why: what the miss was.  Says on stderr what
+ * a miss did to the counts. */
+static int
+verdict(struct peer_state *st, const struct peer_opts *o, const char *peer,
+    int answered, const char *why, long long now)
+{
+	/* S4.4: the failure count restarts with every window (and after a
+	 * clock step backwards). */
+	if (st->window_start == 0 || now < st->window_start ||
+	    now - st->window_start >= o->window_s) {
+		st->window_start = now;
+		st->failures = 0;
+	}
+	st->last_probe = now;
+	if (answered) {
+		st->misses = 0;		/* S0.4: it answered: alive */
+		st->last_success = now;
+		return 0;
+	}
+	if (st->misses < COUNT_MAX)
+		st->misses++;
+	if (st->failures < COUNT_MAX)
+		st->failures++;
+	if (st->misses >= o->misses) {		/* S0.3 */
+		log_warnx("peer %s down: %lld consecutive misses (limit %ld):"
+		    " %s", peer, st->misses, o->misses, why);
+		return 1;
+	}
+	if (st->failures >= o->failures) {	/* S4.4 */
+		log_warnx("peer %s down: %lld failures within %ld s (limit"
+		    " %ld): %s", peer, st->failures, o->window_s, o->failures,
+		    why);
+		return 1;
+	}
+	log_warnx("peer %s: miss %lld of %ld consecutive, %lld of %ld in %ld s,"
+	    " still alive: %s", peer, st->misses, o->misses, st->failures,
+	    o->failures, o->window_s, why);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "peer", required_argument, NULL, 'p' },
+		{ "misses", required_argument, NULL, 'n' },
+		{ "failures", required_argument, NULL, 'm' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct config_peer *peer = NULL;
+	struct peer_opts o;
+	struct peer_state st;
+	struct config cfg;
+	char err[ENUMDR_ERRLEN], why[ENUMDR_ERRLEN], path[PATH_MAX];
+	char name[CONFIG_NAME_MAX + 32];
+	const char *config = NULL;
+	long long now;
+	const char *what = NULL;
+	long *target;
+	long max;
+	int ch, rc = EXIT_CONFIG, answered, down;
+	size_t i;
+
+	log_init(PROGNAME, 1, LOG_DAEMON);
+	memset(&o, 0, sizeof(o));
+	o.misses = MISSES_DEFAULT;
+	o.failures = FAILURES_DEFAULT;
+	o.window_s = WINDOW_DEFAULT;
+	o.timeout_ms = CHECKER_TIMEOUT_MS;
+	opterr = 0;	/* one line of our own instead of getopt's */
+	while ((ch = getopt_long(argc, argv, ":c:hV", longopts, NULL)) != -1) {
+		target = NULL;
+		max = COUNT_MAX;
+		switch (ch) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'p':
+			o.peer = optarg;
+			break;
+		case 'n':
+			target = &o.misses;
+			what = "--misses";
+			break;
+		case 'm':
+			target = &o.failures;
+			what = "--failures";
+			break;
+		case 'w':
+			target = &o.window_s;
+			what = "--window";
+			max = WINDOW_MAX;
+			break;
+		case 't':
+			target = &o.timeout_ms;
+			what = "--timeout";
+			max = CHECKER_TIMEOUT_MAX_MS;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf(PROGNAME " %s\n", PACKAGE_VERSION);
+			return EXIT_OK;
+		case ':':
+			return usage_error("%s needs a value",
+			    argv[optind - 1]);
+		default:
+			return usage_error("unknown option %s",
+			    argv[optind - 1]);
+		}
+		if (target != NULL && checker_parse_long(optarg, 1, max,
+		    target) == -1)
+			return usage_error("%s: want 1..%ld, not \"%s\"",
+			    what, max, optarg);
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument \"%s\"", argv[optind]);
+
+	if (config_load(checker_config_path(config), &cfg, err) == -1) {
+		log_warnx("%s", err);
+		return EXIT_CONFIG;
+	}
+	for (i = 0; i < cfg.npeers && peer == NULL; i++)
+		if (o.peer == NULL || strcmp(cfg.peers[i].name, o.peer) == 0)
+			peer = &cfg.peers[i];
+	if (peer == NULL) {
+		if (o.peer == NULL)
+			log_warnx("%s: no peers configured", cfg.path);
+		else
+			log_warnx("%s: no peer named \"%s\"", cfg.path, o.peer);
+		goto done;
+	}
+	snprintf(name, sizeof(name), "checker-peer-%s.state", peer->name);
+	if (util_path_join(path, sizeof(path), cfg.state_dir, name,
+	    err) == -1) {
+		log_warnx("%s", err);
+		goto done;
+	}
+
+	state_load(path, peer->name, &st);
+	now = (long long)time(NULL);
+	answered = probe(&cfg, peer, o.timeout_ms, why) == 0;
+	down = verdict(&st, &o, peer->name, answered, why, now);
+	if (state_save(cfg.state_dir, path, peer->name, &st, err) == -1)
+		log_warnx("cannot save state (this run is not counted): %s",
+		    err);
+	rc = down ? EXIT_FAILED : EXIT_OK;
+done:
+	config_free(&cfg);
+	return rc;
+}

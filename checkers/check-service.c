@@ -1,0 +1,456 @@
+/*
+ * check-service.c — enumdr-check-service: is this room fit to hold the
+ * virtual IP?  Run by keepalived's vrrp_script every second or two (S4.1:
+ * watch the service, not only the machine; S4.2: an abnormal room gives
+ * way to a healthy one; S0.6: a failed takeover step makes the room give
+ * up the VIP).  The checks, in this order; the first that fails is named
+ * in one line on stderr and the exit code is 1:
+ *
+ *   1. the own agent (enumdrd) answers GET /v1/heartbeat on
+ *      agent.peer_listen within the timeout, for this room;
+ *   2. its role is not MASTER-FAILED, and in MASTER its provisioning
+ *      listener is open (S0.5); MASTER-LOADING is healthy: the takeover
+ *      runs, bounded by its own step timeouts; INIT (also spelt UNKNOWN),
+ *      BACKUP, FAULT and STOP are healthy, any other role is not;
+ *   3. the database is readable: a read-only open and one query over the
+ *      zone table (no work that grows with the number of numbers);
+ *   4. with --dns and in role MASTER, the DNS server serves every zone's
+ *      database serial; an older one only within --grace seconds of the
+ *      zone's last change, since the agent reloads in group commits.  A
+ *      standby's DNS server is loaded by the takeover (S0.6), so what it
+ *      serves before says nothing about the room's health.
+ *
+ * No shell, no fork; every step shares one deadline (--timeout).
+ * Exit codes (lib/exitcodes.h): 0 healthy, 1 unhealthy, 64 usage,
+ * 78 configuration error.  doc/checkers.md is the operator's manual.
+ */
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "checker.h"
+#include "config.h"
+#include "dnsprobe.h"
+#include "exitcodes.h"
+#include "log.h"
+#include "serial.h"
+#include "store.h"
+#include "transfer.h"
+#include "util.h"
+
+#define PROGNAME       "enumdr-check-service"
+#define GRACE_DEFAULT  10        /* --grace default, seconds */
+#define GRACE_MAX      86400
+#define WHY_LEN        1024      /* the one line: room for a lib/ err */
+#define ZONES_MAX      100000    /* more zones than this is not a room */
+
+struct service_opts {
+	const char *config;
+	const char *dns;              /* --dns as given, NULL when absent */
+	char dns_addr[128];
+	int dns_port;
+	long timeout_ms;
+	long grace_s;
+};
+
+/* One zone as the database has it. */
+struct service_zone {
+	char origin[STORE_ORIGIN_MAX];
+	uint32_t serial;
+	char updated_at[32];          /* UTC ISO 8601, as stored */
+	time_t updated;               /* (time_t)-1 when not parseable */
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+"usage: " PROGNAME " [-c CONFIG] [--dns SERVER[:PORT]] [--timeout MS]\n"
+"                            [--grace S]\n"
+"\n"
+"Exit 0 when this room is healthy: its agent answers the heartbeat, a\n"
+"takeover has not failed, in MASTER the provisioning listener is open, the\n"
+"database is readable and (with --dns) SERVER serves every zone's database\n"
+"serial.  Else exit 1 with one line on stderr naming the first failure.\n"
+"\n"
+"  -c, --config FILE   configuration (default $ENUMDR_CONFIG or %s)\n"
+"      --dns SERVER    DNS server to ask for the zones' SOA serials\n"
+"                      (ADDR, ADDR:PORT or [V6]:PORT; port 53 by default)\n"
+"      --timeout MS    the whole check's time limit (default %d, 1..%d)\n"
+"      --grace S       seconds an older served serial is tolerated after the\n"
+"                      zone changed (default %d)\n"
+"  -h, --help          this text\n"
+"  -V, --version       version\n"
+"\n"
+"Exit codes: 0 healthy, 1 unhealthy, 64 usage, 78 configuration error.\n",
+	    CHECKER_DEFAULT_CONFIG, CHECKER_TIMEOUT_MS,
+	    CHECKER_TIMEOUT_MAX_MS, GRACE_DEFAULT);
+}
+
+static int usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static int
+usage_error(const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warnx("%s (try '" PROGNAME " --help')", msg);
+	return EXIT_USAGE;
+}
+
+static void setwhy(char *why, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Fill why (WHY_LEN bytes): the one line the checker prints. */
+static void
+setwhy(char *why, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, WHY_LEN, fmt, ap);
+	va_end(ap);
+}
+
+/* 1 when s is an IPv4 or IPv6 address literal (no name lookups here). */
+static int
+is_ip_literal(const char *s)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, s, buf) == 1 ||
+	    inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* Milliseconds left before deadline (may be <= 0). */
+static int64_t
+left_ms(int64_t deadline)
+{
+	return deadline - util_now_ms();
+}
+
+/* "2026-11-29T15:34:26Z" -> seconds since the epoch; -1 when malformed. */
+static time_t
+parse_utc(const char *s)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0')
+		return (time_t)-1;
+	return timegm(&tm);
+}
+
+/* Checks 1 and 2: the agent's heartbeat and the role it reports.  *dns
+ * is set to 0 when the role makes the DNS comparison meaningless. */
+static int
+check_agent(const struct config *cfg, int64_t deadline, int *dns, char *why)
+{
+	struct checker_heartbeat hb;
+	char url[CONFIG_URL_MAX + 32], err[ENUMDR_ERRLEN];
+	int64_t left;
+
+	*dns = 1;
+	if (checker_agent_url(cfg->peer_listen, url, sizeof(url), err) == -1) {
+		setwhy(why, "%s", err);
+		return -1;
+	}
+	left = left_ms(deadline);
+	if (checker_heartbeat_get(url, cfg->connect_timeout_ms, (long)left,
+	    &hb, err) == -1) {
+		setwhy(why, "agent down: %s", err);
+		return -1;
+	}
+	if (strcmp(hb.room, cfg->room) != 0) {
+		setwhy(why, "agent at %s is room \"%s\", not this"
+		    " room \"%s\" (check agent.peer_listen)", url, hb.room,
+		    cfg->room);
+		return -1;
+	}
+	if (strcmp(hb.role, "MASTER-FAILED") == 0) {
+		setwhy(why, "takeover failed: the agent reports role"
+		    " MASTER-FAILED%s%s; this room must give up the VIP",
+		    hb.reason[0] ? ": " : "", hb.reason);
+		return -1;
+	}
+	if (strcmp(hb.role, "MASTER") == 0) {
+		if (strcmp(hb.listener, "open") != 0) {
+			setwhy(why, "role MASTER but the provisioning"
+			    " listener is %s", hb.listener[0] ? hb.listener :
+			    "not reported");
+			return -1;
+		}
+	} else if (strcmp(hb.role, "MASTER-LOADING") != 0 &&
+	    strcmp(hb.role, "BACKUP") != 0 &&
+	    strcmp(hb.role, "INIT") != 0 && strcmp(hb.role, "UNKNOWN") != 0 &&
+	    strcmp(hb.role, "FAULT") != 0 && strcmp(hb.role, "STOP") != 0) {
+		setwhy(why, "agent at %s reports an unknown role"
+		    " \"%s\"", url, hb.role);
+		return -1;
+	}
+	/* Only a finished MASTER must serve the database's serials: the
+	 * takeover loads the DNS server (MASTER-LOADING), a standby's is
+	 * loaded at its takeover (S0.6). */
+	*dns = strcmp(hb.role, "MASTER") == 0;
+	if (hb.status != 200) {
+		setwhy(why, "agent at %s answers HTTP status %ld"
+		    " (role %s)", url, hb.status, hb.role);
+		return -1;
+	}
+	return 0;
+}
+
+/* Check 3: open the database read-only and read the zone table (origin,
+ * serial, updated_at) — not store_list_zones, which counts numbers. */
+static int
+read_zones(const char *database, int64_t deadline,
+    struct service_zone **zonesp, size_t *np, char *why)
+{
+	struct service_zone *zones = NULL, *nz;
+	struct store *st = NULL;
+	sqlite3_stmt *q = NULL;
+	char err[ENUMDR_ERRLEN];
+	size_t n = 0, cap = 0;
+	const char *text;
+	int64_t left;
+	int rc, ret = -1;
+
+	*zonesp = NULL;
+	*np = 0;
+	if (store_open(database, STORE_READONLY, &st, err) != STORE_OK) {
+		setwhy(why, "database unreadable: %s", err);
+		goto done;
+	}
+	left = left_ms(deadline);
+	sqlite3_busy_timeout(store_handle(st), left > 0 ? (int)left : 1);
+	rc = sqlite3_prepare_v2(store_handle(st), "SELECT origin, serial,"
+	    " updated_at FROM zone ORDER BY origin", -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		goto sqlerr;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (n == cap) {
+			if (cap >= ZONES_MAX) {
+				setwhy(why, "database %s: more than"
+				    " %d zones", database, ZONES_MAX);
+				goto done;
+			}
+			cap = cap ? cap * 2 : 16;
+			if ((nz = realloc(zones, cap * sizeof(*zones))) ==
+			    NULL) {
+				setwhy(why, "out of memory reading"
+				    " zones of %s", database);
+				goto done;
+			}
+			zones = nz;
+		}
+		memset(&zones[n], 0, sizeof(zones[n]));
+		text = (const char *)sqlite3_column_text(q, 0);
+		strlcpy_(zones[n].origin, text ? text : "",
+		    sizeof(zones[n].origin));
+		zones[n].serial = (uint32_t)sqlite3_column_int64(q, 1);
+		text = (const char *)sqlite3_column_text(q, 2);
+		strlcpy_(zones[n].updated_at, text ? text : "",
+		    sizeof(zones[n].updated_at));
+		zones[n].updated = parse_utc(zones[n].updated_at);
+		n++;
+	}
+	if (rc != SQLITE_DONE)
+		goto sqlerr;
+	*zonesp = zones;
+	*np = n;
+	zones = NULL;
+	ret = 0;
+	goto done;
+sqlerr:
+	setwhy(why, "database unreadable: read zones of %s: %s",
+	    database, sqlite3_errmsg(store_handle(st)));
+done:
+	sqlite3_finalize(q);
+	if (st != NULL)
+		store_close(st);
+	free(zones);
+	return ret;
+}
+
+/* 1 when zone z changed less than grace_s seconds ago (either way, so
+ * that a clock step cannot make the grace last). */
+static int
+within_grace(const struct service_zone *z, long grace_s)
+{
+	long long age;
+
+	if (z->updated == (time_t)-1)
+		return 0;	/* updated_at unreadable: no grace */
+	age = (long long)(time(NULL) - z->updated);
+	return age < grace_s && -age < grace_s;
+}
+
+/* Check 4: every zone's SOA serial as served equals the database's; an
+ * older one is tolerated for grace_s seconds after the zone changed. */
+static int
+check_dns(const struct service_opts *o, const struct service_zone *zones,
+    size_t n, int64_t deadline, char *why)
+{
+	char err[ENUMDR_ERRLEN];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct service_zone *z = &zones[i];
+		enum serial_order order;
+		uint32_t served;
+		int64_t left;
+
+		if ((left = left_ms(deadline)) <= 0) {
+			setwhy(why, "timeout: no time left (%ld ms)"
+			    " to ask DNS server %s for zone %s", o->timeout_ms,
+			    o->dns, z->origin);
+			return -1;
+		}
+		if (dnsprobe_soa_serial(o->dns_addr, o->dns_port, z->origin,
+		    (int)left, &served, err) == -1) {
+			setwhy(why, "DNS server %s: %s", o->dns, err);
+			return -1;
+		}
+		order = serial_cmp(served, z->serial);
+		if (order == SERIAL_EQUAL)
+			continue;
+		if (order == SERIAL_LESS && within_grace(z, o->grace_s))
+			continue;	/* the reload is on its way */
+		if (order == SERIAL_LESS)
+			setwhy(why, "DNS server %s serves zone %s"
+			    " serial %u, the database has %u (changed %s,"
+			    " grace %ld s)", o->dns, z->origin, served,
+			    z->serial, z->updated_at, o->grace_s);
+		else
+			setwhy(why, "DNS server %s serves zone %s"
+			    " serial %u, the database has %u (%s)", o->dns,
+			    z->origin, served, z->serial,
+			    order == SERIAL_GREATER ? "served is newer" :
+			    "RFC 1982 comparison undefined");
+		return -1;
+	}
+	return 0;
+}
+
+/* All checks; 0 healthy, -1 with why. */
+static int
+check_service(const struct config *cfg, const struct service_opts *o,
+    char *why)
+{
+	struct service_zone *zones = NULL;
+	char err[ENUMDR_ERRLEN];
+	int64_t deadline;
+	size_t n = 0;
+	int dns, ret = -1;
+
+	deadline = util_now_ms() + o->timeout_ms;
+	if (transfer_global_init(err) == -1) {
+		setwhy(why, "%s", err);
+		return -1;
+	}
+	if (check_agent(cfg, deadline, &dns, why) == -1)
+		goto fail;
+	if (read_zones(cfg->database, deadline, &zones, &n, why) == -1)
+		goto fail;
+	if (o->dns != NULL && dns &&
+	    check_dns(o, zones, n, deadline, why) == -1)
+		goto fail;
+	ret = 0;
+fail:
+	free(zones);
+	transfer_global_cleanup();
+	return ret;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "dns", required_argument, NULL, 'd' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "grace", required_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct service_opts o;
+	struct config cfg;
+	char err[ENUMDR_ERRLEN], why[WHY_LEN];
+	const char *config = NULL;
+	int ch, rc;
+
+	log_init(PROGNAME, 1, LOG_DAEMON);
+	memset(&o, 0, sizeof(o));
+	o.timeout_ms = CHECKER_TIMEOUT_MS;
+	o.grace_s = GRACE_DEFAULT;
+	opterr = 0;	/* one line of our own instead of getopt's */
+	while ((ch = getopt_long(argc, argv, ":c:hV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'd':
+			o.dns = optarg;
+			break;
+		case 't':
+			if (checker_parse_long(optarg, 1, CHECKER_TIMEOUT_MAX_MS,
+			    &o.timeout_ms) == -1)
+				return usage_error("--timeout: want 1..%d ms,"
+				    " not \"%s\"", CHECKER_TIMEOUT_MAX_MS,
+				    optarg);
+			break;
+		case 'g':
+			if (checker_parse_long(optarg, 0, GRACE_MAX,
+			    &o.grace_s) == -1)
+				return usage_error("--grace: want 0..%d s, not"
+				    " \"%s\"", GRACE_MAX, optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf(PROGNAME " %s\n", PACKAGE_VERSION);
+			return EXIT_OK;
+		case ':':
+			return usage_error("%s needs a value",
+			    argv[optind - 1]);
+		default:
+			return usage_error("unknown option %s",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument \"%s\"", argv[optind]);
+	if (o.dns != NULL && dnsprobe_parse_server(o.dns, o.dns_addr,
+	    sizeof(o.dns_addr), &o.dns_port, err) == -1)
+		return usage_error("--dns: %s", err);
+	if (o.dns != NULL && !is_ip_literal(o.dns_addr))
+		return usage_error("--dns: \"%s\" is not an IP address",
+		    o.dns_addr);
+	o.config = checker_config_path(config);
+	if (config_load(o.config, &cfg, err) == -1) {
+		log_warnx("%s", err);
+		return EXIT_CONFIG;
+	}
+	rc = check_service(&cfg, &o, why) == 0 ? EXIT_OK : EXIT_FAILED;
+	if (rc != EXIT_OK)
+		log_warnx("%s", why);
+	config_free(&cfg);
+	return rc;
+}
