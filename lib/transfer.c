@@ -747,6 +747,15 @@ fail:
 	return ret;
 }
 
+/* libcurl write callback that drops a response body. */
+static size_t
+discard_write(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	(void)ptr;
+	(void)userdata;
+	return size * nmemb;
+}
+
 /* transfer_put for ftp(s)://, sftp:// and http(s):// through libcurl. */
 static int
 put_curl(const char *local_path, const char *url, enum url_kind kind,
@@ -784,6 +793,8 @@ put_curl(const char *local_path, const char *url, enum url_kind kind,
 		goto fail;
 	SETOPT(curl, CURLOPT_UPLOAD, 1L);
 	SETOPT(curl, CURLOPT_READDATA, fp);
+	/* The server's answer to a PUT is not ours to print. */
+	SETOPT(curl, CURLOPT_WRITEFUNCTION, discard_write);
 	SETOPT(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)sb.st_size);
 	SETOPT(curl, CURLOPT_FTP_CREATE_MISSING_DIRS,
 	    (long)CURLFTP_CREATE_DIR_RETRY);

@@ -15,6 +15,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "agent_cmd.h"
 #include "alarm.h"
 #include "config.h"
 #include "dnsprobe.h"
@@ -57,6 +58,8 @@ usage(FILE *out)
 "                                    wait until SERVER serves every zone's serial\n"
 "  status                            room, zones, journal, snapshots, alarms\n"
 "  alarms                            active alarms\n"
+"  agent open|close|status|snapshot|role ROLE\n"
+"                                    talk to the room agent enumdrd\n"
 "\n"
 "  -c, --config FILE   configuration (default $ENUMDR_CONFIG or %s)\n"
 "      --json          machine-readable output (zones, serials, status, alarms)\n"
@@ -840,6 +843,8 @@ main(int argc, char **argv)
 		rc = cmd_dns_wait(&c, argc - 1, argv + 1);
 	else if (strcmp(cmd, "status") == 0 && argc == 1)
 		rc = cmd_status(&c);
+	else if (strcmp(cmd, "agent") == 0)
+		rc = agent_cmd(&c.cfg, argc - 1, argv + 1, json_output);
 	else if (strcmp(cmd, "alarms") == 0 && argc == 1)
 		rc = cmd_alarms(&c);
 	else

@@ -1,0 +1,238 @@
+/*
+ * agent.h — the room agent enumdrd (S0.5 provisioning module and
+ * communication agent, S1.4 read-only standby, S0.1 periodic snapshot,
+ * S0.3/S0.4/S0.7 heartbeat and sequence number for the peers).
+ *
+ * One process, these threads:
+ *   main        signals (sigtimedwait, no handlers), SIGHUP reload, refresh
+ *               of the published state once a second, orderly shutdown
+ *   MHD         two libmicrohttpd daemons, a thread per connection:
+ *               provisioning (provision.c) and the peer API (peerapi.c)
+ *   control     the unix control socket (control_server.c)
+ *   snapshot    periodic export + push to the peers (snapshot_job.c)
+ *   peerwatch   polls the peers' heartbeats (peerwatch.c)
+ *   dnsjob      re-runs the load steps after commits while open (dnsjob.c)
+ *
+ * Locks, always taken in this order and never the other way round:
+ *   writer_lock     the one writer connection and `open` (the listener
+ *                   state that decides whether a change may commit)
+ *   snapfiles_lock  the files in snapshot_dir while an export replaces them
+ *   reader_lock     the read-only connection (number reads, journal reads,
+ *                   the published-state refresh)
+ *   pub.lock        the published state (agent_state.c): held for
+ *                   microseconds, so that a heartbeat never waits on a write
+ *   cfg_lock        the part of the configuration SIGHUP may change
+ */
+#ifndef ENUMDR_AGENT_H
+#define ENUMDR_AGENT_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "alarm.h"
+#include "config.h"
+#include "snapshot.h"
+#include "store.h"
+#include "util.h"
+
+#define AGENT_BODY_MAX     ((size_t)1 << 20)          /* provisioning body: 1 MiB */
+#define AGENT_BATCH_MAX    1000                       /* changes per batch */
+#define AGENT_UPLOAD_DB_MAX ((uint64_t)4 << 30)       /* incoming snapshot: 4 GiB */
+#define AGENT_UPLOAD_SERIALS_MAX ((uint64_t)SERIAL_FILE_MAX)
+#define AGENT_JOURNAL_LIMIT_MAX 10000                 /* rows per journal read */
+#define AGENT_JOURNAL_LIMIT_DEF 1000
+#define AGENT_CONTROL_LINE_MAX 256                    /* control request line */
+#define AGENT_CONTROL_TIMEOUT_MS 2000                 /* to read that line */
+#define AGENT_RETRY_MAX_S  30                         /* failed push: retry within */
+#define AGENT_PEERWATCH_S  5                          /* peer heartbeat poll period */
+#define AGENT_ROLE_MAX     16
+
+/* Status codes whose MHD names changed between releases (RFC 9110). */
+#define HTTP_CONTENT_TOO_LARGE   413
+#define HTTP_UNPROCESSABLE       422
+
+struct pub_zone {
+	char origin[STORE_ORIGIN_MAX];
+	uint32_t serial;
+};
+
+/* What the agent knows of one peer from its last heartbeat poll. */
+struct pub_peer {
+	char name[CONFIG_NAME_MAX];       /* as configured */
+	int polled;                       /* at least one poll done */
+	int reachable;                    /* the last poll answered */
+	int seen;                         /* some poll ever answered */
+	char room[CONFIG_NAME_MAX];       /* from its last answer */
+	char role[AGENT_ROLE_MAX];
+	int listener_open;
+	char last_seen[32];               /* UTC of the last answer */
+	char error[256];                  /* why the last poll failed */
+};
+
+/* The published state: what heartbeats and `status` answer from. */
+struct published {
+	pthread_mutex_t lock;
+	uint64_t gen;                     /* bumped by every commit */
+	char role[AGENT_ROLE_MAX];        /* told by enumdr-notify; "UNKNOWN" */
+	int listener_open;
+	int64_t journal;
+	size_t nzones, capzones;
+	struct pub_zone *zones;           /* sorted by origin */
+	int have_snapshot;
+	char snap_created[32];
+	int64_t snap_journal;
+	uint64_t snap_size;
+	char snap_sha256[65];
+	int alarms;                       /* active alarms in state_dir */
+	char started[32];
+	char last_push[32];               /* UTC of the last push that worked */
+	char push_error[ENUMDR_ERRLEN];   /* "" when the last push worked */
+	size_t npeers;
+	struct pub_peer peers[CONFIG_MAX_PEERS];
+};
+
+struct agent {
+	/* configuration: the fields SIGHUP may change are read under cfg_lock
+	 * (peers, snapshot interval, timeouts, ssh keys, alarm ident and
+	 * facility); the others never change after start */
+	pthread_mutex_t cfg_lock;
+	struct config cfg;
+	struct alarm_ctx alarms;          /* under cfg_lock */
+
+	pthread_mutex_t writer_lock;
+	struct store *writer;             /* the only writer of the database */
+	int open;                         /* listener open (under writer_lock) */
+
+	pthread_mutex_t snapfiles_lock;
+
+	pthread_mutex_t reader_lock;
+	struct store *reader;             /* read-only connection */
+
+	struct published pub;
+
+	struct MHD_Daemon *prov_daemon;
+	struct MHD_Daemon *peer_daemon;
+
+	atomic_int stopping;              /* set once by the main thread */
+	atomic_int prov_inflight;         /* provisioning requests not yet
+	                                   * answered (drained at SIGTERM) */
+
+	/* snapshot job (snapshot_job.c) */
+	pthread_t snap_thread;
+	int snap_started;
+	pthread_mutex_t snap_lock;
+	pthread_cond_t snap_cond;
+	int snap_requested;               /* a control `snapshot` waits */
+	int snap_wake;                    /* reload: recompute the schedule */
+	int snap_done;                    /* the thread has returned */
+	int snap_waiters[8];              /* control clients waiting for a run */
+	size_t nsnap_waiters;
+
+	/* peer heartbeat poller (peerwatch.c) */
+	pthread_t watch_thread;
+	int watch_started;
+	pthread_mutex_t watch_lock;
+	pthread_cond_t watch_cond;
+	int watch_wake;
+	int watch_done;
+
+	/* DNS update job (dnsjob.c) */
+	pthread_t dns_thread;
+	int dns_started;
+	pthread_mutex_t dns_lock;
+	pthread_cond_t dns_cond;
+	int dns_kicked;
+
+	/* control socket (control_server.c) */
+	pthread_t ctl_thread;
+	int ctl_started;
+	int ctl_fd;
+	int ctl_wake[2];                  /* self-pipe that stops the thread */
+};
+
+/* agent_state.c — the published state. */
+void pub_init(struct published *pub);
+void pub_free(struct published *pub);
+void pub_set_open(struct published *pub, int open);
+void pub_set_role(struct published *pub, const char *role);
+/* After a commit (writer lock held): move the zones' serials. */
+void pub_commit(struct published *pub, const struct store_change_result *res,
+    size_t n);
+/* A full read of zones + journal, taken when pub.gen was `gen`: applied
+ * only when no commit came in between (the commit's figures are newer). */
+int pub_replace(struct published *pub, uint64_t gen,
+    const struct pub_zone *zones, size_t n, int64_t journal);
+uint64_t pub_gen(struct published *pub);
+void pub_set_snapshot(struct published *pub, const struct serial_file *sf);
+void pub_set_alarms(struct published *pub, int n);
+void pub_set_push(struct published *pub, int ok, const char *error);
+void pub_set_peers(struct published *pub, const struct config *cfg);
+void pub_set_peer(struct published *pub, const struct pub_peer *p);
+/* The room whose listener its last heartbeat said open ("" if none). */
+void pub_active_room(struct published *pub, char *out, size_t outlen);
+json_t *pub_heartbeat_json(struct published *pub, const char *room);
+json_t *pub_status_json(struct published *pub, const char *room);
+
+/* agent_state.c — reading the database into the published state. */
+int agent_refresh(struct agent *ag, char *err);
+void agent_refresh_alarms(struct agent *ag);
+void agent_alarm_ctx(struct agent *ag, struct alarm_ctx *out);
+int agent_read_zones(struct store *st, struct pub_zone **zones, size_t *n,
+    int64_t *journal, char *err);
+
+/* provision.c, peerapi.c — the HTTP daemons. */
+struct MHD_Daemon *provision_start(struct agent *ag, const char *listen,
+    char *err);
+struct MHD_Daemon *peerapi_start(struct agent *ag, const char *listen,
+    char *err);
+
+/* http.c — helpers shared by the two daemons. */
+/* Start a daemon on "ADDR:PORT": a thread per connection. */
+struct MHD_Daemon *http_start(const char *listen, const char *what,
+    unsigned int connection_limit, MHD_AccessHandlerCallback handler,
+    void *handler_cls, MHD_RequestCompletedCallback completed, char *err);
+/* Reply with obj (stolen) as compact JSON and a newline. */
+enum MHD_Result http_reply_json(struct MHD_Connection *conn,
+    unsigned int status, json_t *obj);
+/* Reply {"error": message, "field": field (when not NULL)}. */
+enum MHD_Result http_reply_error(struct MHD_Connection *conn,
+    unsigned int status, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Content-Length of the request (-1 when absent or malformed). */
+long long http_content_length(struct MHD_Connection *conn);
+
+/* control_server.c */
+int control_server_start(struct agent *ag, char *err);
+void control_server_stop(struct agent *ag);
+/* Reply one line on a control client and close it. */
+void control_reply(int fd, json_t *reply);
+
+/* snapshot_job.c */
+int snapjob_start(struct agent *ag, char *err);
+void snapjob_request(struct agent *ag, int client_fd);
+void snapjob_wake(struct agent *ag);
+/* 0 when the thread ended within wait_ms, -1 when it still runs. */
+int snapjob_stop(struct agent *ag, int wait_ms);
+
+/* peerwatch.c */
+int peerwatch_start(struct agent *ag, char *err);
+void peerwatch_wake(struct agent *ag);
+int peerwatch_stop(struct agent *ag, int wait_ms);
+
+/* dnsjob.c */
+int dnsjob_start(struct agent *ag, char *err);
+/* A change committed: bring the DNS server up to date (group commit). */
+void dnsjob_kick(struct agent *ag);
+int dnsjob_stop(struct agent *ag, int wait_ms);
+
+/* enumdrd.c: an alarm sender that does not share syslog(3)'s ident with
+ * the log (other threads log at the same time). */
+void agent_alarm_sender(const struct alarm_ctx *ctx, int priority,
+    const char *line);
+
+#endif

@@ -1,0 +1,200 @@
+/*
+ * dnsjob.c — keep the DNS server in step with provisioning while this room
+ * is active ("start the foreground", S0.6): after a change commits, the
+ * configured load steps (foreground: zone files; background: reload and
+ * wait for the serial) run again.  Changes that commit while the steps run
+ * are collected and applied by the next run — a group commit, as DESIGN.md
+ * asks, since a DNS server reload costs in proportion to the zone, not to
+ * the change.  A failed run raises DNS_UPDATE and is retried; the next
+ * success clears it.  enumdr-check-service sees a DNS server that stays
+ * behind the database (its --grace).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent.h"
+#include "load.h"
+#include "log.h"
+#include "util.h"
+
+#define DNSJOB_COALESCE_MS 100    /* let a burst of changes gather */
+#define DNSJOB_RETRY_S     5      /* after a failed run */
+
+/* Deep copy of the load steps, taken under cfg_lock (SIGHUP swaps them). */
+static size_t
+copy_steps(struct agent *ag, struct config_step *out)
+{
+	size_t n, i, j;
+
+	pthread_mutex_lock(&ag->cfg_lock);
+	n = ag->cfg.nsteps;
+	for (i = 0; i < n; i++) {
+		out[i] = ag->cfg.steps[i];
+		for (j = 0; j < out[i].argc; j++)
+			out[i].argv[j] = strdup(ag->cfg.steps[i].argv[j]);
+		out[i].argv[out[i].argc] = NULL;
+	}
+	pthread_mutex_unlock(&ag->cfg_lock);
+	return n;
+}
+
+static void
+free_steps(struct config_step *s, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++)
+		for (j = 0; j < s[i].argc; j++)
+			free(s[i].argv[j]);
+}
+
+static int
+listener_open(struct agent *ag)
+{
+	int open;
+
+	pthread_mutex_lock(&ag->pub.lock);
+	open = ag->pub.listener_open;
+	pthread_mutex_unlock(&ag->pub.lock);
+	return open;
+}
+
+/* One run of every load step; 0 when all succeeded. */
+static int
+run_steps(struct agent *ag)
+{
+	struct config_step steps[CONFIG_MAX_STEPS];
+	struct load_result res;
+	struct alarm_ctx actx;
+	char err[ENUMDR_ERRLEN], aerr[ENUMDR_ERRLEN];
+	const char *fig[5];
+	int64_t t0 = util_now_ms();
+	size_t n, i;
+	int rc = 0;
+
+	memset(steps, 0, sizeof(steps));
+	n = copy_steps(ag, steps);
+	for (i = 0; i < n && !ag->stopping; i++) {
+		for (size_t j = 0; j < steps[i].argc; j++) {
+			if (steps[i].argv[j] == NULL) {
+				errf(err, "out of memory copying load steps");
+				rc = -1;
+				break;
+			}
+		}
+		if (rc == -1 || load_run_step(&steps[i], &res, err) == -1) {
+			rc = -1;
+			agent_alarm_ctx(ag, &actx);
+			fig[0] = "step";
+			fig[1] = steps[i].name;
+			fig[2] = NULL;
+			alarm_raise(&actx, "DNS_UPDATE", ALARM_MAJOR, err, fig,
+			    aerr);
+			log_warnx("DNS update: %s", err);
+			break;
+		}
+	}
+	free_steps(steps, n);
+	if (rc == 0 && n > 0) {
+		agent_alarm_ctx(ag, &actx);
+		alarm_clear(&actx, "DNS_UPDATE", "DNS server in step again",
+		    NULL, aerr);
+		log_info("DNS update: %zu load steps in %lld ms", n,
+		    (long long)(util_now_ms() - t0));
+	}
+	return rc;
+}
+
+static void *
+dnsjob_main(void *arg)
+{
+	struct agent *ag = arg;
+	struct timespec ts;
+	int pending = 0, failed = 0;
+
+	for (;;) {
+		pthread_mutex_lock(&ag->dns_lock);
+		while (!ag->stopping && !ag->dns_kicked && !failed) {
+			pthread_cond_wait(&ag->dns_cond, &ag->dns_lock);
+		}
+		if (failed && !ag->stopping && !ag->dns_kicked) {
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += DNSJOB_RETRY_S;
+			pthread_cond_timedwait(&ag->dns_cond, &ag->dns_lock,
+			    &ts);
+		}
+		pending = ag->dns_kicked || failed;
+		ag->dns_kicked = 0;
+		pthread_mutex_unlock(&ag->dns_lock);
+		if (ag->stopping)
+			break;
+		if (!pending)
+			continue;
+		/* Gather what commits right behind this change. */
+		ts.tv_sec = 0;
+		ts.tv_nsec = DNSJOB_COALESCE_MS * 1000000L;
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&ag->dns_lock);
+		ag->dns_kicked = 0;
+		pthread_mutex_unlock(&ag->dns_lock);
+		/* Only the active room feeds its DNS server; a takeover loads
+		 * it in its own sequence (enumdr-notify). */
+		if (!listener_open(ag)) {
+			failed = 0;
+			continue;
+		}
+		failed = run_steps(ag) == -1;
+	}
+	return NULL;
+}
+
+void
+dnsjob_kick(struct agent *ag)
+{
+	pthread_mutex_lock(&ag->dns_lock);
+	ag->dns_kicked = 1;
+	pthread_cond_signal(&ag->dns_cond);
+	pthread_mutex_unlock(&ag->dns_lock);
+}
+
+int
+dnsjob_start(struct agent *ag, char *err)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&ag->dns_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&ag->dns_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if ((errno = pthread_create(&ag->dns_thread, NULL, dnsjob_main,
+	    ag)) != 0) {
+		errf_errno(err, "DNS update job: thread");
+		return -1;
+	}
+	ag->dns_started = 1;
+	return 0;
+}
+
+int
+dnsjob_stop(struct agent *ag, int wait_ms)
+{
+	struct timespec ts;
+
+	if (!ag->dns_started)
+		return 0;
+	dnsjob_kick(ag);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += wait_ms / 1000;
+	ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	if (pthread_timedjoin_np(ag->dns_thread, NULL, &ts) != 0)
+		return -1;
+	ag->dns_started = 0;
+	return 0;
+}

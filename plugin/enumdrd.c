@@ -1,0 +1,499 @@
+/*
+ * enumdrd.c — the room agent: the seed's provisioning module and
+ * communication agent (S0.5), the only writer of the room's database, the
+ * room's voice to its peers (S0.3, S0.4, S0.7), and the periodic snapshot
+ * job (S0.1, S1.2).  See agent.h for the threads and locks, doc/enumdrd.md
+ * for the operator's view.
+ *
+ *   enumdrd [-dnv] [-c CONFIG]
+ *
+ * A foreground daemon for systemd (Type=simple).  The provisioning
+ * listener starts closed, whatever it was before a restart (S0.5); the
+ * notify program opens it through the control socket.  Signals are taken
+ * by the main thread with sigtimedwait (blocked everywhere, no handlers):
+ * SIGTERM/SIGINT stop (in-flight transactions finish, nothing is torn),
+ * SIGHUP re-reads the configuration and applies what needs no rebind.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "exitcodes.h"
+#include "log.h"
+#include "transfer.h"
+#include "util.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONFIG SYSCONFDIR "/enumdr/enumdr.yaml"
+
+#define STOP_WAIT_MS 5000	/* for a push that sits in a transfer */
+#define DRAIN_MS     3000	/* for provisioning answers at SIGTERM */
+
+static int foreground;
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+"usage: enumdrd [-dnv] [-c CONFIG]\n"
+"\n"
+"  -c CONFIG   configuration (default $ENUMDR_CONFIG or %s)\n"
+"  -d          stay attached: log to stderr instead of syslog\n"
+"  -n          check the configuration and exit\n"
+"  -v          verbose (debug messages)\n"
+"\n"
+"The room agent of enumdr: provisioning listener (agent.provisioning_listen,\n"
+"closed until `enumdr agent open`), peer API (agent.peer_listen), control\n"
+"socket (agent.control_socket), periodic snapshots (agent.snapshot_interval_s).\n"
+"Exit codes: 0 stopped by SIGTERM/SIGINT, 64 usage, 69 cannot listen,\n"
+"74 database error, 78 configuration error.\n",
+	    DEFAULT_CONFIG);
+}
+
+/* ---- alarm lines ---------------------------------------------------- */
+
+/*
+ * alarm.c's default sender calls openlog() with the alarm ident and
+ * closelog() afterwards, and log.c calls openlog() with the program's
+ * ident before each message: with several threads the two could swap
+ * idents between openlog() and syslog().  The agent therefore sends alarm
+ * lines on its own /dev/log socket, in the format syslog(3) uses.
+ */
+void
+agent_alarm_sender(const struct alarm_ctx *ctx, int priority,
+    const char *line)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static int fd = -1;
+	struct sockaddr_un sun;
+	char msg[2048], ts[32];
+	struct tm tm;
+	time_t now;
+	int len, tries, sent = 0;
+
+	if (foreground)
+		log_info("%s", line);
+	now = time(NULL);
+	localtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%b %e %H:%M:%S", &tm);
+	len = snprintf(msg, sizeof(msg), "<%d>%s %s[%ld]: %s",
+	    ctx->facility | priority, ts, ctx->ident[0] ? ctx->ident :
+	    "enumdr", (long)getpid(), line);
+	if (len < 0 || (size_t)len >= sizeof(msg))
+		len = (int)strlen(msg);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strlcpy_(sun.sun_path, "/dev/log", sizeof(sun.sun_path));
+	pthread_mutex_lock(&lock);
+	for (tries = 0; tries < 2 && !sent; tries++) {
+		if (fd == -1) {
+			fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+			if (fd != -1 && connect(fd, (struct sockaddr *)&sun,
+			    sizeof(sun)) == -1) {
+				close(fd);
+				fd = -1;
+			}
+			if (fd == -1)
+				break;
+		}
+		if (send(fd, msg, (size_t)len, MSG_NOSIGNAL) == len) {
+			sent = 1;
+		} else {
+			close(fd);	/* syslogd restarted: reconnect once */
+			fd = -1;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	if (!sent && !foreground)
+		log_warnx("alarm line not sent (no syslog at /dev/log): %s",
+		    line);
+}
+
+/* ---- configuration ---------------------------------------------------- */
+
+/* SIGHUP: apply what can change without rebinding; log the rest. */
+static void
+reload(struct agent *ag, const char *path)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} fixed[] = {
+		{ "room", offsetof(struct config, room) },
+		{ "database", offsetof(struct config, database) },
+		{ "snapshot_dir", offsetof(struct config, snapshot_dir) },
+		{ "incoming_dir", offsetof(struct config, incoming_dir) },
+		{ "state_dir", offsetof(struct config, state_dir) },
+		{ "agent.provisioning_listen",
+		  offsetof(struct config, provisioning_listen) },
+		{ "agent.peer_listen", offsetof(struct config, peer_listen) },
+		{ "agent.control_socket",
+		  offsetof(struct config, control_socket) },
+	};
+	struct config_step steps[CONFIG_MAX_STEPS];
+	struct config *nc;
+	char err[ENUMDR_ERRLEN];
+	const char *was, *now;
+	size_t i, nsteps;
+
+	if ((nc = calloc(1, sizeof(*nc))) == NULL) {
+		log_warnx("reload: out of memory");
+		return;
+	}
+	if (config_load(path, nc, err) == -1) {
+		log_warnx("reload: %s; keeping the running configuration", err);
+		free(nc);
+		return;
+	}
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		was = (const char *)&ag->cfg + fixed[i].off;
+		now = (const char *)nc + fixed[i].off;
+		if (strcmp(was, now) != 0)
+			log_warnx("reload: %s changed from \"%s\" to \"%s\":"
+			    " not applied, restart enumdrd for it", fixed[i].key,
+			    was, now);
+	}
+	pthread_mutex_lock(&ag->cfg_lock);
+	ag->cfg.alarm_facility = nc->alarm_facility;
+	strlcpy_(ag->cfg.alarm_ident, nc->alarm_ident,
+	    sizeof(ag->cfg.alarm_ident));
+	ag->cfg.connect_timeout_ms = nc->connect_timeout_ms;
+	ag->cfg.transfer_timeout_ms = nc->transfer_timeout_ms;
+	strlcpy_(ag->cfg.ssh_private_key, nc->ssh_private_key,
+	    sizeof(ag->cfg.ssh_private_key));
+	strlcpy_(ag->cfg.ssh_public_key, nc->ssh_public_key,
+	    sizeof(ag->cfg.ssh_public_key));
+	strlcpy_(ag->cfg.ssh_known_hosts, nc->ssh_known_hosts,
+	    sizeof(ag->cfg.ssh_known_hosts));
+	ag->cfg.on_diverged = nc->on_diverged;
+	ag->cfg.snapshot_interval_s = nc->snapshot_interval_s;
+	memcpy(ag->cfg.peers, nc->peers, sizeof(ag->cfg.peers));
+	ag->cfg.npeers = nc->npeers;
+	/* The load steps are not the agent's; swap them so that config_free
+	 * releases the old ones. */
+	memcpy(steps, ag->cfg.steps, sizeof(steps));
+	nsteps = ag->cfg.nsteps;
+	memcpy(ag->cfg.steps, nc->steps, sizeof(steps));
+	ag->cfg.nsteps = nc->nsteps;
+	memcpy(nc->steps, steps, sizeof(steps));
+	nc->nsteps = nsteps;
+	alarm_ctx_init(&ag->alarms, ag->cfg.room, "-", ag->cfg.alarm_ident,
+	    ag->cfg.alarm_facility, ag->cfg.state_dir);
+	pthread_mutex_unlock(&ag->cfg_lock);
+	config_free(nc);
+	free(nc);
+	pub_set_peers(&ag->pub, &ag->cfg);
+	snapjob_wake(ag);
+	peerwatch_wake(ag);
+	log_info("reloaded %s: %zu peer%s, snapshot every %d s, timeouts"
+	    " connect %d ms transfer %d ms", path, ag->cfg.npeers,
+	    ag->cfg.npeers == 1 ? "" : "s", ag->cfg.snapshot_interval_s,
+	    ag->cfg.connect_timeout_ms, ag->cfg.transfer_timeout_ms);
+}
+
+/* ---- start and stop ------------------------------------------------- */
+
+/* The latest snapshot in snapshot_dir, for the heartbeat. */
+static void
+load_snapshot_info(struct agent *ag)
+{
+	struct serial_file sf;
+	char path[PATH_MAX], err[ENUMDR_ERRLEN];
+
+	memset(&sf, 0, sizeof(sf));
+	if (util_path_join(path, sizeof(path), ag->cfg.snapshot_dir,
+	    SNAPSHOT_SERIALS_NAME, err) == -1 ||
+	    serial_file_read(path, &sf, err) == -1) {
+		log_debug("no snapshot yet: %s", err);
+		return;
+	}
+	pub_set_snapshot(&ag->pub, &sf);
+	serial_file_free(&sf);
+}
+
+static int
+open_stores(struct agent *ag)
+{
+	char err[ENUMDR_ERRLEN];
+	const char *dirs[] = { ag->cfg.snapshot_dir, ag->cfg.incoming_dir,
+	    ag->cfg.state_dir };
+	size_t i;
+
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		if (util_mkdir_p(dirs[i], 0750, err) == -1) {
+			log_warnx("%s", err);
+			return EXIT_IOERR;
+		}
+	}
+	if (access(ag->cfg.database, F_OK) == -1) {
+		log_warnx("database %s does not exist: create it with"
+		    " `enumdr init` first", ag->cfg.database);
+		return EXIT_IOERR;
+	}
+	if (store_open(ag->cfg.database, 0, &ag->writer, err) != STORE_OK ||
+	    store_open(ag->cfg.database, STORE_READONLY, &ag->reader, err) !=
+	    STORE_OK) {
+		log_warnx("%s", err);
+		return EXIT_IOERR;
+	}
+	return EXIT_OK;
+}
+
+/* Stop everything that runs; returns 0 when every thread ended. */
+static int
+stop_all(struct agent *ag)
+{
+	MHD_socket s;
+	int64_t deadline;
+	int clean = 1;
+
+	/* Stop accepting, refuse what has not reached the store yet, and let
+	 * what is inside store_apply commit and send its answer. */
+	if (ag->prov_daemon != NULL &&
+	    (s = MHD_quiesce_daemon(ag->prov_daemon)) != MHD_INVALID_SOCKET)
+		close(s);
+	ag->stopping = 1;
+	deadline = util_now_ms() + DRAIN_MS;
+	while (atomic_load(&ag->prov_inflight) > 0 &&
+	    util_now_ms() < deadline)
+		usleep(10000);
+	if (atomic_load(&ag->prov_inflight) > 0)
+		log_warnx("%d provisioning request%s still open after %d ms;"
+		    " closing %s", atomic_load(&ag->prov_inflight),
+		    atomic_load(&ag->prov_inflight) == 1 ? "" : "s", DRAIN_MS,
+		    atomic_load(&ag->prov_inflight) == 1 ? "it" : "them");
+	/* MHD joins its connection threads: a request still inside
+	 * store_apply finishes its transaction first. */
+	if (ag->prov_daemon != NULL)
+		MHD_stop_daemon(ag->prov_daemon);
+	if (ag->peer_daemon != NULL)
+		MHD_stop_daemon(ag->peer_daemon);
+	ag->prov_daemon = ag->peer_daemon = NULL;
+	control_server_stop(ag);
+	if (snapjob_stop(ag, STOP_WAIT_MS) == -1) {
+		log_warnx("the snapshot job is still inside a transfer;"
+		    " not waiting for it");
+		clean = 0;
+	}
+	if (dnsjob_stop(ag, STOP_WAIT_MS) == -1) {
+		log_warnx("the DNS update job is still inside a load step;"
+		    " not waiting for it");
+		clean = 0;
+	}
+	if (peerwatch_stop(ag, STOP_WAIT_MS) == -1) {
+		log_warnx("the peer watch is still inside a heartbeat"
+		    " request; not waiting for it");
+		clean = 0;
+	}
+	pthread_mutex_lock(&ag->writer_lock);
+	store_close(ag->writer);
+	ag->writer = NULL;
+	pthread_mutex_unlock(&ag->writer_lock);
+	pthread_mutex_lock(&ag->reader_lock);
+	store_close(ag->reader);
+	ag->reader = NULL;
+	pthread_mutex_unlock(&ag->reader_lock);
+	return clean ? 0 : -1;
+}
+
+static int
+start_all(struct agent *ag)
+{
+	char err[ENUMDR_ERRLEN];
+
+	if (control_server_start(ag, err) == -1) {
+		log_warnx("%s", err);
+		return EXIT_UNAVAILABLE;
+	}
+	if ((ag->peer_daemon = peerapi_start(ag, ag->cfg.peer_listen,
+	    err)) == NULL ||
+	    (ag->prov_daemon = provision_start(ag, ag->cfg.provisioning_listen,
+	    err)) == NULL) {
+		log_warnx("%s", err);
+		return EXIT_UNAVAILABLE;
+	}
+	if (snapjob_start(ag, err) == -1 || peerwatch_start(ag, err) == -1 ||
+	    dnsjob_start(ag, err) == -1) {
+		log_warnx("%s", err);
+		return EXIT_SOFTWARE;
+	}
+	return EXIT_OK;
+}
+
+static void
+main_loop(struct agent *ag, const char *config)
+{
+	struct timespec tick = { 1, 0 };
+	char err[ENUMDR_ERRLEN];
+	sigset_t set;
+	int sig, warned = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	for (;;) {
+		sig = sigtimedwait(&set, NULL, &tick);
+		if (sig == -1) {
+			if (errno != EAGAIN)
+				continue;
+			/* Once a second: changes made outside the agent. */
+			if (agent_refresh(ag, err) == -1) {
+				if (!warned)
+					log_warnx("refresh: %s", err);
+				warned = 1;
+			} else {
+				warned = 0;
+			}
+			agent_refresh_alarms(ag);
+			continue;
+		}
+		if (sig == SIGHUP) {
+			log_info("SIGHUP: reloading %s", config);
+			reload(ag, config);
+			continue;
+		}
+		log_info("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		return;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *config = getenv("ENUMDR_CONFIG");
+	char err[ENUMDR_ERRLEN];
+	struct agent *ag;
+	sigset_t set;
+	int ch, check = 0, verbose = 0, rc, fd;
+
+	if (config == NULL || *config == '\0')
+		config = DEFAULT_CONFIG;
+	while ((ch = getopt(argc, argv, "c:dhnvV")) != -1) {
+		switch (ch) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'd':
+			foreground = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'V':
+			printf("enumdrd %s\n", PACKAGE_VERSION);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	log_init("enumdrd", 1, LOG_DAEMON);
+	log_set_verbose(verbose);
+	if ((ag = calloc(1, sizeof(*ag))) == NULL)
+		fatalx("out of memory");
+	if (config_load(config, &ag->cfg, err) == -1) {
+		log_warnx("%s", err);
+		free(ag);
+		return EXIT_CONFIG;
+	}
+	if (check) {
+		printf("configuration OK: %s (room %s, provisioning %s, peer"
+		    " API %s, control %s, %zu peers)\n", config, ag->cfg.room,
+		    ag->cfg.provisioning_listen, ag->cfg.peer_listen,
+		    ag->cfg.control_socket, ag->cfg.npeers);
+		config_free(&ag->cfg);
+		free(ag);
+		return EXIT_OK;
+	}
+	if (!foreground)
+		log_init("enumdrd", 0, LOG_DAEMON);
+	/* A daemon has no stdout: nothing a library prints there (libcurl
+	 * writes an upload's response body to stdout by default) may end up
+	 * in a journal or a test's output. */
+	if ((fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) != -1) {
+		fflush(stdout);
+		if (dup2(fd, STDOUT_FILENO) == -1)
+			log_warn("stdout to /dev/null");
+		close(fd);
+	}
+
+	/* Every thread inherits this mask; only sigtimedwait takes them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	pthread_mutex_init(&ag->cfg_lock, NULL);
+	pthread_mutex_init(&ag->writer_lock, NULL);
+	pthread_mutex_init(&ag->snapfiles_lock, NULL);
+	pthread_mutex_init(&ag->reader_lock, NULL);
+	ag->ctl_fd = ag->ctl_wake[0] = ag->ctl_wake[1] = -1;
+	alarm_ctx_init(&ag->alarms, ag->cfg.room, "-", ag->cfg.alarm_ident,
+	    ag->cfg.alarm_facility, ag->cfg.state_dir);
+	alarm_set_sender(agent_alarm_sender);
+	pub_init(&ag->pub);
+	pub_set_peers(&ag->pub, &ag->cfg);
+
+	if (transfer_global_init(err) == -1) {
+		log_warnx("%s", err);
+		return EXIT_SOFTWARE;
+	}
+	if ((rc = open_stores(ag)) != EXIT_OK)
+		goto done;
+	if (agent_refresh(ag, err) == -1) {
+		log_warnx("%s", err);
+		rc = EXIT_IOERR;
+		goto done;
+	}
+	load_snapshot_info(ag);
+	agent_refresh_alarms(ag);
+	if ((rc = start_all(ag)) != EXIT_OK)
+		goto done;
+	log_info("room %s: agent started (pid %ld); provisioning %s closed"
+	    " until told, peer API %s, control %s, snapshot every %d s, %zu"
+	    " peer%s", ag->cfg.room, (long)getpid(),
+	    ag->cfg.provisioning_listen, ag->cfg.peer_listen,
+	    ag->cfg.control_socket, ag->cfg.snapshot_interval_s,
+	    ag->cfg.npeers, ag->cfg.npeers == 1 ? "" : "s");
+	main_loop(ag, config);
+	rc = EXIT_OK;
+done:
+	if (stop_all(ag) == -1) {
+		/* A thread still runs a transfer: no library teardown under
+		 * its feet.  The database is closed; nothing is torn. */
+		log_info("room %s: agent stopped", ag->cfg.room);
+		fflush(NULL);
+		_exit(rc);
+	}
+	transfer_global_cleanup();
+	pub_free(&ag->pub);
+	log_info("room %s: agent stopped", ag->cfg.room);
+	config_free(&ag->cfg);
+	free(ag);
+	return rc;
+}

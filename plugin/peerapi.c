@@ -1,0 +1,410 @@
+/*
+ * peerapi.c — the peer API, always on, on the room's own address: what the
+ * other rooms and the checkers ask this room.
+ *
+ *   GET /v1/heartbeat                  room, role, listener, journal, zone
+ *                                      serials, latest snapshot, alarms
+ *                                      (S0.3, S0.4, S0.7's sequence number)
+ *   GET /v1/snapshot/enumdr-snapshot.db  the latest snapshot (S0.1, S1.2)
+ *   GET /v1/snapshot/enumdr-serials      its serial file
+ *   GET /v1/journal?after=N&limit=M    change journal rows after N (S1.3,
+ *                                      S3.1), M <= 10000
+ *   PUT /v1/incoming/enumdr-snapshot.db  a peer pushes its snapshot into
+ *   PUT /v1/incoming/enumdr-serials      our incoming_dir (S0.1 "transfer")
+ *
+ * The heartbeat answers from the published state only; journal reads use
+ * the read-only connection; neither waits on the writer.  A snapshot file
+ * is opened under snapfiles_lock, so a serial file served always describes
+ * the database that was in place when it was opened (a reader that fetched
+ * the database before a new export and the serial file after it sees a
+ * checksum mismatch and fetches again).  An upload is written to
+ * NAME.part.XXXXXX in incoming_dir, fsync'd and renamed: a reader never
+ * sees half a file.  Only the two names are accepted.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "log.h"
+#include "util.h"
+
+#define PEER_CONNECTION_LIMIT 32
+
+enum peer_route {
+	PEER_HEARTBEAT,
+	PEER_SNAPSHOT,
+	PEER_JOURNAL,
+	PEER_UPLOAD
+};
+
+struct peer_request {
+	enum peer_route route;
+	const char *name;           /* snapshot / upload file name */
+	int fd;                     /* upload: the part file */
+	char part[PATH_MAX];        /* its name ("" once renamed) */
+	char final[PATH_MAX];
+	uint64_t written, cap;
+	int write_errno;            /* the first write error */
+	int too_large;
+	int replied;
+};
+
+/* The two file names a snapshot directory holds; NULL for any other. */
+static const char *
+snapshot_name(const char *s)
+{
+	if (strcmp(s, SNAPSHOT_DB_NAME) == 0)
+		return SNAPSHOT_DB_NAME;
+	if (strcmp(s, SNAPSHOT_SERIALS_NAME) == 0)
+		return SNAPSHOT_SERIALS_NAME;
+	return NULL;
+}
+
+static enum MHD_Result
+handle_heartbeat(struct agent *ag, struct MHD_Connection *conn)
+{
+	return http_reply_json(conn, MHD_HTTP_OK,
+	    pub_heartbeat_json(&ag->pub, ag->cfg.room));
+}
+
+static enum MHD_Result
+handle_snapshot(struct agent *ag, struct MHD_Connection *conn,
+    const char *name)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char path[PATH_MAX], err[ENUMDR_ERRLEN];
+	struct stat sb;
+	int fd, saved;
+
+	if (util_path_join(path, sizeof(path), ag->cfg.snapshot_dir, name,
+	    err) == -1)
+		return http_reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    NULL, "%s", err);
+	pthread_mutex_lock(&ag->snapfiles_lock);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	saved = errno;
+	pthread_mutex_unlock(&ag->snapfiles_lock);
+	if (fd == -1) {
+		if (saved == ENOENT)
+			return http_reply_error(conn, MHD_HTTP_NOT_FOUND, NULL,
+			    "room %s has no snapshot yet (%s)", ag->cfg.room,
+			    name);
+		return http_reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    NULL, "open %s: %s", name, strerror(saved));
+	}
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return http_reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    NULL, "%s is not a regular file", name);
+	}
+	r = MHD_create_response_from_fd64((uint64_t)sb.st_size, fd);
+	if (r == NULL) {
+		close(fd);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    strcmp(name, SNAPSHOT_SERIALS_NAME) == 0 ?
+	    "text/plain; charset=us-ascii" : "application/vnd.sqlite3");
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* A decimal query argument; def when absent; -1 when not a number. */
+static int
+query_int(struct MHD_Connection *conn, const char *key, long long def,
+    long long *out)
+{
+	const char *v;
+	char *end;
+
+	v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, key);
+	if (v == NULL) {
+		*out = def;
+		return 0;
+	}
+	if (*v < '0' || *v > '9')
+		return -1;
+	errno = 0;
+	*out = strtoll(v, &end, 10);
+	return errno != 0 || *end != '\0' ? -1 : 0;
+}
+
+static enum MHD_Result
+handle_journal(struct agent *ag, struct MHD_Connection *conn)
+{
+	struct journal_row *rows = NULL;
+	char err[ENUMDR_ERRLEN];
+	enum store_status s;
+	long long after, limit;
+	int64_t pos = 0;
+	size_t n = 0, i;
+	json_t *arr, *o;
+
+	if (query_int(conn, "after", 0, &after) == -1)
+		return http_reply_error(conn, MHD_HTTP_BAD_REQUEST, "after",
+		    "after: must be a journal position (0 or more)");
+	if (query_int(conn, "limit", AGENT_JOURNAL_LIMIT_DEF, &limit) == -1 ||
+	    limit < 1 || limit > AGENT_JOURNAL_LIMIT_MAX)
+		return http_reply_error(conn, MHD_HTTP_BAD_REQUEST, "limit",
+		    "limit: must be 1 to %d", AGENT_JOURNAL_LIMIT_MAX);
+	pthread_mutex_lock(&ag->reader_lock);
+	if (ag->reader == NULL) {
+		pthread_mutex_unlock(&ag->reader_lock);
+		return http_reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    NULL, "agent stopping");
+	}
+	s = store_journal_position(ag->reader, &pos, err);
+	if (s == STORE_OK)
+		s = store_journal_read(ag->reader, after, (size_t)limit, &rows,
+		    &n, err);
+	pthread_mutex_unlock(&ag->reader_lock);
+	if (s != STORE_OK)
+		return http_reply_error(conn, s == STORE_EBUSY ?
+		    MHD_HTTP_SERVICE_UNAVAILABLE :
+		    MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "%s", err);
+	arr = json_array();
+	for (i = 0; arr != NULL && i < n; i++)
+		json_array_append_new(arr, json_pack(
+		    "{s:I,s:s,s:s,s:s,s:s,s:I,s:s}",
+		    "seq", (json_int_t)rows[i].seq, "at", rows[i].at,
+		    "op", rows[i].op, "e164", rows[i].e164,
+		    "zone", rows[i].zone, "serial", (json_int_t)rows[i].serial,
+		    "records", rows[i].records != NULL ? rows[i].records : ""));
+	store_journal_free(rows, n);
+	o = json_pack("{s:s,s:I,s:I,s:o}", "room", ag->cfg.room, "after",
+	    (json_int_t)after, "journal", (json_int_t)pos, "rows", arr);
+	return http_reply_json(conn, MHD_HTTP_OK, o);
+}
+
+/* First call of an upload: the part file in incoming_dir. */
+static int
+upload_begin(struct agent *ag, struct peer_request *rq, char *err)
+{
+	if (util_path_join(rq->final, sizeof(rq->final), ag->cfg.incoming_dir,
+	    rq->name, err) == -1)
+		return -1;
+	if (snprintf(rq->part, sizeof(rq->part), "%s.part.XXXXXX", rq->final)
+	    >= (int)sizeof(rq->part)) {
+		errf(err, "path too long: %s", rq->final);
+		rq->part[0] = '\0';
+		return -1;
+	}
+	rq->fd = mkostemp(rq->part, O_CLOEXEC);
+	if (rq->fd == -1) {
+		errf_errno(err, "create %s", rq->part);
+		rq->part[0] = '\0';
+		return -1;
+	}
+	if (fchmod(rq->fd, 0640) == -1) {
+		errf_errno(err, "chmod %s", rq->part);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+upload_write(struct peer_request *rq, const char *data, size_t len)
+{
+	ssize_t w;
+
+	if (rq->write_errno != 0 || rq->too_large)
+		return;
+	if (rq->written + len > rq->cap) {
+		rq->too_large = 1;
+		return;
+	}
+	while (len > 0) {
+		w = write(rq->fd, data, len);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			rq->write_errno = w == -1 ? errno : EIO;
+			return;
+		}
+		data += w;
+		len -= (size_t)w;
+		rq->written += (uint64_t)w;
+	}
+}
+
+/* The last call of an upload: fsync, rename, fsync the directory. */
+static enum MHD_Result
+upload_finish(struct agent *ag, struct MHD_Connection *conn,
+    struct peer_request *rq)
+{
+	char err[ENUMDR_ERRLEN];
+	int e;
+
+	if (rq->too_large)
+		return http_reply_error(conn, HTTP_CONTENT_TOO_LARGE, NULL,
+		    "%s: larger than the limit of %llu bytes", rq->name,
+		    (unsigned long long)rq->cap);
+	if (rq->written == 0)
+		return http_reply_error(conn, MHD_HTTP_BAD_REQUEST, NULL,
+		    "%s: empty upload", rq->name);
+	e = rq->write_errno;
+	if (e == 0 && fsync(rq->fd) == -1)
+		e = errno;
+	if (close(rq->fd) == -1 && e == 0)
+		e = errno;
+	rq->fd = -1;
+	if (e != 0) {
+		log_warnx("upload of %s: write %s: %s", rq->name, rq->part,
+		    strerror(e));
+		return http_reply_error(conn, e == ENOSPC || e == EDQUOT ?
+		    MHD_HTTP_INSUFFICIENT_STORAGE :
+		    MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "write %s: %s",
+		    rq->name, strerror(e));
+	}
+	if (rename(rq->part, rq->final) == -1) {
+		e = errno;
+		log_warnx("upload of %s: rename %s: %s", rq->name, rq->part,
+		    strerror(e));
+		return http_reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    NULL, "rename %s: %s", rq->name, strerror(e));
+	}
+	rq->part[0] = '\0';
+	if (util_fsync_dir(ag->cfg.incoming_dir, err) == -1)
+		log_warnx("upload of %s: %s", rq->name, err);
+	log_info("peer upload: %s, %llu bytes, into %s", rq->name,
+	    (unsigned long long)rq->written, ag->cfg.incoming_dir);
+	return http_reply_json(conn, MHD_HTTP_CREATED, json_pack("{s:s,s:I}",
+	    "name", rq->name, "size", (json_int_t)rq->written));
+}
+
+/* Route a request; 0, or -1 after queueing the error reply. */
+static int
+peer_route(struct MHD_Connection *conn, const char *url, const char *method,
+    struct peer_request *rq, enum MHD_Result *ret)
+{
+	int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
+	    strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+	int put = strcmp(method, MHD_HTTP_METHOD_PUT) == 0;
+	const char *want = "GET";
+
+	if (strcmp(url, "/v1/heartbeat") == 0) {
+		rq->route = PEER_HEARTBEAT;
+	} else if (strcmp(url, "/v1/journal") == 0) {
+		rq->route = PEER_JOURNAL;
+	} else if (strncmp(url, "/v1/snapshot/", 13) == 0 &&
+	    (rq->name = snapshot_name(url + 13)) != NULL) {
+		rq->route = PEER_SNAPSHOT;
+	} else if (strncmp(url, "/v1/incoming/", 13) == 0 &&
+	    (rq->name = snapshot_name(url + 13)) != NULL) {
+		rq->route = PEER_UPLOAD;
+		want = "PUT";
+	} else {
+		*ret = http_reply_error(conn, MHD_HTTP_NOT_FOUND, NULL,
+		    "no such resource: %.200s (the peer API is /v1/heartbeat,"
+		    " /v1/journal, /v1/snapshot/%s|%s, /v1/incoming/%s|%s)",
+		    url, SNAPSHOT_DB_NAME, SNAPSHOT_SERIALS_NAME,
+		    SNAPSHOT_DB_NAME, SNAPSHOT_SERIALS_NAME);
+		return -1;
+	}
+	if ((rq->route == PEER_UPLOAD && !put) ||
+	    (rq->route != PEER_UPLOAD && !get)) {
+		*ret = http_reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, NULL,
+		    "method %.16s not allowed on %.200s (allowed: %s)", method,
+		    url, want);
+		return -1;
+	}
+	return 0;
+}
+
+static enum MHD_Result
+peer_handler(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct agent *ag = cls;
+	struct peer_request *rq = *con_cls;
+	char err[ENUMDR_ERRLEN];
+	enum MHD_Result ret;
+	long long cl;
+
+	if (rq == NULL) {
+		if ((rq = calloc(1, sizeof(*rq))) == NULL)
+			return MHD_NO;
+		rq->fd = -1;
+		*con_cls = rq;
+		if (peer_route(conn, url, method, rq, &ret) == -1) {
+			rq->replied = 1;
+			return ret;
+		}
+		if (rq->route != PEER_UPLOAD)
+			return MHD_YES;
+		rq->cap = strcmp(rq->name, SNAPSHOT_DB_NAME) == 0 ?
+		    AGENT_UPLOAD_DB_MAX : AGENT_UPLOAD_SERIALS_MAX;
+		cl = http_content_length(conn);
+		if (cl >= 0 && (uint64_t)cl > rq->cap) {
+			rq->replied = 1;
+			return http_reply_error(conn,
+			    HTTP_CONTENT_TOO_LARGE, NULL,
+			    "%s: %lld bytes is larger than the limit of %llu",
+			    rq->name, cl, (unsigned long long)rq->cap);
+		}
+		if (upload_begin(ag, rq, err) == -1) {
+			rq->replied = 1;
+			log_warnx("peer upload: %s", err);
+			return http_reply_error(conn,
+			    MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "%s", err);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0) {
+		if (!rq->replied && rq->route == PEER_UPLOAD)
+			upload_write(rq, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (rq->replied)
+		return MHD_YES;
+	rq->replied = 1;
+	switch (rq->route) {
+	case PEER_HEARTBEAT:
+		return handle_heartbeat(ag, conn);
+	case PEER_SNAPSHOT:
+		return handle_snapshot(ag, conn, rq->name);
+	case PEER_JOURNAL:
+		return handle_journal(ag, conn);
+	case PEER_UPLOAD:
+		return upload_finish(ag, conn, rq);
+	}
+	return MHD_NO;
+}
+
+/* Whatever happened to the request: no part file is left behind. */
+static void
+peer_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct peer_request *rq = *con_cls;
+
+	if (rq == NULL)
+		return;
+	if (rq->fd != -1)
+		close(rq->fd);
+	if (rq->part[0] != '\0') {
+		unlink(rq->part);
+		if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+			log_warnx("peer upload of %s aborted after %llu bytes",
+			    rq->name, (unsigned long long)rq->written);
+	}
+	free(rq);
+	*con_cls = NULL;
+}
+
+struct MHD_Daemon *
+peerapi_start(struct agent *ag, const char *listen_on, char *err)
+{
+	return http_start(listen_on, "peer API", PEER_CONNECTION_LIMIT,
+	    peer_handler, ag, peer_completed, err);
+}

@@ -1,0 +1,168 @@
+/*
+ * peerwatch.c — the agent's view of its peers: every 5 s it asks each
+ * peer's heartbeat_url (S0.3's heartbeat, from this side) what the peer's
+ * room, role and listener state are.  The provisioning listener uses it to
+ * name the active room in its 503 while closed (S0.5), and `enumdr agent
+ * status` shows it.  Failure detection and recovery decisions (S0.3, S0.4,
+ * S4.4) belong to the checkers; this is information only.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent.h"
+#include "log.h"
+#include "transfer.h"
+#include "util.h"
+
+#define WATCH_BODY_MAX  (64 * 1024)
+#define WATCH_TOTAL_MS  3000
+
+/* Ask one peer; fill p (its name already set). */
+static void
+watch_one(const struct config_peer *cp, long connect_ms, struct pub_peer *p)
+{
+	struct transfer_opts o;
+	json_error_t jerr;
+	json_t *root;
+	const char *room, *role, *listener;
+	char err[ENUMDR_ERRLEN], *body = NULL;
+	size_t len = 0;
+	long status = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.connect_timeout_ms = connect_ms < WATCH_TOTAL_MS ? connect_ms :
+	    WATCH_TOTAL_MS;
+	o.total_timeout_ms = WATCH_TOTAL_MS;
+	p->polled = 1;
+	p->reachable = 0;
+	if (transfer_http_get(cp->heartbeat_url, &o, WATCH_BODY_MAX, &body,
+	    &len, &status, err) == -1) {
+		strlcpy_(p->error, err, sizeof(p->error));
+		return;
+	}
+	if (status != 200) {
+		snprintf(p->error, sizeof(p->error), "%.200s: HTTP status %ld",
+		    cp->heartbeat_url, status);
+		free(body);
+		return;
+	}
+	root = json_loadb(body, len, 0, &jerr);
+	free(body);
+	room = role = listener = NULL;
+	if (root == NULL || json_unpack(root, "{s:s,s:s,s:s}", "room", &room,
+	    "role", &role, "listener", &listener) == -1) {
+		snprintf(p->error, sizeof(p->error), "%.160s: not a heartbeat"
+		    " (%.60s)", cp->heartbeat_url, root == NULL ? jerr.text :
+		    "room, role or listener missing");
+		json_decref(root);
+		return;
+	}
+	p->reachable = p->seen = 1;
+	p->error[0] = '\0';
+	strlcpy_(p->room, room, sizeof(p->room));
+	strlcpy_(p->role, role, sizeof(p->role));
+	p->listener_open = strcmp(listener, "open") == 0;
+	util_utc_iso8601(p->last_seen, sizeof(p->last_seen));
+	json_decref(root);
+}
+
+static void *
+peerwatch_main(void *arg)
+{
+	struct agent *ag = arg;
+	struct config_peer *peers;
+	struct pub_peer p;
+	struct timespec ts;
+	size_t n, i, j;
+	long connect_ms;
+
+	if ((peers = calloc(CONFIG_MAX_PEERS, sizeof(*peers))) == NULL) {
+		log_warnx("peer watch: out of memory");
+		return NULL;
+	}
+	while (!ag->stopping) {
+		pthread_mutex_lock(&ag->cfg_lock);
+		n = ag->cfg.npeers;
+		memcpy(peers, ag->cfg.peers, n * sizeof(*peers));
+		connect_ms = ag->cfg.connect_timeout_ms;
+		pthread_mutex_unlock(&ag->cfg_lock);
+		for (i = 0; i < n && !ag->stopping; i++) {
+			if (peers[i].heartbeat_url[0] == '\0')
+				continue;
+			/* Start from what we knew: `seen` data outlives a
+			 * failed poll. */
+			memset(&p, 0, sizeof(p));
+			pthread_mutex_lock(&ag->pub.lock);
+			for (j = 0; j < ag->pub.npeers; j++)
+				if (strcmp(ag->pub.peers[j].name,
+				    peers[i].name) == 0)
+					p = ag->pub.peers[j];
+			pthread_mutex_unlock(&ag->pub.lock);
+			strlcpy_(p.name, peers[i].name, sizeof(p.name));
+			watch_one(&peers[i], connect_ms, &p);
+			pub_set_peer(&ag->pub, &p);
+		}
+		pthread_mutex_lock(&ag->watch_lock);
+		if (!ag->stopping && !ag->watch_wake) {
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += AGENT_PEERWATCH_S;
+			pthread_cond_timedwait(&ag->watch_cond, &ag->watch_lock,
+			    &ts);
+		}
+		ag->watch_wake = 0;
+		pthread_mutex_unlock(&ag->watch_lock);
+	}
+	free(peers);
+	return NULL;
+}
+
+void
+peerwatch_wake(struct agent *ag)
+{
+	pthread_mutex_lock(&ag->watch_lock);
+	ag->watch_wake = 1;
+	pthread_cond_signal(&ag->watch_cond);
+	pthread_mutex_unlock(&ag->watch_lock);
+}
+
+int
+peerwatch_start(struct agent *ag, char *err)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&ag->watch_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&ag->watch_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if ((errno = pthread_create(&ag->watch_thread, NULL, peerwatch_main,
+	    ag)) != 0) {
+		errf_errno(err, "peer watch: thread");
+		return -1;
+	}
+	ag->watch_started = 1;
+	return 0;
+}
+
+int
+peerwatch_stop(struct agent *ag, int wait_ms)
+{
+	struct timespec ts;
+
+	if (!ag->watch_started)
+		return 0;
+	peerwatch_wake(ag);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += wait_ms / 1000;
+	ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	if (pthread_timedjoin_np(ag->watch_thread, NULL, &ts) != 0)
+		return -1;
+	ag->watch_started = 0;
+	return 0;
+}

@@ -1,0 +1,848 @@
+/*
+ * provision.c — the provisioning listener (the seed's "account opening and
+ * cancelling process module", S0.5): a JSON API over HTTP for the business
+ * support system.
+ *
+ *   POST   /v1/numbers          {"e164":"+46...","naptr":[{...}]}  -> 201
+ *   PUT    /v1/numbers/{e164}   {"naptr":[{...}]}                  -> 200
+ *   DELETE /v1/numbers/{e164}                                      -> 200
+ *   POST   /v1/batch            {"changes":[{"op":"add|replace|remove",
+ *                                "e164":...,"naptr":[...]}]}     -> 200
+ *   GET    /v1/numbers/{e164}                                      -> 200/404
+ *
+ * A NAPTR object is {"order","preference","flags","service","regexp",
+ * "replacement"} (RFC 3403); order, preference and service are required.
+ *
+ * Open only while the room is active (S0.5): while closed every change is
+ * answered 503 {"error":"provisioning closed in room A","active_room":"B"};
+ * reads are still served (S1.4).  The closed check is repeated under the
+ * writer lock, so once `close` has returned no change commits.
+ *
+ * A change is acknowledged only after store_apply has committed it (data,
+ * zone serial and journal row in one transaction, synchronous=FULL).
+ * Errors: 400 malformed JSON (line/column), unknown field, invalid number
+ * or NAPTR field ({"error","field"} names it); 404 not found; 409 exists;
+ * 413 body over 1 MiB; 422 no zone covers the number; 503 closed, database
+ * busy or agent stopping; 507 disk full; 500 other database errors.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "log.h"
+#include "util.h"
+
+#define PROV_CONNECTION_LIMIT 64
+#define NUMBERS_PATH "/v1/numbers"
+
+enum prov_route {
+	ROUTE_ADD,
+	ROUTE_REPLACE,
+	ROUTE_REMOVE,
+	ROUTE_BATCH,
+	ROUTE_GET
+};
+
+struct prov_request {
+	enum prov_route route;
+	char e164[64];          /* from the path (validated later) */
+	char *body;
+	size_t len, cap;
+	int too_large;
+	int replied;
+};
+
+/* What is wrong with a request: HTTP status, message, field. */
+struct prov_error {
+	unsigned int status;
+	char field[128];
+	char msg[ENUMDR_ERRLEN];
+};
+
+static void prov_fail(struct prov_error *, unsigned int, const char *,
+    const char *, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+prov_fail(struct prov_error *pe, unsigned int status, const char *field,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	pe->status = status;
+	strlcpy_(pe->field, field != NULL ? field : "", sizeof(pe->field));
+	va_start(ap, fmt);
+	vsnprintf(pe->msg, sizeof(pe->msg), fmt, ap);
+	va_end(ap);
+}
+
+static enum MHD_Result
+prov_reply_error(struct MHD_Connection *conn, const struct prov_error *pe)
+{
+	return http_reply_error(conn, pe->status, pe->field[0] != '\0' ?
+	    pe->field : NULL, "%s", pe->msg);
+}
+
+/* ---- JSON -> store changes ------------------------------------------ */
+
+/* Reject keys of obj not in allowed (NULL-terminated); 0 when none. */
+static int
+check_fields(json_t *obj, const char *const *allowed, const char *where,
+    struct prov_error *pe)
+{
+	char unknown[256] = "", field[128] = "";
+	const char *key;
+	void *it;
+	size_t i, n = 0;
+
+	for (it = json_object_iter(obj); it != NULL;
+	    it = json_object_iter_next(obj, it)) {
+		key = json_object_iter_key(it);
+		for (i = 0; allowed[i] != NULL; i++)
+			if (strcmp(key, allowed[i]) == 0)
+				break;
+		if (allowed[i] != NULL)
+			continue;
+		if (n++ == 0)
+			snprintf(field, sizeof(field), "%s%s%s", where,
+			    where[0] != '\0' ? "." : "", key);
+		snprintf(unknown + strlen(unknown), sizeof(unknown) -
+		    strlen(unknown), "%s\"%s\"", n > 1 ? ", " : "", key);
+	}
+	if (n == 0)
+		return 0;
+	{
+		char list[160] = "";
+
+		for (i = 0; allowed[i] != NULL; i++)
+			snprintf(list + strlen(list), sizeof(list) -
+			    strlen(list), "%s%s", i ? ", " : "", allowed[i]);
+		prov_fail(pe, MHD_HTTP_BAD_REQUEST, field,
+		    "unknown field%s %s%s%s (allowed: %s)", n > 1 ? "s" : "",
+		    unknown, where[0] != '\0' ? " in " : "", where, list);
+	}
+	return -1;
+}
+
+/* A required or optional string member into out (outlen bytes). */
+static int
+get_string(json_t *obj, const char *key, int required, char *out,
+    size_t outlen, const char *where, struct prov_error *pe)
+{
+	char field[160];
+	json_t *v = json_object_get(obj, key);
+
+	snprintf(field, sizeof(field), "%s%s%s", where, where[0] ? "." : "",
+	    key);
+	if (v == NULL) {
+		if (!required) {
+			out[0] = '\0';
+			return 0;
+		}
+		prov_fail(pe, MHD_HTTP_BAD_REQUEST, field,
+		    "%s: required field missing", field);
+		return -1;
+	}
+	if (!json_is_string(v)) {
+		prov_fail(pe, MHD_HTTP_BAD_REQUEST, field, "%s: must be a string",
+		    field);
+		return -1;
+	}
+	if (json_string_length(v) >= outlen ||
+	    strlen(json_string_value(v)) != json_string_length(v)) {
+		prov_fail(pe, MHD_HTTP_BAD_REQUEST, field,
+		    "%s: at most %zu characters, no NUL", field, outlen - 1);
+		return -1;
+	}
+	strlcpy_(out, json_string_value(v), outlen);
+	return 0;
+}
+
+static int
+get_u16(json_t *obj, const char *key, uint16_t *out, const char *where,
+    struct prov_error *pe)
+{
+	char field[160];
+	json_t *v = json_object_get(obj, key);
+
+	snprintf(field, sizeof(field), "%s.%s", where, key);
+	if (v == NULL) {
+		prov_fail(pe, MHD_HTTP_BAD_REQUEST, field,
+		    "%s: required field missing", field);
+		return -1;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > 65535) {
+		prov_fail(pe, MHD_HTTP_BAD_REQUEST, field,
+		    "%s: must be an integer 0..65535", field);
+		return -1;
+	}
+	*out = (uint16_t)json_integer_value(v);
+	return 0;
+}
+
+/* Which field store_naptr_valid's message is about. */
+static const char *
+naptr_error_field(const char *msg)
+{
+	static const char *const fields[] = { "flags", "service", "regexp",
+	    "replacement", NULL };
+	char prefix[32];
+	size_t i;
+
+	for (i = 0; fields[i] != NULL; i++) {
+		snprintf(prefix, sizeof(prefix), "NAPTR %s", fields[i]);
+		if (strncmp(msg, prefix, strlen(prefix)) == 0)
+			return fields[i];
+	}
+	if (strstr(msg, "needs a regexp or a replacement") != NULL)
+		return "regexp";
+	return NULL;
+}
+
+static int
+parse_naptr_list(json_t *arr, const char *where, struct number_entry *e,
+    struct prov_error *pe)
+{
+	static const char *const allowed[] = { "order", "preference", "flags",
+	    "service", "regexp", "replacement", NULL };
+	char at[160], field[200], verr[ENUMDR_ERRLEN];
+	const char *f;
+	size_t i;
+
+	if (arr == NULL) {
+		prov_fail(pe, MHD_HTTP_BAD_REQUEST, where,
+		    "%s: required field missing", where);
+		return -1;
+	}
+	if (!json_is_array(arr) || json_array_size(arr) < 1 ||
+	    json_array_size(arr) > STORE_MAX_NAPTR) {
+		prov_fail(pe, MHD_HTTP_BAD_REQUEST, where,
+		    "%s: must be an array of 1 to %d NAPTR records", where,
+		    STORE_MAX_NAPTR);
+		return -1;
+	}
+	e->nnaptr = json_array_size(arr);
+	for (i = 0; i < e->nnaptr; i++) {
+		json_t *o = json_array_get(arr, i);
+		struct naptr_record *r = &e->naptr[i];
+
+		snprintf(at, sizeof(at), "%s[%zu]", where, i);
+		if (!json_is_object(o)) {
+			prov_fail(pe, MHD_HTTP_BAD_REQUEST, at,
+			    "%s: must be an object", at);
+			return -1;
+		}
+		if (check_fields(o, allowed, at, pe) == -1 ||
+		    get_u16(o, "order", &r->order, at, pe) == -1 ||
+		    get_u16(o, "preference", &r->preference, at, pe) == -1 ||
+		    get_string(o, "flags", 0, r->flags, sizeof(r->flags), at,
+		    pe) == -1 ||
+		    get_string(o, "service", 1, r->service, sizeof(r->service),
+		    at, pe) == -1 ||
+		    get_string(o, "regexp", 0, r->regexp, sizeof(r->regexp), at,
+		    pe) == -1 ||
+		    get_string(o, "replacement", 0, r->replacement,
+		    sizeof(r->replacement), at, pe) == -1)
+			return -1;
+		if (store_naptr_valid(r, verr) == -1) {
+			f = naptr_error_field(verr);
+			if (f != NULL)
+				snprintf(field, sizeof(field), "%s.%s", at, f);
+			else
+				strlcpy_(field, at, sizeof(field));
+			prov_fail(pe, MHD_HTTP_BAD_REQUEST, field, "%s: %s",
+			    field, verr);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A number in e164 (a string member of obj, or the path) into e. */
+static int
+parse_e164(const char *value, const char *field, struct number_entry *e,
+    struct prov_error *pe)
+{
+	char verr[ENUMDR_ERRLEN];
+
+	if (strlen(value) > STORE_E164_MAX || store_e164_valid(value, verr) ==
+	    -1) {
+		if (strlen(value) > STORE_E164_MAX)
+			snprintf(verr, sizeof(verr), "invalid E.164 number"
+			    " \"%.32s\": at most 15 digits after '+'", value);
+		prov_fail(pe, MHD_HTTP_BAD_REQUEST, field, "%s: %s", field,
+		    verr);
+		return -1;
+	}
+	strlcpy_(e->e164, value, sizeof(e->e164));
+	return 0;
+}
+
+/* One change object ({"op"?, "e164", "naptr"}) into c. */
+static int
+parse_change(json_t *o, const char *where, int with_op, enum store_op op,
+    struct store_change *c, struct prov_error *pe)
+{
+	static const char *const allowed_op[] = { "op", "e164", "naptr",
+	    NULL };
+	static const char *const allowed_add[] = { "e164", "naptr", NULL };
+	char value[64], field[160];
+
+	if (!json_is_object(o)) {
+		prov_fail(pe, MHD_HTTP_BAD_REQUEST, where[0] ? where : NULL,
+		    "%s must be a JSON object", where[0] ? where :
+		    "the request body");
+		return -1;
+	}
+	if (check_fields(o, with_op ? allowed_op : allowed_add, where,
+	    pe) == -1)
+		return -1;
+	memset(c, 0, sizeof(*c));
+	if (with_op) {
+		if (get_string(o, "op", 1, value, sizeof(value), where,
+		    pe) == -1)
+			return -1;
+		if (strcmp(value, "add") == 0)
+			op = STORE_ADD;
+		else if (strcmp(value, "replace") == 0)
+			op = STORE_REPLACE;
+		else if (strcmp(value, "remove") == 0)
+			op = STORE_REMOVE;
+		else {
+			snprintf(field, sizeof(field), "%s.op", where);
+			prov_fail(pe, MHD_HTTP_BAD_REQUEST, field,
+			    "%s: \"%s\" is not add, replace or remove", field,
+			    value);
+			return -1;
+		}
+	}
+	c->op = op;
+	snprintf(field, sizeof(field), "%s%se164", where, where[0] ? "." : "");
+	if (get_string(o, "e164", 1, value, sizeof(value), where, pe) == -1 ||
+	    parse_e164(value, field, &c->entry, pe) == -1)
+		return -1;
+	snprintf(field, sizeof(field), "%s%snaptr", where, where[0] ? "." : "");
+	if (op == STORE_REMOVE) {
+		if (json_object_get(o, "naptr") != NULL) {
+			prov_fail(pe, MHD_HTTP_BAD_REQUEST, field,
+			    "%s: not allowed with op remove", field);
+			return -1;
+		}
+		return 0;
+	}
+	return parse_naptr_list(json_object_get(o, "naptr"), field, &c->entry,
+	    pe);
+}
+
+/* The body as a JSON object, or a 400 naming line and column. */
+static json_t *
+parse_body(const struct prov_request *rq, struct prov_error *pe)
+{
+	json_error_t jerr;
+	json_t *root;
+
+	if (rq->len == 0) {
+		prov_fail(pe, MHD_HTTP_BAD_REQUEST, NULL,
+		    "empty request body: a JSON object is expected");
+		return NULL;
+	}
+	root = json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		prov_fail(pe, MHD_HTTP_BAD_REQUEST, NULL,
+		    "malformed JSON at line %d, column %d: %s", jerr.line,
+		    jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		prov_fail(pe, MHD_HTTP_BAD_REQUEST, NULL,
+		    "the request body must be a JSON object");
+		return NULL;
+	}
+	return root;
+}
+
+/* ---- applying ------------------------------------------------------- */
+
+static unsigned int
+store_http_status(enum store_status s)
+{
+	switch (s) {
+	case STORE_OK: return MHD_HTTP_OK;
+	case STORE_EINVAL: return MHD_HTTP_BAD_REQUEST;
+	case STORE_ENOZONE: return HTTP_UNPROCESSABLE;
+	case STORE_EEXIST: return MHD_HTTP_CONFLICT;
+	case STORE_ENOENT: return MHD_HTTP_NOT_FOUND;
+	case STORE_EBUSY: return MHD_HTTP_SERVICE_UNAVAILABLE;
+	case STORE_EFULL: return MHD_HTTP_INSUFFICIENT_STORAGE;
+	case STORE_EIO: break;
+	}
+	return MHD_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+static enum MHD_Result
+reply_closed(struct agent *ag, struct MHD_Connection *conn)
+{
+	char active[CONFIG_NAME_MAX];
+	char msg[128];
+	json_t *o;
+
+	pub_active_room(&ag->pub, active, sizeof(active));
+	snprintf(msg, sizeof(msg), "provisioning closed in room %s",
+	    ag->cfg.room);
+	o = json_pack("{s:s}", "error", msg);
+	if (o != NULL && active[0] != '\0')
+		json_object_set_new(o, "active_room", json_string(active));
+	return http_reply_json(conn, MHD_HTTP_SERVICE_UNAVAILABLE, o);
+}
+
+static int
+listener_open(struct agent *ag)
+{
+	int open;
+
+	pthread_mutex_lock(&ag->pub.lock);
+	open = ag->pub.listener_open;
+	pthread_mutex_unlock(&ag->pub.lock);
+	return open;
+}
+
+static const char *
+op_word(enum store_op op)
+{
+	return op == STORE_ADD ? "add" : op == STORE_REPLACE ? "replace" :
+	    "remove";
+}
+
+/* Commit n changes in one transaction and answer.  batch: the body is
+ * {"changes":n,"journal":N,"results":[...]} and errors name changes[i]. */
+static enum MHD_Result
+apply_changes(struct agent *ag, struct MHD_Connection *conn,
+    const struct store_change *changes, size_t n, int batch)
+{
+	struct store_change_result *res;
+	char err[ENUMDR_ERRLEN], field[64];
+	enum store_status s;
+	size_t failed = 0, i;
+	int64_t t0;
+	json_t *o, *arr;
+
+	if ((res = calloc(n, sizeof(*res))) == NULL)
+		return http_reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    NULL, "out of memory");
+	t0 = util_now_ms();
+	pthread_mutex_lock(&ag->writer_lock);
+	if (!ag->open || ag->writer == NULL) {
+		pthread_mutex_unlock(&ag->writer_lock);
+		free(res);
+		if (ag->writer == NULL)
+			return http_reply_error(conn,
+			    MHD_HTTP_SERVICE_UNAVAILABLE, NULL,
+			    "agent of room %s is stopping", ag->cfg.room);
+		return reply_closed(ag, conn);
+	}
+	s = store_apply(ag->writer, changes, n, res, &failed, err);
+	if (s == STORE_OK)
+		pub_commit(&ag->pub, res, n);
+	pthread_mutex_unlock(&ag->writer_lock);
+	if (s == STORE_OK)
+		dnsjob_kick(ag);
+
+	if (s != STORE_OK) {
+		unsigned int status = store_http_status(s);
+
+		if (status >= 500)
+			log_warnx("provisioning: %s", err);
+		if (failed >= n)
+			snprintf(field, sizeof(field), "%s", "");
+		else if (batch)
+			snprintf(field, sizeof(field), "changes[%zu]%s", failed,
+			    s == STORE_EINVAL ? "" : ".e164");
+		else
+			snprintf(field, sizeof(field), "%s",
+			    s == STORE_EINVAL ? "" : "e164");
+		free(res);
+		if (batch && failed < n) {
+			o = json_pack("{s:s,s:s,s:I}", "error", err, "field",
+			    field, "index", (json_int_t)failed);
+			if (o != NULL)
+				return http_reply_json(conn, status, o);
+		}
+		return http_reply_error(conn, status, field[0] ? field : NULL,
+		    "%s", err);
+	}
+	log_debug("provisioning: %zu change%s committed in %lld ms", n,
+	    n == 1 ? "" : "s", (long long)(util_now_ms() - t0));
+	if (!batch) {
+		o = json_pack("{s:s,s:s,s:I,s:I}", "e164", changes[0].entry.e164,
+		    "zone", res[0].zone, "serial", (json_int_t)res[0].serial,
+		    "journal", (json_int_t)res[0].journal_seq);
+		free(res);
+		return http_reply_json(conn, changes[0].op == STORE_ADD ?
+		    MHD_HTTP_CREATED : MHD_HTTP_OK, o);
+	}
+	arr = json_array();
+	for (i = 0; arr != NULL && i < n; i++)
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I,s:I}",
+		    "op", op_word(changes[i].op), "e164", changes[i].entry.e164,
+		    "zone", res[i].zone, "serial", (json_int_t)res[i].serial,
+		    "journal", (json_int_t)res[i].journal_seq));
+	o = json_pack("{s:I,s:I,s:o}", "changes", (json_int_t)n, "journal",
+	    (json_int_t)res[n - 1].journal_seq, "results", arr);
+	free(res);
+	return http_reply_json(conn, MHD_HTTP_OK, o);
+}
+
+/* POST /v1/numbers, PUT /v1/numbers/{e164}, DELETE /v1/numbers/{e164}. */
+static enum MHD_Result
+handle_one(struct agent *ag, struct MHD_Connection *conn,
+    struct prov_request *rq)
+{
+	static const char *const allowed_put[] = { "e164", "naptr", NULL };
+	struct store_change *c;
+	struct prov_error pe;
+	json_t *root = NULL, *v;
+	enum MHD_Result ret;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return http_reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    NULL, "out of memory");
+	memset(&pe, 0, sizeof(pe));
+	switch (rq->route) {
+	case ROUTE_ADD:
+		if ((root = parse_body(rq, &pe)) == NULL ||
+		    parse_change(root, "", 0, STORE_ADD, c, &pe) == -1)
+			goto bad;
+		break;
+	case ROUTE_REPLACE:
+		c->op = STORE_REPLACE;
+		if (parse_e164(rq->e164, "e164", &c->entry, &pe) == -1 ||
+		    (root = parse_body(rq, &pe)) == NULL ||
+		    check_fields(root, allowed_put, "", &pe) == -1)
+			goto bad;
+		v = json_object_get(root, "e164");
+		if (v != NULL && (!json_is_string(v) ||
+		    strcmp(json_string_value(v), rq->e164) != 0)) {
+			prov_fail(&pe, MHD_HTTP_BAD_REQUEST, "e164",
+			    "e164: the body names another number than the"
+			    " path (%s)", rq->e164);
+			goto bad;
+		}
+		if (parse_naptr_list(json_object_get(root, "naptr"), "naptr",
+		    &c->entry, &pe) == -1)
+			goto bad;
+		break;
+	case ROUTE_REMOVE:
+		c->op = STORE_REMOVE;
+		if (parse_e164(rq->e164, "e164", &c->entry, &pe) == -1)
+			goto bad;
+		break;
+	default:
+		prov_fail(&pe, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
+		    "unexpected route");
+		goto bad;
+	}
+	json_decref(root);
+	ret = apply_changes(ag, conn, c, 1, 0);
+	free(c);
+	return ret;
+bad:
+	json_decref(root);
+	free(c);
+	return prov_reply_error(conn, &pe);
+}
+
+/* POST /v1/batch: every change in one transaction, all or none. */
+static enum MHD_Result
+handle_batch(struct agent *ag, struct MHD_Connection *conn,
+    struct prov_request *rq)
+{
+	static const char *const allowed[] = { "changes", NULL };
+	struct store_change *changes = NULL;
+	struct prov_error pe;
+	char where[32];
+	json_t *root, *arr;
+	enum MHD_Result ret;
+	size_t i, n;
+
+	memset(&pe, 0, sizeof(pe));
+	if ((root = parse_body(rq, &pe)) == NULL ||
+	    check_fields(root, allowed, "", &pe) == -1)
+		goto bad;
+	arr = json_object_get(root, "changes");
+	if (arr == NULL || !json_is_array(arr) || json_array_size(arr) < 1 ||
+	    json_array_size(arr) > AGENT_BATCH_MAX) {
+		prov_fail(&pe, MHD_HTTP_BAD_REQUEST, "changes",
+		    "changes: must be an array of 1 to %d changes",
+		    AGENT_BATCH_MAX);
+		goto bad;
+	}
+	n = json_array_size(arr);
+	if ((changes = calloc(n, sizeof(*changes))) == NULL) {
+		prov_fail(&pe, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
+		    "out of memory for %zu changes", n);
+		goto bad;
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(where, sizeof(where), "changes[%zu]", i);
+		if (parse_change(json_array_get(arr, i), where, 1, STORE_ADD,
+		    &changes[i], &pe) == -1)
+			goto bad;
+	}
+	json_decref(root);
+	ret = apply_changes(ag, conn, changes, n, 1);
+	free(changes);
+	return ret;
+bad:
+	json_decref(root);
+	free(changes);
+	return prov_reply_error(conn, &pe);
+}
+
+/* GET /v1/numbers/{e164}, on the read-only connection. */
+static enum MHD_Result
+handle_get(struct agent *ag, struct MHD_Connection *conn,
+    struct prov_request *rq)
+{
+	struct number_entry *e;
+	struct prov_error pe;
+	char err[ENUMDR_ERRLEN];
+	enum store_status s;
+	json_t *arr, *o;
+	size_t i;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return http_reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    NULL, "out of memory");
+	memset(&pe, 0, sizeof(pe));
+	if (parse_e164(rq->e164, "e164", e, &pe) == -1) {
+		free(e);
+		return prov_reply_error(conn, &pe);
+	}
+	pthread_mutex_lock(&ag->reader_lock);
+	s = ag->reader != NULL ? store_get_number(ag->reader, rq->e164, e,
+	    err) : STORE_EBUSY;
+	pthread_mutex_unlock(&ag->reader_lock);
+	if (s != STORE_OK) {
+		free(e);
+		return http_reply_error(conn, store_http_status(s),
+		    s == STORE_EIO ? NULL : "e164", "%s", s == STORE_EBUSY &&
+		    ag->reader == NULL ? "agent stopping" : err);
+	}
+	arr = json_array();
+	for (i = 0; arr != NULL && i < e->nnaptr; i++)
+		json_array_append_new(arr, json_pack("{s:i,s:i,s:s,s:s,s:s,s:s}",
+		    "order", e->naptr[i].order, "preference",
+		    e->naptr[i].preference, "flags", e->naptr[i].flags,
+		    "service", e->naptr[i].service, "regexp", e->naptr[i].regexp,
+		    "replacement", e->naptr[i].replacement[0] ?
+		    e->naptr[i].replacement : "."));
+	o = json_pack("{s:s,s:s,s:o}", "e164", e->e164, "zone", e->zone,
+	    "naptr", arr);
+	free(e);
+	return http_reply_json(conn, MHD_HTTP_OK, o);
+}
+
+/* ---- routing -------------------------------------------------------- */
+
+/* Route method + url; 0, or the status to answer at once (pe filled). */
+static int
+route(const char *url, const char *method, struct prov_request *rq,
+    const char **allow, struct prov_error *pe)
+{
+	const char *num;
+	size_t len = strlen(NUMBERS_PATH);
+
+	*allow = NULL;
+	if (strcmp(url, NUMBERS_PATH) == 0) {
+		if (strcmp(method, MHD_HTTP_METHOD_POST) == 0) {
+			rq->route = ROUTE_ADD;
+			return 0;
+		}
+		*allow = "POST";
+	} else if (strncmp(url, NUMBERS_PATH "/", len + 1) == 0) {
+		num = url + len + 1;
+		if (*num == '\0' || strchr(num, '/') != NULL) {
+			prov_fail(pe, MHD_HTTP_NOT_FOUND, NULL,
+			    "no such resource: %s", url);
+			return -1;
+		}
+		if (strlen(num) >= sizeof(rq->e164)) {
+			prov_fail(pe, MHD_HTTP_BAD_REQUEST, "e164",
+			    "e164: \"%.32s...\" is not an E.164 number", num);
+			return -1;
+		}
+		strlcpy_(rq->e164, num, sizeof(rq->e164));
+		if (strcmp(method, MHD_HTTP_METHOD_GET) == 0)
+			rq->route = ROUTE_GET;
+		else if (strcmp(method, MHD_HTTP_METHOD_PUT) == 0)
+			rq->route = ROUTE_REPLACE;
+		else if (strcmp(method, MHD_HTTP_METHOD_DELETE) == 0)
+			rq->route = ROUTE_REMOVE;
+		else
+			*allow = "GET, PUT, DELETE";
+		if (*allow == NULL)
+			return 0;
+	} else if (strcmp(url, "/v1/batch") == 0) {
+		if (strcmp(method, MHD_HTTP_METHOD_POST) == 0) {
+			rq->route = ROUTE_BATCH;
+			return 0;
+		}
+		*allow = "POST";
+	} else {
+		prov_fail(pe, MHD_HTTP_NOT_FOUND, NULL,
+		    "no such resource: %.200s (the API is /v1/numbers,"
+		    " /v1/numbers/{e164}, /v1/batch)", url);
+		return -1;
+	}
+	prov_fail(pe, MHD_HTTP_METHOD_NOT_ALLOWED, NULL,
+	    "method %.16s not allowed on %.200s (allowed: %s)", method, url,
+	    *allow);
+	return -1;
+}
+
+static enum MHD_Result
+reply_405(struct MHD_Connection *conn, const struct prov_error *pe,
+    const char *allow)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	json_t *o;
+	char *text, *nt;
+	size_t len;
+
+	o = json_pack("{s:s}", "error", pe->msg);
+	text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (text == NULL)
+		return MHD_NO;
+	len = strlen(text);
+	if ((nt = realloc(text, len + 2)) == NULL) {
+		free(text);
+		return MHD_NO;
+	}
+	text = nt;
+	text[len++] = '\n';
+	text[len] = '\0';
+	r = MHD_create_response_from_buffer(len, text,
+	    MHD_RESPMEM_MUST_FREE);
+	if (r == NULL) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "application/json");
+	ret = MHD_queue_response(conn, MHD_HTTP_METHOD_NOT_ALLOWED, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result
+prov_handler(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct agent *ag = cls;
+	struct prov_request *rq = *con_cls;
+	struct prov_error pe;
+	const char *allow;
+	long long cl;
+	char *nb;
+	size_t need;
+
+	if (rq == NULL) {
+		/* First call: headers only.  Answer at once what needs no
+		 * body (MHD then sends no "100 Continue"). */
+		if ((rq = calloc(1, sizeof(*rq))) == NULL)
+			return MHD_NO;
+		*con_cls = rq;
+		atomic_fetch_add(&ag->prov_inflight, 1);
+		memset(&pe, 0, sizeof(pe));
+		if (route(url, method, rq, &allow, &pe) == -1) {
+			rq->replied = 1;
+			if (allow != NULL)
+				return reply_405(conn, &pe, allow);
+			return prov_reply_error(conn, &pe);
+		}
+		cl = http_content_length(conn);
+		if (cl > (long long)AGENT_BODY_MAX) {
+			rq->replied = 1;
+			return http_reply_error(conn,
+			    HTTP_CONTENT_TOO_LARGE, NULL,
+			    "request body of %lld bytes is larger than the"
+			    " limit of %zu bytes (1 MiB)", cl, AGENT_BODY_MAX);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0) {
+		if (!rq->replied && !rq->too_large) {
+			need = rq->len + *upload_data_size;
+			if (need > AGENT_BODY_MAX) {
+				rq->too_large = 1;
+				free(rq->body);
+				rq->body = NULL;
+				rq->len = rq->cap = 0;
+			} else {
+				if (need + 1 > rq->cap) {
+					size_t cap = rq->cap ? rq->cap : 4096;
+
+					while (cap < need + 1)
+						cap *= 2;
+					if ((nb = realloc(rq->body, cap)) ==
+					    NULL)
+						return MHD_NO;
+					rq->body = nb;
+					rq->cap = cap;
+				}
+				memcpy(rq->body + rq->len, upload_data,
+				    *upload_data_size);
+				rq->len = need;
+			}
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (rq->replied)
+		return MHD_YES;
+	rq->replied = 1;
+	if (rq->too_large)
+		return http_reply_error(conn, HTTP_CONTENT_TOO_LARGE, NULL,
+		    "request body larger than the limit of %zu bytes (1 MiB)",
+		    AGENT_BODY_MAX);
+	if (ag->stopping)
+		return http_reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    NULL, "agent of room %s is stopping", ag->cfg.room);
+	if (rq->route == ROUTE_GET)
+		return handle_get(ag, conn, rq);
+	if (!listener_open(ag))
+		return reply_closed(ag, conn);
+	if (rq->route == ROUTE_BATCH)
+		return handle_batch(ag, conn, rq);
+	return handle_one(ag, conn, rq);
+}
+
+static void
+prov_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct agent *ag = cls;
+	struct prov_request *rq = *con_cls;
+
+	if (rq == NULL)
+		return;
+	free(rq->body);
+	free(rq);
+	*con_cls = NULL;
+	/* Called once the answer is sent (or the client went away). */
+	atomic_fetch_sub(&ag->prov_inflight, 1);
+}
+
+struct MHD_Daemon *
+provision_start(struct agent *ag, const char *listen_on, char *err)
+{
+	return http_start(listen_on, "provisioning listener",
+	    PROV_CONNECTION_LIMIT, prov_handler, ag, prov_completed, err);
+}

@@ -1,0 +1,448 @@
+/*
+ * snapshot_job.c — the periodic snapshot (S0.1 "a timed job backs up the
+ * main tables to a fixed directory ... and a transfer job copies them to
+ * the standby's fixed directory"; S1.2 first sync): every
+ * agent.snapshot_interval_s, and whenever the control socket asks
+ * (`snapshot`, used at stand-down, S0.7), export the database and its
+ * serial file into snapshot_dir and push both to every peer's transfer_url,
+ * the database first and the serial file last (the serial file names the
+ * database's checksum, so a peer never accepts a database that its serial
+ * file does not describe).
+ *
+ * The export runs under the writer lock: the agent is the only writer, so
+ * the backup API copies a consistent database and never restarts.  When
+ * nothing changed since the files in snapshot_dir were written (same
+ * database, journal position and zone serials) the export is skipped and
+ * the existing files are pushed.  Pushes run outside every lock.
+ *
+ * Alarms: SNAPSHOT_EXPORT (major) when the export fails, SNAPSHOT_PUSH
+ * (major, figures peer, url, error) when a push fails; a push failure is
+ * retried within min(interval, 30 s); the next complete success clears
+ * the alarm.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "agent.h"
+#include "log.h"
+#include "transfer.h"
+#include "util.h"
+
+#define NEVER INT64_MAX
+
+/* What one run needs from the configuration, copied under cfg_lock. */
+struct job_cfg {
+	char room[CONFIG_NAME_MAX];
+	char snapshot_dir[PATH_MAX];
+	int interval_s;
+	long connect_ms, transfer_ms;
+	char ssh_private_key[PATH_MAX];
+	char ssh_public_key[PATH_MAX];
+	char ssh_known_hosts[PATH_MAX];
+	size_t npeers;
+	struct config_peer peers[CONFIG_MAX_PEERS];
+	struct alarm_ctx alarms;
+};
+
+static void
+job_cfg_copy(struct agent *ag, struct job_cfg *jc)
+{
+	pthread_mutex_lock(&ag->cfg_lock);
+	strlcpy_(jc->room, ag->cfg.room, sizeof(jc->room));
+	strlcpy_(jc->snapshot_dir, ag->cfg.snapshot_dir,
+	    sizeof(jc->snapshot_dir));
+	jc->interval_s = ag->cfg.snapshot_interval_s;
+	jc->connect_ms = ag->cfg.connect_timeout_ms;
+	jc->transfer_ms = ag->cfg.transfer_timeout_ms;
+	strlcpy_(jc->ssh_private_key, ag->cfg.ssh_private_key,
+	    sizeof(jc->ssh_private_key));
+	strlcpy_(jc->ssh_public_key, ag->cfg.ssh_public_key,
+	    sizeof(jc->ssh_public_key));
+	strlcpy_(jc->ssh_known_hosts, ag->cfg.ssh_known_hosts,
+	    sizeof(jc->ssh_known_hosts));
+	jc->npeers = ag->cfg.npeers;
+	memcpy(jc->peers, ag->cfg.peers, sizeof(jc->peers));
+	jc->alarms = ag->alarms;
+	pthread_mutex_unlock(&ag->cfg_lock);
+}
+
+static int
+interval_now(struct agent *ag)
+{
+	int s;
+
+	pthread_mutex_lock(&ag->cfg_lock);
+	s = ag->cfg.snapshot_interval_s;
+	pthread_mutex_unlock(&ag->cfg_lock);
+	return s;
+}
+
+/* Do the files in dir already describe this database state? */
+static int
+export_current(struct store *st, const char *dir, const char *room,
+    struct serial_file *sf)
+{
+	struct pub_zone *zones = NULL;
+	char path[PATH_MAX], err[ENUMDR_ERRLEN], uuid[64];
+	struct stat sb;
+	int64_t journal;
+	size_t n, i;
+	int same = 0;
+
+	memset(sf, 0, sizeof(*sf));
+	if (util_path_join(path, sizeof(path), dir, SNAPSHOT_SERIALS_NAME,
+	    err) == -1 || serial_file_read(path, sf, err) == -1)
+		return 0;
+	if (util_path_join(path, sizeof(path), dir, SNAPSHOT_DB_NAME,
+	    err) == -1 || stat(path, &sb) == -1 ||
+	    (uint64_t)sb.st_size != sf->snapshot_size)
+		goto done;
+	if (strcmp(sf->room, room) != 0 ||
+	    store_identity(st, uuid, sizeof(uuid), err) != STORE_OK ||
+	    strcmp(uuid, sf->database_uuid) != 0)
+		goto done;
+	if (agent_read_zones(st, &zones, &n, &journal, err) == -1 ||
+	    journal != sf->journal_pos || n != sf->nzones)
+		goto done;
+	for (i = 0; i < n; i++)
+		if (strcmp(zones[i].origin, sf->zones[i].origin) != 0 ||
+		    zones[i].serial != sf->zones[i].serial)
+			goto done;
+	same = 1;
+done:
+	free(zones);
+	if (!same)
+		serial_file_free(sf);
+	return same;
+}
+
+/* Export under the writer lock; 0 and sf filled, or -1 and err. */
+static int
+job_export(struct agent *ag, const struct job_cfg *jc, struct serial_file *sf,
+    int *exported, char *err)
+{
+	int ret;
+
+	*exported = 0;
+	pthread_mutex_lock(&ag->writer_lock);
+	if (ag->writer == NULL) {
+		pthread_mutex_unlock(&ag->writer_lock);
+		errf(err, "agent stopping");
+		return -1;
+	}
+	if (export_current(ag->writer, jc->snapshot_dir, jc->room, sf)) {
+		pthread_mutex_unlock(&ag->writer_lock);
+		return 0;
+	}
+	pthread_mutex_lock(&ag->snapfiles_lock);
+	ret = snapshot_export(ag->writer, jc->snapshot_dir, jc->room, sf, err);
+	pthread_mutex_unlock(&ag->snapfiles_lock);
+	pthread_mutex_unlock(&ag->writer_lock);
+	if (ret == 0)
+		*exported = 1;
+	return ret;
+}
+
+/* Push both files to one peer: database first, serial file last. */
+static int
+job_push(const struct job_cfg *jc, const struct config_peer *p,
+    char *url_out, size_t url_outlen, char *err)
+{
+	static const char *const names[] = { SNAPSHOT_DB_NAME,
+	    SNAPSHOT_SERIALS_NAME };
+	struct transfer_opts o;
+	char local[PATH_MAX], url[CONFIG_URL_MAX + 64];
+	size_t i;
+
+	memset(&o, 0, sizeof(o));
+	o.connect_timeout_ms = jc->connect_ms;
+	o.total_timeout_ms = jc->transfer_ms;
+	o.ssh_private_key = jc->ssh_private_key;
+	o.ssh_public_key = jc->ssh_public_key;
+	o.ssh_known_hosts = jc->ssh_known_hosts;
+	strlcpy_(url_out, p->transfer_url, url_outlen);
+	for (i = 0; i < 2; i++) {
+		if (util_path_join(local, sizeof(local), jc->snapshot_dir,
+		    names[i], err) == -1 ||
+		    transfer_url_join(url, sizeof(url), p->transfer_url,
+		    names[i], err) == -1)
+			return -1;
+		strlcpy_(url_out, url, url_outlen);
+		if (transfer_put(local, url, &o, err) == -1)
+			return -1;
+	}
+	strlcpy_(url_out, p->transfer_url, url_outlen);
+	return 0;
+}
+
+/* One export + push; the reply for waiting control clients. */
+static json_t *
+job_run(struct agent *ag, int *okp, char *failed_set, size_t failed_setlen)
+{
+	struct job_cfg *jc;
+	struct serial_file sf;
+	char err[ENUMDR_ERRLEN], aerr[ENUMDR_ERRLEN], url[CONFIG_URL_MAX + 64];
+	char failed[256] = "", first_err[ENUMDR_ERRLEN] = "", first_url[
+	    CONFIG_URL_MAX + 64] = "", first_peer[CONFIG_NAME_MAX] = "";
+	json_t *reply, *pushed;
+	int64_t t0;
+	size_t i, nfail = 0, npushed = 0;
+	int exported;
+
+	*okp = 0;
+	if ((jc = calloc(1, sizeof(*jc))) == NULL)
+		return json_pack("{s:b,s:s}", "ok", 0, "error", "out of memory");
+	job_cfg_copy(ag, jc);
+	memset(&sf, 0, sizeof(sf));
+	t0 = util_now_ms();
+	if (job_export(ag, jc, &sf, &exported, err) == -1) {
+		const char *fig[] = { "dir", jc->snapshot_dir, "error", err,
+		    NULL };
+
+		log_warnx("snapshot: export into %s failed: %s",
+		    jc->snapshot_dir, err);
+		if (alarm_raise(&jc->alarms, "SNAPSHOT_EXPORT", ALARM_MAJOR,
+		    "periodic snapshot export failed", fig, aerr) == -1)
+			log_warnx("alarm SNAPSHOT_EXPORT: %s", aerr);
+		agent_refresh_alarms(ag);
+		reply = json_pack("{s:b,s:s,s:s}", "ok", 0, "step", "export",
+		    "error", err);
+		free(jc);
+		return reply;
+	}
+	if (alarm_clear(&jc->alarms, "SNAPSHOT_EXPORT", "snapshot exported",
+	    NULL, aerr) == -1)
+		log_warnx("alarm SNAPSHOT_EXPORT: %s", aerr);
+	pub_set_snapshot(&ag->pub, &sf);
+	if (exported)
+		log_info("snapshot: exported journal %lld, %zu zones, %llu"
+		    " bytes into %s in %lld ms", (long long)sf.journal_pos,
+		    sf.nzones, (unsigned long long)sf.snapshot_size,
+		    jc->snapshot_dir, (long long)(util_now_ms() - t0));
+
+	pushed = json_array();
+	for (i = 0; i < jc->npeers; i++) {
+		const struct config_peer *p = &jc->peers[i];
+		int64_t t1 = util_now_ms();
+
+		if (p->transfer_url[0] == '\0')
+			continue;
+		npushed++;
+		if (job_push(jc, p, url, sizeof(url), err) == 0) {
+			log_info("snapshot: pushed journal %lld to peer %s (%s)"
+			    " in %lld ms", (long long)sf.journal_pos, p->name,
+			    p->transfer_url, (long long)(util_now_ms() - t1));
+			json_array_append_new(pushed, json_pack("{s:s,s:s,s:b}",
+			    "peer", p->name, "url", p->transfer_url, "ok", 1));
+			continue;
+		}
+		log_warnx("snapshot: push to peer %s failed: %s", p->name, err);
+		json_array_append_new(pushed, json_pack("{s:s,s:s,s:b,s:s}",
+		    "peer", p->name, "url", p->transfer_url, "ok", 0, "error",
+		    err));
+		if (nfail++ == 0) {
+			strlcpy_(first_err, err, sizeof(first_err));
+			strlcpy_(first_url, url, sizeof(first_url));
+			strlcpy_(first_peer, p->name, sizeof(first_peer));
+		}
+		snprintf(failed + strlen(failed), sizeof(failed) -
+		    strlen(failed), "%s%s", nfail > 1 ? "," : "", p->name);
+	}
+
+	if (nfail > 0) {
+		char what[320], counts[48];
+		const char *fig[] = { "peer", first_peer, "url", first_url,
+		    "error", first_err, "failed", failed, "pushed", counts,
+		    NULL };
+
+		snprintf(counts, sizeof(counts), "%zu/%zu", npushed - nfail,
+		    npushed);
+		snprintf(what, sizeof(what), "snapshot push to peer%s %s"
+		    " failed", nfail > 1 ? "s" : "", failed);
+		/* One alarm line per new condition, not one per retry. */
+		if (strcmp(failed_set, failed) != 0) {
+			if (alarm_raise(&jc->alarms, "SNAPSHOT_PUSH",
+			    ALARM_MAJOR, what, fig, aerr) == -1)
+				log_warnx("alarm SNAPSHOT_PUSH: %s", aerr);
+			strlcpy_(failed_set, failed, failed_setlen);
+		}
+		pub_set_push(&ag->pub, 0, first_err);
+	} else {
+		char jpos[32];
+		const char *fig[] = { "journal", jpos, NULL };
+
+		snprintf(jpos, sizeof(jpos), "%lld", (long long)sf.journal_pos);
+		if (alarm_clear(&jc->alarms, "SNAPSHOT_PUSH",
+		    "snapshot pushed to every peer", fig, aerr) == -1)
+			log_warnx("alarm SNAPSHOT_PUSH: %s", aerr);
+		failed_set[0] = '\0';
+		if (npushed > 0)
+			pub_set_push(&ag->pub, 1, NULL);
+	}
+	agent_refresh_alarms(ag);
+	*okp = nfail == 0;
+	reply = json_pack("{s:b,s:s,s:{s:s,s:I,s:I,s:s,s:b},s:o}",
+	    "ok", nfail == 0, "room", jc->room,
+	    "snapshot", "created", sf.created_at, "journal",
+	    (json_int_t)sf.journal_pos, "size", (json_int_t)sf.snapshot_size,
+	    "sha256", sf.snapshot_sha256, "exported", exported,
+	    "pushed", pushed);
+	if (reply != NULL && nfail > 0)
+		json_object_set_new(reply, "error", json_string(first_err));
+	serial_file_free(&sf);
+	free(jc);
+	return reply;
+}
+
+/* When the next run is due (monotonic ms), or NEVER. */
+static int64_t
+next_due(int64_t last, int interval_s, int failed)
+{
+	int64_t retry;
+
+	if (failed) {
+		retry = interval_s > 0 && interval_s < AGENT_RETRY_MAX_S ?
+		    interval_s : AGENT_RETRY_MAX_S;
+		return last + retry * 1000;
+	}
+	if (interval_s <= 0)
+		return NEVER;
+	return last + (int64_t)interval_s * 1000;
+}
+
+static void
+reply_all(int *fds, size_t n, json_t *reply)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		control_reply(fds[i], json_incref(reply));
+	json_decref(reply);
+}
+
+static void *
+snapjob_main(void *arg)
+{
+	struct agent *ag = arg;
+	char failed_set[256] = "";
+	struct timespec ts;
+	int fds[8], failed = 0, ok;
+	int64_t last = util_now_ms(), due, now, wait_ms;
+	size_t nfds;
+	json_t *reply;
+
+	for (;;) {
+		pthread_mutex_lock(&ag->snap_lock);
+		for (;;) {
+			if (ag->stopping || ag->snap_requested)
+				break;
+			ag->snap_wake = 0;
+			due = next_due(last, interval_now(ag), failed);
+			now = util_now_ms();
+			if (due <= now)
+				break;
+			wait_ms = due - now < 60000 ? due - now : 60000;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += wait_ms / 1000;
+			ts.tv_nsec += (wait_ms % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&ag->snap_cond, &ag->snap_lock,
+			    &ts);
+		}
+		nfds = ag->nsnap_waiters;
+		memcpy(fds, ag->snap_waiters, nfds * sizeof(fds[0]));
+		ag->nsnap_waiters = 0;
+		ag->snap_requested = 0;
+		pthread_mutex_unlock(&ag->snap_lock);
+		if (ag->stopping) {
+			reply_all(fds, nfds, json_pack("{s:b,s:s}", "ok", 0,
+			    "error", "agent stopping"));
+			break;
+		}
+		reply = job_run(ag, &ok, failed_set, sizeof(failed_set));
+		reply_all(fds, nfds, reply);
+		failed = !ok;
+		last = util_now_ms();
+	}
+	pthread_mutex_lock(&ag->snap_lock);
+	ag->snap_done = 1;
+	pthread_mutex_unlock(&ag->snap_lock);
+	return NULL;
+}
+
+void
+snapjob_request(struct agent *ag, int fd)
+{
+	pthread_mutex_lock(&ag->snap_lock);
+	if (ag->stopping || ag->nsnap_waiters == sizeof(ag->snap_waiters) /
+	    sizeof(ag->snap_waiters[0])) {
+		pthread_mutex_unlock(&ag->snap_lock);
+		control_reply(fd, json_pack("{s:b,s:s}", "ok", 0, "error",
+		    ag->stopping ? "agent stopping" :
+		    "too many snapshot requests waiting"));
+		return;
+	}
+	ag->snap_waiters[ag->nsnap_waiters++] = fd;
+	ag->snap_requested = 1;
+	pthread_cond_signal(&ag->snap_cond);
+	pthread_mutex_unlock(&ag->snap_lock);
+}
+
+void
+snapjob_wake(struct agent *ag)
+{
+	pthread_mutex_lock(&ag->snap_lock);
+	ag->snap_wake = 1;
+	pthread_cond_signal(&ag->snap_cond);
+	pthread_mutex_unlock(&ag->snap_lock);
+}
+
+int
+snapjob_start(struct agent *ag, char *err)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&ag->snap_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&ag->snap_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if ((errno = pthread_create(&ag->snap_thread, NULL, snapjob_main,
+	    ag)) != 0) {
+		errf_errno(err, "snapshot job: thread");
+		return -1;
+	}
+	ag->snap_started = 1;
+	return 0;
+}
+
+int
+snapjob_stop(struct agent *ag, int wait_ms)
+{
+	struct timespec ts;
+
+	if (!ag->snap_started)
+		return 0;
+	pthread_mutex_lock(&ag->snap_lock);
+	pthread_cond_signal(&ag->snap_cond);
+	pthread_mutex_unlock(&ag->snap_lock);
+	/* A push may be inside a transfer timeout: wait a bounded time. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += wait_ms / 1000;
+	ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	if (pthread_timedjoin_np(ag->snap_thread, NULL, &ts) != 0)
+		return -1;
+	ag->snap_started = 0;
+	return 0;
+}
