@@ -250,3 +250,54 @@ _lib_veth_up() {  # _lib_veth_up NS IF IP
 		exit 1
 	fi
 }
+
+# --- a private syslog receiver ------------------------------------------------
+# syslog(3) writes to /dev/log, which network namespaces do not separate and
+# which may belong to the machine's own syslog daemon.  A test that wants
+# to read what its programs send to syslog (alarm lines above all) re-runs
+# itself in a private mount namespace, mounts an overlay over /dev there
+# (lower layer: the real /dev; upper layer: a tmpfs of its own) and lets a
+# private rsyslogd own /dev/log inside it.  Nothing outside the namespace
+# sees any of it.
+#
+#   reexec_private_mount_ns GUARDVAR "$0" "$@"   (once, at the top)
+#   syslog_receiver DIR    rsyslogd writing "facility.severity tag msg"
+#                          lines to DIR/messages; killed and unmounted at exit
+reexec_private_mount_ns() {  # reexec_private_mount_ns GUARDVAR SCRIPT [ARGS]
+	_lib_guard=$1
+	shift
+	eval "[ \"\${$_lib_guard:-}\" = 1 ]" && return 0
+	need_root
+	need_cmd unshare mount umount rsyslogd
+	unshare --mount --propagation private true 2>/dev/null ||
+		skip_all "cannot create a private mount namespace"
+	export "$_lib_guard=1"
+	exec unshare --mount --propagation private /bin/sh "$@"
+}
+
+syslog_receiver() {  # syslog_receiver DIR
+	mkdir -p "$1/ovl"
+	mount -t tmpfs -o size=1m,mode=0700 enumdr-syslog "$1/ovl" ||
+		skip_all "cannot mount a tmpfs"
+	on_exit "umount $(shquote "$1/ovl")"
+	mkdir "$1/ovl/upper" "$1/ovl/work"
+	mount -t overlay enumdr-syslog-dev \
+	    -o "lowerdir=/dev,upperdir=$1/ovl/upper,workdir=$1/ovl/work" /dev ||
+		skip_all "cannot mount an overlay over /dev"
+	on_exit "umount /dev"
+	rm -f /dev/log		# only a whiteout in the overlay's upper layer
+	cat >"$1/rsyslog.conf" <<EOF_RSYSLOG
+global(workDirectory="$1")
+module(load="imuxsock" SysSock.Use="off")
+input(type="imuxsock" Socket="/dev/log" RateLimit.Interval="0")
+template(name="enumdrtest" type="string"
+    string="%timegenerated:::date-rfc3339% %syslogfacility-text%.%syslogseverity-text% %syslogtag%%msg:::sp-if-no-1st-sp%%msg:::drop-last-lf%\n")
+*.* action(type="omfile" file="$1/messages" template="enumdrtest")
+EOF_RSYSLOG
+	bg_start _lib_rsyslog_pid rsyslogd -n -f "$1/rsyslog.conf" \
+	    -i "$1/rsyslogd.pid" >"$1/rsyslogd.out" 2>&1
+	if ! wait_for 5 test -S /dev/log; then
+		echo "Bail out! rsyslogd did not create /dev/log"
+		exit 1
+	fi
+}
