@@ -34,59 +34,13 @@ done
 make_tmpdir T enumdr-2rooms
 syslog_receiver "$T"
 log="$T/messages"
-VIP=192.0.2.53
 t_start=$(now_ms)
 stamp() { echo "# $(( ($(now_ms) - t_start) / 1000 )).$(( ($(now_ms) - t_start) % 1000 / 100 ))s $*"; }
 
-# keepalived's enable_script_security refuses scripts below a directory a
-# non-root user may write (/tmp): the programs go to a root-only directory.
-bin=$(mktemp -d /run/enumdr-2rooms.XXXXXX) || exit 1
-on_exit "rm -rf $(shquote "$bin")"
-chmod 755 "$bin"
-for p in src/enumdr plugin/enumdrd notify/enumdr-notify \
-    checkers/enumdr-check-service; do
-	cp "$top_builddir/$p" "$bin/"
-done
+. "$top_srcdir/tests/integration/rooms.sh"
+rooms_bin
+rooms_network
 
-# --- the network -----------------------------------------------------------
-NA=enumdrA$$ NB=enumdrB$$ NC=enumdrC$$
-netns_create "$NA"
-netns_create "$NB"
-netns_create "$NC"
-ip -n "$NC" link add br0 type bridge &&
-ip -n "$NC" link set br0 up &&
-ip -n "$NC" addr add 192.0.2.100/24 dev br0 || { echo "Bail out! bridge"; exit 1; }
-for r in A B; do
-	eval "ns=\$N$r"
-	[ $r = A ] && addr=192.0.2.1 || addr=192.0.2.2
-	ip link add eth0 netns "$ns" type veth peer name "to$r" netns "$NC" &&
-	ip -n "$NC" link set "to$r" master br0 up &&
-	ip -n "$ns" addr add "$addr/24" dev eth0 &&
-	ip -n "$ns" link set eth0 up || { echo "Bail out! veth for $r"; exit 1; }
-done
-inC() { ip netns exec "$NC" "$@"; }
-
-# --- the rooms, from conf/A and conf/B ---------------------------------------
-room_files() {  # room_files R
-	d=$T/$1
-	mkdir -p "$d/lib/zones" "$d/run" "$d/knot" "$d/knotdb"
-	sed -e "s#/var/lib/enumdr#$d/lib#g" -e "s#/run/enumdr#$d/run#g" \
-	    -e "s#/etc/enumdr/enumdr.yaml#$d/enumdr.yaml#g" \
-	    -e "s#/usr/bin/enumdr#$bin/enumdr#g" \
-	    -e "s#/run/knot/knot.sock#$d/knot/knot.sock#g" \
-	    -e "s#snapshot_interval_s: 60#snapshot_interval_s: 2#" \
-	    "$top_srcdir/conf/$1/enumdr.yaml" >"$d/enumdr.yaml"
-	sed -e "s#/etc/enumdr/enumdr.yaml#$d/enumdr.yaml#g" \
-	    -e "s#/run/enumdr#$d/run#g" \
-	    -e "s#/usr/sbin/enumdr-notify#$bin/enumdr-notify#g" \
-	    -e "s#/usr/bin/enumdr-check-service#$bin/enumdr-check-service#g" \
-	    -e "s#script_user enumdr#script_user root#" \
-	    "$top_srcdir/conf/$1/keepalived.conf" >"$d/keepalived.conf"
-	sed -e "s#/run/knot#$d/knot#g" -e "s#/var/lib/knot#$d/knotdb#g" \
-	    -e "s#/var/lib/enumdr/zones#$d/lib/zones#g" \
-	    "$top_srcdir/conf/knot.conf" >"$d/knot.conf"
-	"$bin/enumdr" -c "$d/enumdr.yaml" init >/dev/null
-}
 room_files A
 room_files B
 A() { "$bin/enumdr" -c "$T/A/enumdr.yaml" "$@"; }
@@ -98,50 +52,6 @@ ip netns exec "$NA" keepalived -t -f "$T/A/keepalived.conf" >"$T/kt.out" 2>&1
 ok $? "keepalived -t accepts room A's keepalived.conf" || diag_file "$T/kt.out"
 ip netns exec "$NB" keepalived -t -f "$T/B/keepalived.conf" >"$T/kt.out" 2>&1
 ok $? "keepalived -t accepts room B's keepalived.conf" || diag_file "$T/kt.out"
-
-start_room() {  # start_room R — Knot, enumdrd, keepalived in R's namespace
-	eval "ns=\$N$1"
-	d=$T/$1
-	ip netns exec "$ns" knotd -c "$d/knot.conf" >>"$d/knotd.out" 2>&1 &
-	eval "KNOT_$1=$!"
-	on_exit "kill -KILL $! 2>/dev/null"
-	ip netns exec "$ns" "$bin/enumdrd" -c "$d/enumdr.yaml" -d \
-	    >>"$d/enumdrd.out" 2>&1 &
-	eval "AGENT_$1=$!"
-	on_exit "kill_pid $!"
-	wait_for 10 "$bin/enumdr" -c "$d/enumdr.yaml" agent status >/dev/null 2>&1 ||
-		{ echo "Bail out! enumdrd of room $1 did not start"; diag_file "$d/enumdrd.out"; exit 1; }
-	keepalived -s "$ns" -n -P -D -f "$d/keepalived.conf" -p "$d/run/keepalived.pid" \
-	    -r "$d/run/vrrp.pid" >>"$d/keepalived.out" 2>&1 &
-	eval "KA_$1=$!"
-	on_exit "kill -KILL \$(cat $(shquote "$d/run/vrrp.pid") 2>/dev/null) 2>/dev/null; kill_pid $!"
-}
-
-vip_on() {  # vip_on R
-	eval "ip -n \$N$1 -4 addr show dev eth0" | grep -q "inet $VIP/"
-}
-heartbeat() {  # heartbeat R — the agent's heartbeat JSON, from the client side
-	[ "$1" = A ] && a=192.0.2.1 || a=192.0.2.2
-	inC curl -s -m 2 "http://$a:8054/v1/heartbeat"
-}
-listener_open() { heartbeat "$1" | grep -q '"listener":"open"'; }
-domain_of() {  # +4681234567 -> 7.6.5.4.3.2.1.8.6.4.e164.arpa
-	printf '%s\n' "${1#+}" | awk '{ for (i = length($0); i > 0; i--)
-		printf "%s.", substr($0, i, 1); print "e164.arpa" }'
-}
-dig_vip() {  # dig_vip NUMBER — the NAPTR answers for NUMBER at the VIP
-	inC kdig +short +time=1 +retry=0 @"$VIP" NAPTR "$(domain_of "$1")" 2>/dev/null
-}
-answers() { dig_vip "$1" | grep -q "$2"; }
-provision() {  # provision NUMBER URI — POST through the VIP; prints the HTTP status
-	inC curl -s -m 5 -o "$T/prov.out" -w '%{http_code}' -X POST \
-	    -H 'Content-Type: application/json' "http://$VIP:8053/v1/numbers" \
-	    -d "{\"e164\":\"$1\",\"naptr\":[{\"order\":100,\"preference\":10,\"flags\":\"u\",\"service\":\"E2U+sip\",\"regexp\":\"!^.*\$!$2!\",\"replacement\":\".\"}]}"
-}
-journal_of() { heartbeat "$1" | sed -n 's/^{[^{]*"journal":\([0-9]*\).*/\1/p'; }
-incoming_journal() {  # the journal position of the snapshot in R's incoming dir
-	sed -n 's/^journal //p' "$T/$1/lib/incoming/enumdr-serials" 2>/dev/null
-}
 
 # --- 1. room A starts and takes the VIP (S0.6) ---------------------------------
 start_room A
@@ -183,8 +93,7 @@ check_A 2>"$T/check.err"; ok $? "room A's service checker reports healthy (S4.1)
 vip_on A; ok $? "room A still holds the VIP before it dies"
 
 # --- 2. room A dies; room B takes over --------------------------------------------
-kill -KILL "$(cat "$T/A/run/vrrp.pid")" "$KA_A" "$AGENT_A" "$KNOT_A" 2>/dev/null
-ip -n "$NA" link set eth0 down
+kill_room A
 t_kill=$(now_ms)
 stamp "room A killed (keepalived, enumdrd, knotd: SIGKILL; link down)"
 wait_for 30 vip_on B; ok $? "room B holds the VIP"
@@ -214,10 +123,8 @@ ok $? "kdig @VIP answers room B's new number"
 stamp "room B active"
 
 # --- 3. room A comes back: failback (S0.7, S4.3) ---------------------------------------
-ip -n "$NA" addr del "$VIP/24" dev eth0 2>/dev/null	# what a reboot forgets
-ip -n "$NA" link set eth0 up
 t_back=$(now_ms)
-start_room A
+revive_room A
 stamp "room A restarted"
 wait_for 60 vip_on A; ok $? "room A holds the VIP again"
 wait_for 60 listener_open A; ok $? "room A's listener is open again"
@@ -235,8 +142,7 @@ is "$code" 201 "room A accepts provisioning after failback"
 
 # --- 4. a failing background load (S0.6) ---------------------------------------------------
 kill -KILL "$KNOT_B"
-kill -KILL "$(cat "$T/A/run/vrrp.pid")" "$KA_A" "$AGENT_A" "$KNOT_A" 2>/dev/null
-ip -n "$NA" link set eth0 down
+kill_room A
 stamp "room B's Knot killed, then room A killed again"
 wait_for 30 vip_on B; ok $? "room B holds the VIP"
 load_alarm() { grep -q 'enumdr-alarm v1 id=LOAD_STEP event=raise severity=critical room=B .*step=background' "$log"; }
