@@ -18,7 +18,9 @@
  *   enumdr-notify [-c CONFIG] --fifo FIFO    keepalived's notify_fifo_script:
  *       events arrive in order on the FIFO; before acting, and between
  *       the steps of a takeover, pending lines are read and the latest
- *       state wins — a MASTER followed by a BACKUP never opens the listener.
+ *       event wins — a MASTER followed by a BACKUP never opens the listener.
+ *       keepalived sends SIGTERM before it writes its instances' STOP
+ *       lines, so a SIGTERM is followed by a short wait for them.
  *   enumdr-notify [-c CONFIG] TYPE NAME STATE [PRIORITY]   notify / notify_*:
  *       runs are serialised by a lock in STATE_DIR; each run records its
  *       event first, and a takeover gives up as soon as a newer event has
@@ -58,7 +60,11 @@
 #define SYSCONFDIR "/etc"
 #endif
 #define DEFAULT_CONFIG SYSCONFDIR "/enumdr/enumdr.yaml"
-#define LINE_MAX_LEN 512
+#define LINE_MAX_LEN 512        /* a keepalived FIFO line is far shorter */
+#define FIFO_BUF_LEN 4096       /* longer lines are discarded unread */
+#define COALESCE_MS 100         /* a burst of events: the latest one wins */
+#define STOP_GRACE_MS 500       /* after SIGTERM: wait for the STOP lines */
+#define POLL_PEER_MS 200        /* stand-down and snapshot waits */
 
 enum vrrp_state { ST_NONE, ST_MASTER, ST_BACKUP, ST_FAULT, ST_STOP };
 
@@ -73,11 +79,22 @@ struct notify {
 	struct config cfg;
 	struct alarm_ctx alarms;
 	const char *instance;   /* --instance filter, NULL = any */
-	int fifo_fd;            /* FIFO mode: the FIFO; -1 otherwise */
-	struct event pending;   /* FIFO mode: a newer event read mid-sequence */
+	char run_lock[PATH_MAX];/* STATE_DIR/notify.lock.run: one act at a time */
+
+	/* FIFO mode */
+	int fifo_fd;            /* the FIFO; -1 in args mode */
+	char fifo_buf[FIFO_BUF_LEN];
+	size_t fifo_fill;       /* bytes of an unfinished line in fifo_buf */
+	int fifo_discarding;    /* skipping the rest of an overlong line */
+	struct event pending;   /* the latest event not yet acted on */
 	int have_pending;
-	char gen_path[PATH_MAX];/* args mode: the event generation file */
-	long generation;        /* args mode: our event's generation */
+	pid_t parent;           /* keepalived; 0 when not watched */
+
+	int agent_refused;      /* the last agent() failure was an answer */
+
+	/* args mode */
+	char gen_path[PATH_MAX];/* the event generation file */
+	long generation;        /* our event's generation */
 };
 
 static volatile sig_atomic_t stopping;
@@ -94,6 +111,8 @@ state_name(enum vrrp_state s)
 	}
 }
 
+/* keepalived's target states; DELETED (an instance removed by a reload)
+ * is a stop for us. */
 static enum vrrp_state
 state_from(const char *s)
 {
@@ -108,22 +127,40 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-"usage: enumdr-notify [-c CONFIG] [--instance NAME] --fifo FIFO\n"
-"       enumdr-notify [-c CONFIG] TYPE NAME STATE [PRIORITY]\n"
+"usage: enumdr-notify [-d] [-c CONFIG] [--instance NAME] --fifo FIFO\n"
+"       enumdr-notify [-d] [-c CONFIG] [--instance NAME] TYPE NAME STATE [PRIORITY]\n"
 "\n"
 "  TYPE      INSTANCE or GROUP (keepalived's notify arguments)\n"
-"  STATE     MASTER, BACKUP, FAULT or STOP\n"
+"  STATE     MASTER, BACKUP, FAULT, STOP (or DELETED, taken as STOP)\n"
 "  --fifo    read keepalived's notify FIFO (notify_fifo_script; keepalived\n"
 "            appends the FIFO name), lines like: INSTANCE \"VI_1\" MASTER 100\n"
+"  --instance  act only on events of this instance or group\n"
+"  -d        log to stderr instead of syslog\n"
 "\n"
 "Exit codes: 0 done, 1 a transition step failed (alarm raised), 64 usage,\n"
+"66 the FIFO cannot be read, 74 the lock or state files cannot be written,\n"
 "78 configuration error.  Messages go to syslog (keepalived discards output).\n");
+}
+
+/* Copy text that came from another process into out for a log line:
+ * at most outlen - 1 bytes, control characters and non-ASCII as '?'. */
+static const char *
+shown(const char *in, size_t inlen, char *out, size_t outlen)
+{
+	size_t i;
+
+	for (i = 0; i < inlen && i + 1 < outlen; i++)
+		out[i] = ((unsigned char)in[i] < 0x20 ||
+		    (unsigned char)in[i] > 0x7e) ? '?' : in[i];
+	out[i] = '\0';
+	return out;
 }
 
 /* ---- events ------------------------------------------------------------ */
 
 /* Parse a notify FIFO line: TYPE "NAME" STATE [PRIORITY].  0 when it is a
- * state event for us; 1 when it is to be ignored; -1 when malformed. */
+ * state event; 1 when it is a line to ignore (VS/RS lines of the checker
+ * side, MASTER_RX_LOWER_PRI, *_PRIORITY); -1 when malformed. */
 static int
 parse_fifo_line(const char *line, struct event *ev)
 {
@@ -133,7 +170,7 @@ parse_fifo_line(const char *line, struct event *ev)
 
 	memset(ev, 0, sizeof(*ev));
 	q = strchr(p, ' ');
-	if (q == NULL || (size_t)(q - p) >= sizeof(ev->type))
+	if (q == NULL || q == p || (size_t)(q - p) >= sizeof(ev->type))
 		return -1;
 	memcpy(ev->type, p, (size_t)(q - p));
 	p = q + 1;
@@ -153,15 +190,17 @@ parse_fifo_line(const char *line, struct event *ev)
 		memcpy(ev->name, p, (size_t)(q - p));
 		p = q;
 	}
+	if (*p != ' ')
+		return -1;
 	while (*p == ' ')
 		p++;
 	if (sscanf(p, "%31s %d", state, &ev->priority) < 1)
 		return -1;
 	if (strcmp(ev->type, "INSTANCE") != 0 && strcmp(ev->type, "GROUP") != 0)
-		return 1;       /* VS/RS lines of the checker side */
+		return 1;
 	ev->state = state_from(state);
 	if (ev->state == ST_NONE)
-		return 1;       /* MASTER_RX_LOWER_PRI, *_PRIORITY */
+		return 1;
 	return 0;
 }
 
@@ -171,56 +210,99 @@ event_is_ours(const struct notify *n, const struct event *ev)
 	return n->instance == NULL || strcmp(n->instance, ev->name) == 0;
 }
 
+/* FIFO mode: one complete line (NUL-terminated at len).  Every line is
+ * logged: an event of ours becomes the pending one (the latest wins). */
+static void
+fifo_line(struct notify *n, const char *line, size_t len)
+{
+	char text[96];
+	struct event ev;
+	int rc;
+
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (len == 0)
+		return;
+	shown(line, len, text, sizeof(text));
+	if (memchr(line, '\0', len) != NULL || len > LINE_MAX_LEN) {
+		log_warnx("notify FIFO: line of %zu bytes%s ignored: \"%s\"",
+		    len, len > LINE_MAX_LEN ? "" : " with a NUL byte", text);
+		return;
+	}
+	rc = parse_fifo_line(line, &ev);
+	if (rc == -1) {
+		log_warnx("notify FIFO: line not understood, ignored: \"%s\"",
+		    text);
+		return;
+	}
+	if (rc == 1) {
+		log_info("notify FIFO: not a state change, ignored: \"%s\"",
+		    text);
+		return;
+	}
+	if (!event_is_ours(n, &ev)) {
+		log_info("notify FIFO: event of %s %s ignored (--instance %s)",
+		    ev.type, shown(ev.name, strlen(ev.name), text,
+		    sizeof(text)), n->instance);
+		return;
+	}
+	log_info("event %s %s %s %d%s%s", ev.type, shown(ev.name,
+	    strlen(ev.name), text, sizeof(text)), state_name(ev.state),
+	    ev.priority, n->have_pending ? "; supersedes " : "",
+	    n->have_pending ? state_name(n->pending.state) : "");
+	n->pending = ev;
+	n->have_pending = 1;
+}
+
 /* FIFO mode: read every line available now (waiting at most wait_ms for
  * the first) and keep the latest event of ours in n->pending. */
 static void
 fifo_drain(struct notify *n, int wait_ms)
 {
-	static char buf[8192];
-	static size_t fill;
 	struct pollfd p = { .fd = n->fifo_fd, .events = POLLIN };
-	char *nl;
+	char *buf = n->fifo_buf, *start, *nl;
 	ssize_t r;
 
 	while (poll(&p, 1, wait_ms) > 0) {
 		wait_ms = 0;
-		r = read(n->fifo_fd, buf + fill, sizeof(buf) - fill - 1);
-		if (r <= 0) {
-			if (r == 0) {
-				/* keepalived closed its end: it has stopped. */
-				stopping = 1;
-			}
-			break;
-		}
-		fill += (size_t)r;
-		buf[fill] = '\0';
-		while ((nl = strchr(buf, '\n')) != NULL) {
-			struct event ev;
-
+		r = read(n->fifo_fd, buf + n->fifo_fill,
+		    sizeof(n->fifo_buf) - 1 - n->fifo_fill);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;  /* EAGAIN; EOF cannot happen: we hold a writer */
+		n->fifo_fill += (size_t)r;
+		start = buf;
+		while ((nl = memchr(start, '\n', n->fifo_fill -
+		    (size_t)(start - buf))) != NULL) {
 			*nl = '\0';
-			if (strlen(buf) > LINE_MAX_LEN)
-				log_warnx("notify FIFO line too long, ignored");
-			else if (parse_fifo_line(buf, &ev) == -1)
-				log_warnx("notify FIFO line not understood: \"%.80s\"",
-				    buf);
-			else if (parse_fifo_line(buf, &ev) == 0 &&
-			    event_is_ours(n, &ev)) {
-				log_info("event %s %s %s %d", ev.type, ev.name,
-				    state_name(ev.state), ev.priority);
-				n->pending = ev;
-				n->have_pending = 1;
-			}
-			fill -= (size_t)(nl + 1 - buf);
-			memmove(buf, nl + 1, fill + 1);
+			if (n->fifo_discarding)
+				n->fifo_discarding = 0;
+			else
+				fifo_line(n, start, (size_t)(nl - start));
+			start = nl + 1;
 		}
-		if (fill == sizeof(buf) - 1) {
-			log_warnx("notify FIFO line too long, dropped");
-			fill = 0;
+		n->fifo_fill -= (size_t)(start - buf);
+		memmove(buf, start, n->fifo_fill);
+		if (n->fifo_fill == sizeof(n->fifo_buf) - 1) {
+			if (!n->fifo_discarding)
+				log_warnx("notify FIFO: line longer than %d"
+				    " bytes ignored", FIFO_BUF_LEN - 1);
+			n->fifo_discarding = 1;
+			n->fifo_fill = 0;
 		}
 	}
 }
 
-/* Args mode: the generation counter of recorded events (under the lock). */
+/* FIFO mode: has keepalived, our parent, gone (we were re-parented)?  A
+ * new keepalived starts a reader of its own; two would split the lines. */
+static int
+parent_gone(const struct notify *n)
+{
+	return n->parent > 1 && getppid() != n->parent;
+}
+
+/* Args mode: the generation counter of recorded events. */
 static long
 read_generation(const struct notify *n)
 {
@@ -234,22 +316,27 @@ read_generation(const struct notify *n)
 	return g;
 }
 
-/* Has a newer event superseded the one being acted on? */
+/* Has a newer event superseded the one being acted on?  In FIFO mode any
+ * newer event of ours does (even a MASTER: a BACKUP may have come and
+ * gone in between, so the sync must start over); in args mode a newer
+ * recorded generation does.  SIGTERM and a vanished keepalived do too. */
 static int
-superseded(struct notify *n, enum vrrp_state current)
+superseded(struct notify *n)
 {
 	if (stopping)
 		return 1;
 	if (n->fifo_fd != -1) {
 		fifo_drain(n, 0);
-		return n->have_pending && n->pending.state != current;
+		return n->have_pending || parent_gone(n);
 	}
 	return read_generation(n) != n->generation;
 }
 
 /* ---- talking to the agent --------------------------------------------- */
 
-/* Send a control request; 0 when the agent answered "ok":true. */
+/* Send a control request; 0 when the agent answered "ok":true.  On -1
+ * n->agent_refused says whether the agent answered (with "ok":false) or
+ * could not be reached at all. */
 static int
 agent(struct notify *n, const char *line, char *err)
 {
@@ -263,6 +350,7 @@ agent(struct notify *n, const char *line, char *err)
 	int timeout = 5000 + n->cfg.transfer_timeout_ms *
 	    (int)(1 + n->cfg.npeers);
 
+	n->agent_refused = 0;
 	if (control_request(n->cfg.control_socket, line, reply, sizeof(reply),
 	    timeout, err) == -1)
 		return -1;
@@ -276,6 +364,7 @@ agent(struct notify *n, const char *line, char *err)
 	if (!ok) {
 		const char *e = json_string_value(json_object_get(j, "error"));
 		errf(err, "agent refused \"%s\": %s", line, e ? e : reply);
+		n->agent_refused = 1;
 	}
 	json_decref(j);
 	return ok ? 0 : -1;
@@ -304,6 +393,7 @@ heartbeat(struct notify *n, const struct config_peer *peer,
 {
 	struct transfer_opts o;
 	char *body = NULL;
+	const char *s;
 	size_t len;
 	long status = 0;
 	json_error_t jerr;
@@ -325,18 +415,17 @@ heartbeat(struct notify *n, const struct config_peer *peer,
 	}
 	j = json_loadb(body, len, 0, &jerr);
 	free(body);
-	if (j == NULL) {
-		errf(err, "heartbeat %s: not JSON (%s)", peer->heartbeat_url,
-		    jerr.text);
+	if (!json_is_object(j)) {
+		errf(err, "heartbeat %s: not a JSON object (%s)",
+		    peer->heartbeat_url, j == NULL ? jerr.text : "wrong type");
+		json_decref(j);
 		return -1;
 	}
 	v->reachable = 1;
-	strlcpy_(v->room, json_string_value(json_object_get(j, "room")) ?
-	    json_string_value(json_object_get(j, "room")) : "?",
-	    sizeof(v->room));
-	v->listener_open = json_string_value(json_object_get(j, "listener")) &&
-	    strcmp(json_string_value(json_object_get(j, "listener")),
-	    "open") == 0;
+	s = json_string_value(json_object_get(j, "room"));
+	strlcpy_(v->room, s != NULL ? s : "?", sizeof(v->room));
+	s = json_string_value(json_object_get(j, "listener"));
+	v->listener_open = s != NULL && strcmp(s, "open") == 0;
 	v->journal = json_integer_value(json_object_get(j, "journal"));
 	snap = json_object_get(j, "snapshot");
 	if (json_is_object(snap))
@@ -374,26 +463,49 @@ fetch_peer_snapshot(struct notify *n, const struct config_peer *peer,
 	return 0;
 }
 
-/* Journal position recorded in the serial file in dir; -1 if none. */
-static long long
-dir_journal(const char *dir)
+/* Does dir hold a whole snapshot (database matching its serial file) that
+ * covers journal position min_journal?  A snapshot caught between two
+ * exports or pushes (database of one, serial file of the other) does not:
+ * the caller tries again. */
+static int
+snapshot_covers(const char *dir, long long min_journal)
 {
 	struct serial_file sf;
 	char path[PATH_MAX], err[ENUMDR_ERRLEN];
-	long long j;
+	int ok;
 
 	memset(&sf, 0, sizeof(sf));
 	if (util_path_join(path, sizeof(path), dir, SNAPSHOT_SERIALS_NAME,
 	    err) == -1 || serial_file_read(path, &sf, err) == -1)
-		return -1;
-	j = sf.journal_pos;
+		return 0;
+	ok = sf.journal_pos >= min_journal && snapshot_verify(dir, &sf,
+	    err) == 0;
 	serial_file_free(&sf);
-	return j;
+	return ok;
+}
+
+/* The peer cannot be asked (S0.7): alarm, and sync from what it pushed. */
+static void
+peer_unreachable(struct notify *n, const struct config_peer *peer,
+    const char *why, char *dir_out, size_t dirlen)
+{
+	char aerr[ENUMDR_ERRLEN];
+	const char *fig[5];
+
+	log_info("peer %s unreachable (%s); using its last pushed snapshot"
+	    " in %s", peer->name, why, n->cfg.incoming_dir);
+	fig2(fig, "peer", peer->name, "error", why);
+	alarm_raise(&n->alarms, "JOURNAL_POSITION", ALARM_MINOR,
+	    "peer's journal position could not be asked; takeover goes on"
+	    " with its last pushed snapshot", fig, aerr);
+	strlcpy_(dir_out, n->cfg.incoming_dir, dirlen);
 }
 
 /*
  * Bring the newest data of one peer here (S0.2, S0.7).  Sets *dir_out to
  * the directory to sync from ("" when there is nothing to compare).
+ * Returns -1 and err when the peer did not stand down or no snapshot
+ * covering its journal arrived in time, or when superseded.
  */
 static int
 gather_peer(struct notify *n, const struct config_peer *peer,
@@ -401,21 +513,19 @@ gather_peer(struct notify *n, const struct config_peer *peer,
 {
 	struct peer_view v;
 	char herr[ENUMDR_ERRLEN], fetched[PATH_MAX], aerr[ENUMDR_ERRLEN];
-	const char *fig[5];
 	int64_t deadline = util_now_ms() + n->cfg.transfer_timeout_ms;
 
 	dir_out[0] = '\0';
 	if (heartbeat(n, peer, &v, herr) == -1) {
-		/* The peer is down (the usual takeover): use what it pushed. */
-		log_info("peer %s unreachable (%s); using its last pushed"
-		    " snapshot in %s", peer->name, herr, n->cfg.incoming_dir);
-		fig2(fig, "peer", peer->name, "error", herr);
-		alarm_raise(&n->alarms, "JOURNAL_POSITION", ALARM_MINOR,
-		    "peer's journal position could not be asked", fig, aerr);
-		strlcpy_(dir_out, n->cfg.incoming_dir, dirlen);
+		/* The peer is down (the usual takeover). */
+		peer_unreachable(n, peer, herr, dir_out, dirlen);
 		return 0;
 	}
 	/* S0.7: the standby stands down (closes its listener) first. */
+	if (v.listener_open)
+		log_info("peer %s still has its listener open: waiting up to"
+		    " %d ms for it to stand down", peer->name,
+		    n->cfg.transfer_timeout_ms);
 	while (v.listener_open) {
 		if (util_now_ms() > deadline) {
 			errf(err, "peer %s still has its listener open after"
@@ -423,19 +533,21 @@ gather_peer(struct notify *n, const struct config_peer *peer,
 			    n->cfg.transfer_timeout_ms);
 			return -1;
 		}
-		if (superseded(n, ST_MASTER)) {
+		if (superseded(n)) {
 			errf(err, "superseded by a newer event");
 			return -1;
 		}
-		usleep(200000);
-		if (heartbeat(n, peer, &v, herr) == -1)
-			break;  /* it went away meanwhile: use its push */
+		usleep(POLL_PEER_MS * 1000);
+		if (heartbeat(n, peer, &v, herr) == -1) {
+			/* It went away meanwhile: use what it pushed. */
+			peer_unreachable(n, peer, herr, dir_out, dirlen);
+			return 0;
+		}
 	}
-	alarm_clear(&n->alarms, "JOURNAL_POSITION", "peer journal position read",
-	    NULL, aerr);
-	log_info("peer %s: listener %s, journal %lld, snapshot journal %lld",
-	    peer->name, v.listener_open ? "open" : "closed", v.journal,
-	    v.snapshot_journal);
+	alarm_clear(&n->alarms, "JOURNAL_POSITION", "peer journal position"
+	    " read", NULL, aerr);
+	log_info("peer %s: listener closed, journal %lld, snapshot journal"
+	    " %lld", peer->name, v.journal, v.snapshot_journal);
 	if (v.journal == 0) {
 		log_info("peer %s has never recorded a change: nothing to"
 		    " compare", peer->name);
@@ -444,15 +556,16 @@ gather_peer(struct notify *n, const struct config_peer *peer,
 	if (util_path_join(fetched, sizeof(fetched), n->cfg.state_dir,
 	    "fetched", err) == -1)
 		return -1;
-	/* Wait (bounded) until a snapshot covering its journal is here. */
+	/* Wait (bounded) until a whole snapshot covering its journal is
+	 * here: fetched from it, or pushed by its stand-down. */
 	for (;;) {
 		if (peer->fetch_url[0] != '\0' &&
 		    fetch_peer_snapshot(n, peer, fetched, herr) == 0 &&
-		    dir_journal(fetched) >= v.journal) {
+		    snapshot_covers(fetched, v.journal)) {
 			strlcpy_(dir_out, fetched, dirlen);
 			return 0;
 		}
-		if (dir_journal(n->cfg.incoming_dir) >= v.journal) {
+		if (snapshot_covers(n->cfg.incoming_dir, v.journal)) {
 			strlcpy_(dir_out, n->cfg.incoming_dir, dirlen);
 			return 0;
 		}
@@ -462,11 +575,11 @@ gather_peer(struct notify *n, const struct config_peer *peer,
 			    v.journal, n->cfg.transfer_timeout_ms);
 			return -1;
 		}
-		if (superseded(n, ST_MASTER)) {
+		if (superseded(n)) {
 			errf(err, "superseded by a newer event");
 			return -1;
 		}
-		usleep(200000);
+		usleep(POLL_PEER_MS * 1000);
 	}
 }
 
@@ -497,8 +610,8 @@ sync_step(struct notify *n, char *err)
 	struct sync_opts opts;
 	struct store *st;
 	const char *fig[5];
-	size_t i;
-	int rc = 0;
+	size_t i, compared = 0;
+	int rc = 0, diverged = 0, undefined = 0;
 
 	if (util_path_join(quarantine, sizeof(quarantine), n->cfg.state_dir,
 	    "diverged", err) == -1)
@@ -536,6 +649,7 @@ sync_step(struct notify *n, char *err)
 			alarm_raise(&n->alarms, id, ALARM_MAJOR, err, fig, aerr);
 			rc = -1;
 		} else {
+			compared++;
 			log_info("sync with %s (%s): %s%s", peer->name, dir,
 			    sync_outcome_name(rep.outcome),
 			    rep.imported ? ", imported" : "");
@@ -547,16 +661,32 @@ sync_step(struct notify *n, char *err)
 				/* Both sides kept; serve and tell the operator. */
 				fig2(fig, "peer", peer->name, "kept",
 				    rep.kept_dir);
-				alarm_raise(&n->alarms, rep.outcome ==
-				    SYNC_DIVERGED ? "SYNC_DIVERGED" :
-				    "SYNC_UNDEFINED", ALARM_CRITICAL,
-				    "rooms diverged; peer data kept aside", fig,
-				    aerr);
+				if (rep.outcome == SYNC_DIVERGED) {
+					diverged = 1;
+					alarm_raise(&n->alarms, "SYNC_DIVERGED",
+					    ALARM_CRITICAL, "both rooms have"
+					    " newer zones (split brain); peer"
+					    " data kept aside", fig, aerr);
+				} else {
+					undefined = 1;
+					alarm_raise(&n->alarms,
+					    "SYNC_UNDEFINED", ALARM_CRITICAL,
+					    "zone serials 2^31 apart: comparison"
+					    " undefined (RFC 1982); peer data"
+					    " kept aside", fig, aerr);
+				}
 			}
 		}
 		sync_report_free(&rep);
 		store_close(st);
 	}
+	/* Comparing every peer without a divergence ends one. */
+	if (rc == 0 && compared == n->cfg.npeers && !diverged)
+		alarm_clear(&n->alarms, "SYNC_DIVERGED", "rooms agree again",
+		    NULL, aerr);
+	if (rc == 0 && compared == n->cfg.npeers && !undefined)
+		alarm_clear(&n->alarms, "SYNC_UNDEFINED", "serials comparable",
+		    NULL, aerr);
 	return rc;
 }
 
@@ -573,13 +703,17 @@ do_master(struct notify *n)
 	    agent(n, "role MASTER-LOADING", err) == -1)
 		return takeover_failed(n, "agent", err);
 	if (sync_step(n, err) == -1) {
-		if (superseded(n, ST_MASTER))
+		if (superseded(n)) {
+			log_info("takeover abandoned during the sync: a newer"
+			    " event arrived");
 			return 0;
+		}
 		return takeover_failed(n, "sync", err);
 	}
-	log_info("takeover: sync done after %lld ms", (long long)(util_now_ms() - t0));
+	log_info("takeover: sync done after %lld ms",
+	    (long long)(util_now_ms() - t0));
 	for (i = 0; i < n->cfg.nsteps; i++) {
-		if (superseded(n, ST_MASTER)) {
+		if (superseded(n)) {
 			log_info("takeover abandoned before step %s: a newer"
 			    " event arrived", n->cfg.steps[i].name);
 			return 0;
@@ -591,8 +725,9 @@ do_master(struct notify *n)
 		    res.output[0] ? ": " : "", res.output);
 	}
 	/* The last check before opening: never open for a stale MASTER. */
-	if (superseded(n, ST_MASTER)) {
-		log_info("takeover abandoned before opening the listener");
+	if (superseded(n)) {
+		log_info("takeover abandoned before opening the listener: a"
+		    " newer event arrived");
 		return 0;
 	}
 	if (agent(n, "open", err) == -1)
@@ -619,26 +754,57 @@ do_standby(struct notify *n, enum vrrp_state s)
 		alarm_raise(&n->alarms, "AGENT", ALARM_CRITICAL, err, fig, aerr);
 		return -1;
 	}
+	alarm_clear(&n->alarms, "AGENT", "agent answers", NULL, aerr);
 	snprintf(line, sizeof(line), "role %s", state_name(s));
 	if (agent(n, line, err) == -1)
 		log_warnx("%s", err);
 	if (agent(n, "snapshot", err) == -1) {
-		fig2(fig, "state", state_name(s), NULL, NULL);
-		alarm_raise(&n->alarms, "SNAPSHOT_PUSH", ALARM_MAJOR, err, fig,
-		    aerr);
+		/* An agent that answered has raised SNAPSHOT_EXPORT or
+		 * SNAPSHOT_PUSH itself, with the failing peer; one that did
+		 * not answer could not. */
+		if (n->agent_refused)
+			log_warnx("stand-down snapshot: %s", err);
+		else {
+			fig2(fig, "state", state_name(s), NULL, NULL);
+			alarm_raise(&n->alarms, "SNAPSHOT_PUSH", ALARM_MAJOR,
+			    err, fig, aerr);
+		}
 		rc = -1;
 	}
-	alarm_clear(&n->alarms, "AGENT", "agent answers", NULL, aerr);
+	log_info("-> %s done: listener closed%s", state_name(s),
+	    rc == 0 ? ", snapshot pushed" : "");
 	return rc;
 }
 
+/* Act on one event with the run lock held, so that no two transitions of
+ * this room ever run at the same time (another reader, an args-mode run).
+ * lockfd >= 0: the caller holds the lock already. */
 static int
-act(struct notify *n, const struct event *ev)
+act(struct notify *n, const struct event *ev, int lockfd)
 {
+	int own = -1, rc;
+
+	if (lockfd == -1) {
+		own = open(n->run_lock, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+		if (own == -1) {
+			log_warn("lock %s", n->run_lock);
+			return -1;
+		}
+		if (flock(own, LOCK_EX | LOCK_NB) == -1) {
+			log_info("waiting for %s: another transition runs",
+			    n->run_lock);
+			if (flock(own, LOCK_EX) == -1) {
+				log_warn("lock %s", n->run_lock);
+				close(own);
+				return -1;
+			}
+		}
+	}
 	strlcpy_(n->alarms.instance, ev->name, sizeof(n->alarms.instance));
-	if (ev->state == ST_MASTER)
-		return do_master(n);
-	return do_standby(n, ev->state);
+	rc = ev->state == ST_MASTER ? do_master(n) : do_standby(n, ev->state);
+	if (own != -1)
+		close(own);
+	return rc;
 }
 
 /* ---- the two modes -------------------------------------------------------- */
@@ -650,61 +816,92 @@ on_term(int sig)
 	stopping = 1;
 }
 
-static int
-run_fifo(struct notify *n, const char *fifo)
+/* After SIGTERM: keepalived signals its FIFO script before it writes the
+ * STOP lines of its instances, so wait a moment for them and close the
+ * listener when one comes.  A MASTER read now is not acted on. */
+static void
+fifo_final_event(struct notify *n)
 {
+	int64_t until = util_now_ms() + STOP_GRACE_MS, left;
 	struct event ev;
-	int rc = 0;
 
-	n->fifo_fd = open(fifo, O_RDWR | O_CLOEXEC);  /* RDWR: no EOF storms */
-	if (n->fifo_fd == -1) {
-		log_warn("open notify FIFO %s", fifo);
-		return EXIT_NOINPUT;
+	while (!(n->have_pending && n->pending.state != ST_MASTER) &&
+	    (left = until - util_now_ms()) > 0)
+		fifo_drain(n, (int)left);
+	if (!n->have_pending) {
+		log_info("stopping: no further event from keepalived within"
+		    " %d ms", STOP_GRACE_MS);
+		return;
 	}
-	log_info("reading keepalived events from %s", fifo);
-	while (!stopping) {
-		fifo_drain(n, 1000);
-		if (!n->have_pending)
-			continue;
-		/* Coalesce a burst: the latest event of the burst wins. */
-		fifo_drain(n, 100);
-		ev = n->pending;
-		n->have_pending = 0;
-		rc = act(n, &ev) == -1 ? EXIT_FAILED : EXIT_OK;
+	fifo_drain(n, COALESCE_MS);
+	ev = n->pending;
+	n->have_pending = 0;
+	if (ev.state == ST_MASTER) {
+		log_info("stopping: MASTER event not acted on");
+		return;
 	}
-	close(n->fifo_fd);
-	return rc;
+	(void)act(n, &ev, -1);
 }
 
 static int
-run_args(struct notify *n, char **argv, int argc)
+run_fifo(struct notify *n, const char *fifo)
+{
+	struct stat sb;
+	struct event ev;
+
+	/* O_RDWR: we hold a writer ourselves, so no EOF while keepalived
+	 * (which opens its end after starting us) is not there. */
+	n->fifo_fd = open(fifo, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (n->fifo_fd == -1) {
+		log_warn("open notify FIFO %s", fifo);
+		fprintf(stderr, "enumdr-notify: cannot open %s: %s\n", fifo,
+		    strerror(errno));
+		return EXIT_NOINPUT;
+	}
+	if (fstat(n->fifo_fd, &sb) == -1 || !S_ISFIFO(sb.st_mode)) {
+		log_warnx("%s is not a FIFO", fifo);
+		fprintf(stderr, "enumdr-notify: %s is not a FIFO\n", fifo);
+		close(n->fifo_fd);
+		return EXIT_NOINPUT;
+	}
+	n->parent = getppid();
+	log_info("reading keepalived events from %s (parent pid %ld)", fifo,
+	    (long)n->parent);
+	while (!stopping) {
+		fifo_drain(n, n->have_pending ? 0 : 1000);
+		if (parent_gone(n)) {
+			log_warnx("keepalived (pid %ld) has gone: exiting, so"
+			    " that the FIFO has one reader when it is back",
+			    (long)n->parent);
+			break;
+		}
+		if (!n->have_pending || stopping)
+			continue;
+		/* Coalesce a burst: the latest event of the burst wins. */
+		fifo_drain(n, COALESCE_MS);
+		ev = n->pending;
+		n->have_pending = 0;
+		(void)act(n, &ev, -1);
+	}
+	if (stopping)
+		fifo_final_event(n);
+	close(n->fifo_fd);
+	log_info("stopped");
+	return EXIT_OK;
+}
+
+static int
+run_args(struct notify *n, const struct event *ev)
 {
 	char lock_path[PATH_MAX], err[ENUMDR_ERRLEN], buf[32];
-	struct event ev;
 	int lockfd, gfd, rc;
 
-	memset(&ev, 0, sizeof(ev));
-	if (strcmp(argv[0], "INSTANCE") != 0 && strcmp(argv[0], "GROUP") != 0) {
-		log_warnx("usage: TYPE must be INSTANCE or GROUP, not \"%.32s\"",
-		    argv[0]);
-		fprintf(stderr, "enumdr-notify: TYPE must be INSTANCE or GROUP\n");
-		return EXIT_USAGE;
-	}
-	strlcpy_(ev.type, argv[0], sizeof(ev.type));
-	strlcpy_(ev.name, argv[1], sizeof(ev.name));
-	ev.state = state_from(argv[2]);
-	ev.priority = argc > 3 ? atoi(argv[3]) : 0;
-	if (ev.state == ST_NONE) {
-		log_warnx("usage: STATE must be MASTER, BACKUP, FAULT or STOP,"
-		    " not \"%.32s\"", argv[2]);
-		fprintf(stderr, "enumdr-notify: STATE must be MASTER, BACKUP,"
-		    " FAULT or STOP\n");
-		return EXIT_USAGE;
-	}
-	if (!event_is_ours(n, &ev))
+	if (!event_is_ours(n, ev)) {
+		log_info("event of %s %s ignored (--instance %s)", ev->type,
+		    ev->name, n->instance);
 		return EXIT_OK;
-	if (util_mkdir_p(n->cfg.state_dir, 0750, err) == -1 ||
-	    util_path_join(lock_path, sizeof(lock_path), n->cfg.state_dir,
+	}
+	if (util_path_join(lock_path, sizeof(lock_path), n->cfg.state_dir,
 	    "notify.lock", err) == -1 ||
 	    util_path_join(n->gen_path, sizeof(n->gen_path), n->cfg.state_dir,
 	    "notify.generation", err) == -1) {
@@ -715,6 +912,8 @@ run_args(struct notify *n, char **argv, int argc)
 	gfd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (gfd == -1 || flock(gfd, LOCK_EX) == -1) {
 		log_warn("lock %s", lock_path);
+		if (gfd != -1)
+			close(gfd);
 		return EXIT_IOERR;
 	}
 	n->generation = read_generation(n) + 1;
@@ -725,26 +924,68 @@ run_args(struct notify *n, char **argv, int argc)
 		close(gfd);
 		return EXIT_IOERR;
 	}
-	flock(gfd, LOCK_UN);
-	close(gfd);
+	close(gfd);     /* releases the short lock */
+	log_info("event %s %s %s %d (generation %ld)", ev->type, ev->name,
+	    state_name(ev->state), ev->priority, n->generation);
 
-	snprintf(lock_path + strlen(lock_path), sizeof(lock_path) -
-	    strlen(lock_path), ".run");
-	lockfd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	lockfd = open(n->run_lock, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (lockfd == -1 || flock(lockfd, LOCK_EX) == -1) {
-		log_warn("lock %s", lock_path);
+		log_warn("lock %s", n->run_lock);
+		if (lockfd != -1)
+			close(lockfd);
 		return EXIT_IOERR;
 	}
-	if (ev.state == ST_MASTER && read_generation(n) != n->generation) {
-		log_info("MASTER event superseded before it ran; nothing done");
+	if (ev->state == ST_MASTER && read_generation(n) != n->generation) {
+		log_info("takeover abandoned before it started: MASTER event"
+		    " (generation %ld) superseded by a newer one; nothing"
+		    " done", n->generation);
 		close(lockfd);
 		return EXIT_OK;
 	}
-	log_info("event %s %s %s %d", ev.type, ev.name, state_name(ev.state),
-	    ev.priority);
-	rc = act(n, &ev) == -1 ? EXIT_FAILED : EXIT_OK;
+	rc = act(n, ev, lockfd) == -1 ? EXIT_FAILED : EXIT_OK;
 	close(lockfd);
 	return rc;
+}
+
+/* Args mode: TYPE NAME STATE [PRIORITY] into ev; -1 with a message on
+ * stderr when they are not keepalived's notify arguments. */
+static int
+parse_args(char **argv, int argc, struct event *ev)
+{
+	char *end;
+	long prio = 0;
+
+	memset(ev, 0, sizeof(*ev));
+	if (strcmp(argv[0], "INSTANCE") != 0 && strcmp(argv[0], "GROUP") != 0) {
+		fprintf(stderr, "enumdr-notify: TYPE must be INSTANCE or"
+		    " GROUP, not \"%.32s\"\n", argv[0]);
+		return -1;
+	}
+	if (argv[1][0] == '\0' || strlen(argv[1]) >= sizeof(ev->name)) {
+		fprintf(stderr, "enumdr-notify: NAME must be 1 to %zu"
+		    " characters\n", sizeof(ev->name) - 1);
+		return -1;
+	}
+	ev->state = state_from(argv[2]);
+	if (ev->state == ST_NONE) {
+		fprintf(stderr, "enumdr-notify: STATE must be MASTER, BACKUP,"
+		    " FAULT or STOP, not \"%.32s\"\n", argv[2]);
+		return -1;
+	}
+	if (argc > 3) {
+		errno = 0;
+		prio = strtol(argv[3], &end, 10);
+		if (errno != 0 || end == argv[3] || *end != '\0' || prio < 0 ||
+		    prio > 255) {
+			fprintf(stderr, "enumdr-notify: PRIORITY must be 0 to"
+			    " 255, not \"%.32s\"\n", argv[3]);
+			return -1;
+		}
+	}
+	strlcpy_(ev->type, argv[0], sizeof(ev->type));
+	strlcpy_(ev->name, argv[1], sizeof(ev->name));
+	ev->priority = (int)prio;
+	return 0;
 }
 
 int
@@ -760,42 +1001,62 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *config = getenv("ENUMDR_CONFIG"), *fifo = NULL;
-	struct notify n;
+	struct notify *n;
+	struct event ev;
 	char err[ENUMDR_ERRLEN];
 	struct sigaction sa;
 	int ch, debug = 0, rc;
 
+	memset(&ev, 0, sizeof(ev));
+
 	if (config == NULL || *config == '\0')
 		config = DEFAULT_CONFIG;
-	memset(&n, 0, sizeof(n));
-	n.fifo_fd = -1;
+	if ((n = calloc(1, sizeof(*n))) == NULL) {
+		fprintf(stderr, "enumdr-notify: out of memory\n");
+		return EXIT_SOFTWARE;
+	}
+	n->fifo_fd = -1;
 	while ((ch = getopt_long(argc, argv, "+c:f:i:dhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config = optarg; break;
 		case 'f': fifo = optarg; break;
-		case 'i': n.instance = optarg; break;
+		case 'i': n->instance = optarg; break;
 		case 'd': debug = 1; break;
-		case 'h': usage(stdout); return EXIT_OK;
-		case 'V': printf("enumdr-notify %s\n", PACKAGE_VERSION); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
+		case 'h': usage(stdout); free(n); return EXIT_OK;
+		case 'V': printf("enumdr-notify %s\n", PACKAGE_VERSION); free(n); return EXIT_OK;
+		default: usage(stderr); free(n); return EXIT_USAGE;
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	log_init("enumdr-notify", debug, LOG_DAEMON);
-	if ((fifo == NULL && (argc < 3 || argc > 4)) || (fifo && argc != 0)) {
-		log_warnx("usage error: %d arguments given", argc);
+	/* Usage errors first: wrong arguments never do anything. */
+	if ((fifo == NULL && (argc < 3 || argc > 4)) || (fifo && argc != 0) ||
+	    (fifo == NULL && parse_args(argv, argc, &ev) == -1)) {
+		log_warnx("usage error: %d arguments%s%.32s%s", argc,
+		    argc > 0 ? " (\"" : "", argc > 0 ? argv[0] : "",
+		    argc > 0 ? "\" ...)" : "");
 		usage(stderr);
+		free(n);
 		return EXIT_USAGE;
 	}
-	if (config_load(config, &n.cfg, err) == -1) {
+	if (config_load(config, &n->cfg, err) == -1) {
 		log_warnx("%s", err);
 		fprintf(stderr, "enumdr-notify: %s\n", err);
+		free(n);
 		return EXIT_CONFIG;
 	}
-	log_init("enumdr-notify", debug, n.cfg.alarm_facility);
-	alarm_ctx_init(&n.alarms, n.cfg.room, "-", n.cfg.alarm_ident,
-	    n.cfg.alarm_facility, n.cfg.state_dir);
+	log_init("enumdr-notify", debug, n->cfg.alarm_facility);
+	alarm_ctx_init(&n->alarms, n->cfg.room, "-", n->cfg.alarm_ident,
+	    n->cfg.alarm_facility, n->cfg.state_dir);
+	if (util_mkdir_p(n->cfg.state_dir, 0750, err) == -1 ||
+	    util_path_join(n->run_lock, sizeof(n->run_lock), n->cfg.state_dir,
+	    "notify.lock.run", err) == -1) {
+		log_warnx("%s", err);
+		config_free(&n->cfg);
+		free(n);
+		return EXIT_IOERR;
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
@@ -803,10 +1064,13 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (transfer_global_init(err) == -1) {
 		log_warnx("%s", err);
+		config_free(&n->cfg);
+		free(n);
 		return EXIT_SOFTWARE;
 	}
-	rc = fifo ? run_fifo(&n, fifo) : run_args(&n, argv, argc);
+	rc = fifo ? run_fifo(n, fifo) : run_args(n, &ev);
 	transfer_global_cleanup();
-	config_free(&n.cfg);
+	config_free(&n->cfg);
+	free(n);
 	return rc;
 }

@@ -1,58 +1,131 @@
 #!/bin/sh
-# scripts/demo.sh — the README's main command.  Builds enumdr (Debian 12,
-# root) and walks through what a room does, step by step with timestamps:
-# provision numbers, read the zone serials, export a snapshot + serial file,
-# and run the serial-compare sync (S0.1, S0.2) into a standby room's database.
-set -eu
+# scripts/demo.sh — the README's main command: two rooms of an ENUM-DNS
+# service on this machine, each in its own network namespace with real
+# keepalived, enumdrd, Knot DNS, and one rsyslogd receiving every room's
+# alarm lines.  It shows, step by step with timestamps, which room holds the
+# virtual IP, the zone serials, the loading steps of each takeover and the
+# alarm lines, while it provisions numbers, kills the main room, lets the
+# standby take over (S0.6), and brings the main room back (failback, S0.7).
+# Debian 12, as root.  Everything it starts is stopped at the end.
+set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
-sh scripts/deps.sh
-if [ ! -x _build/src/enumdr ]; then
-	autoreconf -fi >/dev/null 2>&1
-	mkdir -p _build
-	(cd _build && ../configure --quiet && make -j"$(nproc)" >/dev/null)
+cd "$top" || exit 1
+if [ "${ENUMDR_DEMO_NS:-}" != 1 ]; then
+	[ "$(id -u)" -eq 0 ] || { echo "demo: run me as root" >&2; exit 1; }
+	sh scripts/deps.sh || exit 1
+	echo "demo: building enumdr in _build (log: /tmp/enumdr-demo-build.log) ..."
+	{ { [ -x configure ] || autoreconf -fi; } && mkdir -p _build && cd _build &&
+	  { [ -f Makefile ] || ../configure --quiet; } && make -j"$(nproc)"; } \
+	    >/tmp/enumdr-demo-build.log 2>&1 ||
+		{ tail -30 /tmp/enumdr-demo-build.log; exit 1; }
+	cd "$top" || exit 1
 fi
-enumdr=$top/_build/src/enumdr
-work=${DEMO_DIR:-$(mktemp -d /tmp/enumdr-demo.XXXXXX)}
 
-say() { printf '\n%s  %s\n' "$(date -u +%H:%M:%S.%3N)" "$*"; }
-run() { printf '  $ enumdr %s\n' "$*"; "$enumdr" "$@" | sed 's/^/    /'; }
+top_srcdir=$top
+top_builddir=$top/_build
+skip_all() { echo "demo: cannot run: $*" >&2; exit 1; }
+diag() { echo "  $*"; }
+. "$top/tests/integration/lib.sh"
+PATH=$PATH:/usr/sbin:/sbin
+reexec_private_mount_ns ENUMDR_DEMO_NS "$0" "$@"
+need_cmd keepalived knotd knotc kdig ip curl
 
-for room in A B; do
-	mkdir -p "$work/$room"
-	cat >"$work/$room/enumdr.yaml" <<EOC
-room: $room
-database: $work/$room/enumdr.db
-snapshot_dir: $work/$room/snapshot
-incoming_dir: $work/$room/incoming
-state_dir: $work/$room/state
-EOC
+make_tmpdir T enumdr-demo
+syslog_receiver "$T"
+log=$T/messages
+. "$top/tests/integration/rooms.sh"
+rooms_bin
+rooms_network
+
+ts() { date -u +%H:%M:%S.%3N; }
+say() { printf '\n%s  == %s\n' "$(ts)" "$*"; }
+shown=0
+events() {  # the syslog lines of interest that arrived since last time
+	total=$(wc -l <"$log")
+	tail -n "+$((shown + 1))" "$log" | head -n "$((total - shown))" |
+	    grep -E 'enumdr-notify|enumdr-alarm|Entering (MASTER|BACKUP|FAULT)' |
+	    sed -E 's/^[0-9-]+T([0-9:.]{12})[0-9]*\+00:00 [a-z0-9]+\.[a-z]+ /\1  /;
+		s/Keepalived_vrrp_enumdr([AB])[0-9]+\[[0-9]+\]: \(ENUM\)/keepalived room \1:/' |
+	    sed 's/^/  /'
+	shown=$total
+}
+room_line() {  # room_line R — what R's agent says of itself
+	hb=$(heartbeat "$1" 2>/dev/null)
+	if [ -z "$hb" ]; then
+		echo "room $1: down"
+		return
+	fi
+	role=$(printf '%s' "$hb" | sed -n 's/.*"role":"\([^"]*\)".*/\1/p')
+	lst=$(printf '%s' "$hb" | sed -n 's/.*"listener":"\([^"]*\)".*/\1/p')
+	zones=$(printf '%s' "$hb" | grep -o '"origin":"[^"]*","serial":[0-9]*' |
+	    sed 's/"origin":"\([^"]*\)","serial":/\1=/' | tr '\n' ' ')
+	echo "room $1: $role, listener $lst, journal $(journal_of "$1"), serials ${zones:-none}"
+}
+state() {
+	holder=none
+	vip_on A && holder=A
+	vip_on B && holder=B
+	printf '%s  VIP %s on room %s\n' "$(ts)" "$VIP" "$holder"
+	printf '              %s\n' "$(room_line A)" "$(room_line B)"
+}
+
+say "rooms A (192.0.2.1, main, priority 150) and B (192.0.2.2, standby, 100); files in $T"
+room_files A
+room_files B
+A() { "$bin/enumdr" -c "$T/A/enumdr.yaml" "$@"; }
+B() { "$bin/enumdr" -c "$T/B/enumdr.yaml" "$@"; }
+A zone add 6.4.e164.arpa --serial 2026112900 >/dev/null
+A zone add 1.e164.arpa --serial 1 >/dev/null
+say "start room A: Knot, enumdrd, keepalived; A takes the VIP and runs its takeover (S0.6)"
+start_room A
+wait_for 30 listener_open A
+events
+state
+say "start room B: it stays BACKUP with its provisioning listener closed (S0.5)"
+start_room B
+sleep 2
+events
+state
+
+say "provision 5 numbers through the VIP (HTTP POST to $VIP:8053)"
+for n in 1 2 3 4 5; do
+	num=+468123456$n
+	printf '  POST %s -> HTTP %s\n' "$num" "$(provision "$num" "sip:$num@ims.a.example")"
 done
-export ENUMDR_CONFIG="$work/A/enumdr.yaml"
+wait_for 20 answers +4681234565 ims.a.example
+printf '  kdig @%s NAPTR %s:\n' "$VIP" "$(domain_of +4681234565)"
+dig_vip +4681234565 | sed 's/^/    /'
+ja=$(journal_of A)
+incoming_caught_up() { [ "$(incoming_journal B)" = "$ja" ]; }
+wait_for 20 incoming_caught_up &&
+	printf '%s  room A'"'"'s periodic snapshot (journal %s) is in room B (S0.1)\n' "$(ts)" "$ja"
+events
+state
 
-say "room A: create the database, add two ENUM zones"
-run init
-run zone add 6.4.e164.arpa --serial 2026112900
-run zone add 1.e164.arpa
-say "room A: provision numbers (each change bumps its zone serial and the journal)"
-run provision add +4681234567 --sip sip:+4681234567@ims.a.example
-run provision add +4687654321 --sip sip:+4687654321@ims.a.example
-run provision add +15550100 --naptr '100 10 "u" "E2U+sip" "!^\+1(.*)$!sip:\1@ims.a.example!" .'
-run provision remove +4687654321
-say "room A: zone serials and journal position"
-run serials
-say "room A: export a snapshot + serial file (S0.1)"
-run snapshot export
-ls -l "$work/A/snapshot" | sed 's/^/    /'
-say "room A: an invalid number is refused, nothing written"
-"$enumdr" provision add +46-12 --sip sip:x@y 2>&1 | sed 's/^/    /' || true
-say "room B (standby): serial-compare sync from A's snapshot (S0.2)"
-export ENUMDR_CONFIG="$work/B/enumdr.yaml"
-run init
-run sync --from "$work/A/snapshot"
-say "room B: syncing again finds equal serials and imports nothing"
-run sync --from "$work/A/snapshot"
-run provision show +4681234567
-say "room B: status"
-run status
-say "done; the rooms' files are in $work"
+say "room A dies: SIGKILL of its keepalived, enumdrd and Knot, link down"
+kill_room A
+t0=$(now_ms)
+wait_for 30 vip_on B && printf '%s  VIP on room B after %s ms\n' "$(ts)" $(($(now_ms) - t0))
+wait_for 40 listener_open B && printf '%s  room B listener open after %s ms\n' "$(ts)" $(($(now_ms) - t0))
+wait_for 20 answers +4681234565 ims.a.example &&
+	printf '%s  kdig @VIP answers +4681234565 after %s ms\n' "$(ts)" $(($(now_ms) - t0))
+events
+state
+say "room B takes provisioning"
+printf '  POST +4687000001 -> HTTP %s\n' "$(provision +4687000001 sip:+4687000001@ims.b.example)"
+wait_for 20 answers +4687000001 ims.b.example
+dig_vip +4687000001 | sed 's/^/    /'
+
+say "room A comes back: B stands down and pushes its snapshot, A syncs, loads, opens (S0.7)"
+revive_room A
+t0=$(now_ms)
+wait_for 60 listener_open A && printf '%s  room A listener open after %s ms\n' "$(ts)" $(($(now_ms) - t0))
+wait_for 20 answers +4687000001 ims.b.example
+printf '  kdig @%s NAPTR %s (room B'"'"'s change, served by A):\n' "$VIP" "$(domain_of +4687000001)"
+dig_vip +4687000001 | sed 's/^/    /'
+events
+state
+
+say "alarm lines seen by syslog"
+grep 'enumdr-alarm v1' "$log" | sed -E 's/^[0-9-]+T([0-9:.]{12})[0-9]*\+00:00 [a-z0-9]+\.([a-z]+) [^ ]+ /\1  \2  /' | sed 's/^/  /'
+say "done; stopping everything"
