@@ -230,6 +230,12 @@ int dnsjob_start(struct agent *ag, char *err);
 void dnsjob_kick(struct agent *ag);
 int dnsjob_stop(struct agent *ag, int wait_ms);
 
+/* enumdrd.c — the plumbing every background job shares. */
+/* Initialise a job's lock and its condition (on CLOCK_MONOTONIC). */
+void agent_job_init(pthread_mutex_t *lock, pthread_cond_t *cond);
+/* Join thread within wait_ms: 0 when it ended, -1 when it still runs. */
+int agent_job_join(pthread_t thread, int wait_ms);
+
 /* enumdrd.c: an alarm sender that does not share syslog(3)'s ident with
  * the log (other threads log at the same time). */
 void agent_alarm_sender(const struct alarm_ctx *ctx, int priority,

@@ -162,13 +162,7 @@ dnsjob_kick(struct agent *ag)
 int
 dnsjob_start(struct agent *ag, char *err)
 {
-	pthread_condattr_t ca;
-
-	pthread_mutex_init(&ag->dns_lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&ag->dns_cond, &ca);
-	pthread_condattr_destroy(&ca);
+	agent_job_init(&ag->dns_lock, &ag->dns_cond);
 	if ((errno = pthread_create(&ag->dns_thread, NULL, dnsjob_main,
 	    ag)) != 0) {
 		errf_errno(err, "DNS update job: thread");
@@ -181,19 +175,10 @@ dnsjob_start(struct agent *ag, char *err)
 int
 dnsjob_stop(struct agent *ag, int wait_ms)
 {
-	struct timespec ts;
-
 	if (!ag->dns_started)
 		return 0;
 	dnsjob_kick(ag);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += wait_ms / 1000;
-	ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	if (pthread_timedjoin_np(ag->dns_thread, NULL, &ts) != 0)
+	if (agent_job_join(ag->dns_thread, wait_ms) == -1)
 		return -1;
 	ag->dns_started = 0;
 	return 0;

@@ -308,6 +308,33 @@ stop_all(struct agent *ag)
 	return clean ? 0 : -1;
 }
 
+void
+agent_job_init(pthread_mutex_t *lock, pthread_cond_t *cond)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+int
+agent_job_join(pthread_t thread, int wait_ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += wait_ms / 1000;
+	ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return pthread_timedjoin_np(thread, NULL, &ts) == 0 ? 0 : -1;
+}
+
 static int
 start_all(struct agent *ag)
 {

@@ -130,13 +130,7 @@ peerwatch_wake(struct agent *ag)
 int
 peerwatch_start(struct agent *ag, char *err)
 {
-	pthread_condattr_t ca;
-
-	pthread_mutex_init(&ag->watch_lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&ag->watch_cond, &ca);
-	pthread_condattr_destroy(&ca);
+	agent_job_init(&ag->watch_lock, &ag->watch_cond);
 	if ((errno = pthread_create(&ag->watch_thread, NULL, peerwatch_main,
 	    ag)) != 0) {
 		errf_errno(err, "peer watch: thread");
@@ -149,19 +143,10 @@ peerwatch_start(struct agent *ag, char *err)
 int
 peerwatch_stop(struct agent *ag, int wait_ms)
 {
-	struct timespec ts;
-
 	if (!ag->watch_started)
 		return 0;
 	peerwatch_wake(ag);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += wait_ms / 1000;
-	ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	if (pthread_timedjoin_np(ag->watch_thread, NULL, &ts) != 0)
+	if (agent_job_join(ag->watch_thread, wait_ms) == -1)
 		return -1;
 	ag->watch_started = 0;
 	return 0;

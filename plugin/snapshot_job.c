@@ -407,13 +407,7 @@ snapjob_wake(struct agent *ag)
 int
 snapjob_start(struct agent *ag, char *err)
 {
-	pthread_condattr_t ca;
-
-	pthread_mutex_init(&ag->snap_lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&ag->snap_cond, &ca);
-	pthread_condattr_destroy(&ca);
+	agent_job_init(&ag->snap_lock, &ag->snap_cond);
 	if ((errno = pthread_create(&ag->snap_thread, NULL, snapjob_main,
 	    ag)) != 0) {
 		errf_errno(err, "snapshot job: thread");
@@ -426,22 +420,13 @@ snapjob_start(struct agent *ag, char *err)
 int
 snapjob_stop(struct agent *ag, int wait_ms)
 {
-	struct timespec ts;
-
 	if (!ag->snap_started)
 		return 0;
 	pthread_mutex_lock(&ag->snap_lock);
 	pthread_cond_signal(&ag->snap_cond);
 	pthread_mutex_unlock(&ag->snap_lock);
 	/* A push may be inside a transfer timeout: wait a bounded time. */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += wait_ms / 1000;
-	ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	if (pthread_timedjoin_np(ag->snap_thread, NULL, &ts) != 0)
+	if (agent_job_join(ag->snap_thread, wait_ms) == -1)
 		return -1;
 	ag->snap_started = 0;
 	return 0;

@@ -32,7 +32,7 @@ need_cmd keepalived knotd knotc kdig ip curl
 
 make_tmpdir T enumdr-demo
 syslog_receiver "$T"
-log=$T/messages
+log=$T/messages.ts
 . "$top/tests/integration/rooms.sh"
 rooms_bin
 rooms_network

@@ -29,45 +29,13 @@ prog="$top_builddir/tests/unit/test_alarm"
 
 if [ "${ENUMDR_ALARM_NS:-}" != 1 ]; then
 	need_root
-	need_cmd rsyslogd unshare mount umount
 	[ -x "$prog" ] || { echo "Bail out! $prog is not built"; exit 1; }
-	unshare --mount --propagation private true 2>/dev/null ||
-		skip_all "cannot create a private mount namespace"
-	ENUMDR_ALARM_NS=1 exec unshare --mount --propagation private \
-		/bin/sh "$0" "$@"
 fi
+reexec_private_mount_ns ENUMDR_ALARM_NS "$0" "$@"
 
 # --- in the private mount namespace from here on -----------------------------
 make_tmpdir T enumdr-alarm
-mkdir "$T/ovl"
-mount -t tmpfs -o size=1m,mode=0700 enumdr-alarm "$T/ovl" ||
-	skip_all "cannot mount a tmpfs"
-on_exit "umount $(shquote "$T/ovl")"
-mkdir "$T/ovl/upper" "$T/ovl/work"
-mount -t overlay enumdr-alarm-dev \
-    -o "lowerdir=/dev,upperdir=$T/ovl/upper,workdir=$T/ovl/work" /dev ||
-	skip_all "cannot mount an overlay over /dev"
-on_exit "umount /dev"
-rm -f /dev/log		# only a whiteout in the overlay's upper layer
-
-cat >"$T/rsyslog.conf" <<EOF
-global(workDirectory="$T")
-module(load="imuxsock" SysSock.Use="off")
-input(type="imuxsock" Socket="/dev/log" RateLimit.Interval="0")
-template(name="alarmtest" type="string"
-    string="%syslogfacility-text%.%syslogseverity-text% %syslogtag%%msg:::sp-if-no-1st-sp%%msg:::drop-last-lf%\n")
-*.* action(type="omfile" file="$T/messages" template="alarmtest")
-EOF
-rsyslogd -N1 -f "$T/rsyslog.conf" >"$T/check.out" 2>&1
-ok $? "rsyslogd accepts the private configuration"
-bg_start RSYSLOG_PID rsyslogd -n -f "$T/rsyslog.conf" -i "$T/rsyslogd.pid" \
-	>"$T/rsyslogd.out" 2>&1
-socket_ready() { [ -S /dev/log ]; }
-if ! wait_for 5 socket_ready; then
-	ok 1 "rsyslogd creates /dev/log in the namespace"
-	diag_file "$T/rsyslogd.out"
-	done_testing
-fi
+syslog_receiver "$T"
 ok 0 "rsyslogd creates /dev/log in the namespace"
 # pid 1 lives outside this namespace: its /dev/log (if any) is the host's.
 host_log=$(stat -Lc %d:%i /proc/1/root/dev/log 2>/dev/null)

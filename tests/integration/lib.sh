@@ -262,7 +262,9 @@ _lib_veth_up() {  # _lib_veth_up NS IF IP
 #
 #   reexec_private_mount_ns GUARDVAR "$0" "$@"   (once, at the top)
 #   syslog_receiver DIR    rsyslogd writing "facility.severity tag msg"
-#                          lines to DIR/messages; killed and unmounted at exit
+#                          lines to DIR/messages, and the same lines with
+#                          an RFC 3339 time first to DIR/messages.ts;
+#                          killed and unmounted at exit
 reexec_private_mount_ns() {  # reexec_private_mount_ns GUARDVAR SCRIPT [ARGS]
 	_lib_guard=$1
 	shift
@@ -291,13 +293,19 @@ global(workDirectory="$1")
 module(load="imuxsock" SysSock.Use="off")
 input(type="imuxsock" Socket="/dev/log" RateLimit.Interval="0")
 template(name="enumdrtest" type="string"
+    string="%syslogfacility-text%.%syslogseverity-text% %syslogtag%%msg:::sp-if-no-1st-sp%%msg:::drop-last-lf%\n")
+template(name="enumdrtest_ts" type="string"
     string="%timegenerated:::date-rfc3339% %syslogfacility-text%.%syslogseverity-text% %syslogtag%%msg:::sp-if-no-1st-sp%%msg:::drop-last-lf%\n")
 *.* action(type="omfile" file="$1/messages" template="enumdrtest")
+*.* action(type="omfile" file="$1/messages.ts" template="enumdrtest_ts")
 EOF_RSYSLOG
 	bg_start _lib_rsyslog_pid rsyslogd -n -f "$1/rsyslog.conf" \
 	    -i "$1/rsyslogd.pid" >"$1/rsyslogd.out" 2>&1
 	if ! wait_for 5 test -S /dev/log; then
 		echo "Bail out! rsyslogd did not create /dev/log"
+		diag_file "$1/rsyslogd.out"
 		exit 1
 	fi
+	: >>"$1/messages"
+	: >>"$1/messages.ts"
 }

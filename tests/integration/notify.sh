@@ -41,44 +41,15 @@ if [ "${ENUMDR_NOTIFY_NS:-}" != 1 ]; then
 	for p in "$notify" "$enumdrd" "$enumdr"; do
 		[ -x "$p" ] || { echo "Bail out! $p is not built"; exit 1; }
 	done
-	unshare --mount --propagation private true 2>/dev/null ||
-		skip_all "cannot create a private mount namespace"
-	ENUMDR_NOTIFY_NS=1 exec unshare --mount --propagation private \
-		/bin/sh "$0" "$@"
 fi
+reexec_private_mount_ns ENUMDR_NOTIFY_NS "$0" "$@"
 
 # --- in the private mount namespace from here on -----------------------------
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 unset ENUMDR_CONFIG
 t_start=$(now_ms)
 make_tmpdir T enumdr-notify
-mkdir "$T/ovl"
-mount -t tmpfs -o size=1m,mode=0700 enumdr-notify "$T/ovl" ||
-	skip_all "cannot mount a tmpfs"
-on_exit "umount $(shquote "$T/ovl")"
-mkdir "$T/ovl/upper" "$T/ovl/work"
-mount -t overlay enumdr-notify-dev \
-    -o "lowerdir=/dev,upperdir=$T/ovl/upper,workdir=$T/ovl/work" /dev ||
-	skip_all "cannot mount an overlay over /dev"
-on_exit "umount /dev"
-rm -f /dev/log		# only a whiteout in the overlay's upper layer
-
-cat >"$T/rsyslog.conf" <<EOF
-global(workDirectory="$T")
-module(load="imuxsock" SysSock.Use="off")
-input(type="imuxsock" Socket="/dev/log" RateLimit.Interval="0")
-template(name="notifytest" type="string"
-    string="%syslogfacility-text%.%syslogseverity-text% %syslogtag%%msg:::sp-if-no-1st-sp%%msg:::drop-last-lf%\n")
-*.* action(type="omfile" file="$T/messages" template="notifytest")
-EOF
-bg_start RSYSLOG_PID rsyslogd -n -f "$T/rsyslog.conf" -i "$T/rsyslogd.pid" \
-	>"$T/rsyslogd.out" 2>&1
-socket_ready() { [ -S /dev/log ]; }
-if ! wait_for 5 socket_ready; then
-	ok 1 "rsyslogd creates /dev/log in the namespace"
-	diag_file "$T/rsyslogd.out"
-	done_testing
-fi
+syslog_receiver "$T"
 ok 0 "private rsyslogd receives syslog(3) lines on /dev/log"
 : >"$T/messages"
 
