@@ -1071,6 +1071,12 @@ import_all(sqlite3 *db, const char *now, const char **step)
 	    " SELECT name, value FROM " SNAPSHOT_SCHEMA ".parameter", NULL,
 	    NULL)))
 		return rc;
+	*step = "copy zone histories";
+	if ((rc = exec_bound(db, "DELETE FROM main.zone_history", NULL, NULL)) ||
+	    (rc = exec_bound(db, "INSERT INTO main.zone_history (zone, actor,"
+	    " changes) SELECT zone, actor, changes FROM " SNAPSHOT_SCHEMA
+	    ".zone_history", NULL, NULL)))
+		return rc;
 	*step = "append journal rows";
 	return exec_bound(db, "INSERT INTO main.journal (at, op, e164, zone,"
 	    " serial, records) SELECT ?1, 'import', '', origin, serial, ''"
@@ -1125,6 +1131,14 @@ import_zone(sqlite3 *db, const char *origin, const char *now,
 	if ((rc = exec_bound(db, "INSERT INTO main.number (e164, zone, naptr,"
 	    " updated_at) SELECT e164, zone, naptr, updated_at FROM "
 	    SNAPSHOT_SCHEMA ".number WHERE zone = ?1", origin, NULL)))
+		return rc;
+	/* The peer's history of the zone comes with its data. */
+	*step = "copy the zone's history";
+	if ((rc = exec_bound(db, "DELETE FROM main.zone_history WHERE zone = ?1",
+	    origin, NULL)) ||
+	    (rc = exec_bound(db, "INSERT INTO main.zone_history (zone, actor,"
+	    " changes) SELECT zone, actor, changes FROM " SNAPSHOT_SCHEMA
+	    ".zone_history WHERE zone = ?1", origin, NULL)))
 		return rc;
 	*step = "append the journal row";
 	return exec_bound(db, "INSERT INTO main.journal (at, op, e164, zone,"

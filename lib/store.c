@@ -35,6 +35,11 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS parameter ("
     " name TEXT PRIMARY KEY,"
     " value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS zone_history ("
+    " zone TEXT NOT NULL,"
+    " actor TEXT NOT NULL,"
+    " changes INTEGER NOT NULL,"
+    " PRIMARY KEY (zone, actor)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS journal ("
     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
     " at TEXT NOT NULL,"
@@ -55,6 +60,7 @@ enum stmt_id {
 	ST_DELETE_NUMBER,
 	ST_BUMP_SERIAL,
 	ST_INSERT_JOURNAL,
+	ST_BUMP_HISTORY,
 	ST_COUNT
 };
 
@@ -70,6 +76,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " updated_at = ?2 WHERE origin = ?1 RETURNING serial",
 	[ST_INSERT_JOURNAL] = "INSERT INTO journal (at, op, e164, zone, serial,"
 	    " records) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_BUMP_HISTORY] = "INSERT INTO zone_history (zone, actor, changes)"
+	    " VALUES (?1, (SELECT uuid FROM database_identity WHERE id = 1), 1)"
+	    " ON CONFLICT (zone, actor) DO UPDATE SET changes = changes + 1",
 };
 
 struct store {
@@ -855,6 +864,17 @@ apply_one(struct store *st, const struct store_change *c, const char *now,
 		goto done;
 	}
 	res->journal_seq = sqlite3_last_insert_rowid(st->db);
+
+	/* This database made one more change to the zone (zone_history). */
+	q = st->stmt[ST_BUMP_HISTORY];
+	sqlite3_reset(q);
+	sqlite3_bind_text(q, 1, zone, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE) {
+		s = store_sqlite_error(st, rc, "count the zone's change", err);
+		goto done;
+	}
 	s = STORE_OK;
 done:
 	free(text);

@@ -8,10 +8,16 @@
  *   net_param_conf -> parameter          (name/value settings shared by the rooms)
  *
  * plus `journal`, the change journal: one row per change, its sequence
- * number is the seed's "number-table sequence number" (S0.7).
+ * number is the seed's "number-table sequence number" (S0.7), and
+ * `zone_history`: per zone, how many changes each database (named by its
+ * uuid) has made — a version vector.  The serial says that a zone changed;
+ * the history says which room changed it, so that a sync can tell "the
+ * peer has everything we have and more" from "both rooms changed the zone
+ * since they last agreed" (sync.h).
  *
- * Adding, replacing or removing a number bumps its zone's serial by one and
- * appends one journal row in the same transaction (S0.2 needs the serial to
+ * Adding, replacing or removing a number bumps its zone's serial by one,
+ * appends one journal row and counts the change in zone_history, in the
+ * same transaction (S0.2 needs the serial to
  * say "this side changed").  The database runs with synchronous=FULL so that
  * an acknowledged change survives power loss, not only a process crash.
  *

@@ -58,8 +58,124 @@ sync_zone_verdict_name(enum sync_zone_verdict v)
 		return "peer-newer";
 	case ZONE_UNDEFINED:
 		return "undefined";
+	case ZONE_DIVERGED:
+		return "diverged";
 	}
 	return "unknown";
+}
+
+/* ---- zone histories (version vectors) ----------------------------------- */
+
+struct history_entry {
+	char zone[STORE_ORIGIN_MAX];
+	char actor[64];             /* a database uuid */
+	int64_t changes;
+};
+
+struct history {
+	struct history_entry *e;
+	size_t n;
+};
+
+/* Read the zone_history table of db; a database without one has none. */
+static int
+history_read(sqlite3 *db, const char *what, struct history *h, char *err)
+{
+	struct history_entry *ne;
+	sqlite3_stmt *q;
+	size_t cap = 0;
+	int rc;
+
+	h->e = NULL;
+	h->n = 0;
+	rc = sqlite3_prepare_v2(db, "SELECT zone, actor, changes FROM"
+	    " zone_history ORDER BY zone, actor", -1, &q, NULL);
+	if (rc != SQLITE_OK) {
+		if (strstr(sqlite3_errmsg(db), "no such table") != NULL)
+			return 0;
+		errf(err, "read zone history of %s: %s", what,
+		    sqlite3_errmsg(db));
+		return -1;
+	}
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (h->n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((ne = realloc(h->e, cap * sizeof(*ne))) == NULL) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			h->e = ne;
+		}
+		strlcpy_(h->e[h->n].zone, (const char *)sqlite3_column_text(q,
+		    0), sizeof(h->e[h->n].zone));
+		strlcpy_(h->e[h->n].actor, (const char *)sqlite3_column_text(q,
+		    1), sizeof(h->e[h->n].actor));
+		h->e[h->n].changes = sqlite3_column_int64(q, 2);
+		h->n++;
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE) {
+		errf(err, "read zone history of %s: %s", what,
+		    rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errstr(rc));
+		free(h->e);
+		h->e = NULL;
+		h->n = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/* Changes actor made to zone according to h (0 when none). */
+static int64_t
+history_count(const struct history *h, const char *zone, const char *actor)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++)
+		if (strcmp(h->e[i].zone, zone) == 0 &&
+		    strcmp(h->e[i].actor, actor) == 0)
+			return h->e[i].changes;
+	return 0;
+}
+
+/* Compare the two histories of zone: -1 when neither side has one, else
+ * the verdict (a version-vector comparison). */
+static int
+history_verdict(const struct history *own, const struct history *peer,
+    const char *zone)
+{
+	int any = 0, own_more = 0, peer_more = 0;
+	size_t i;
+
+	for (i = 0; i < own->n; i++) {
+		int64_t p;
+
+		if (strcmp(own->e[i].zone, zone) != 0)
+			continue;
+		any = 1;
+		p = history_count(peer, zone, own->e[i].actor);
+		if (own->e[i].changes > p)
+			own_more = 1;
+		else if (own->e[i].changes < p)
+			peer_more = 1;
+	}
+	for (i = 0; i < peer->n; i++) {
+		if (strcmp(peer->e[i].zone, zone) != 0)
+			continue;
+		any = 1;
+		if (peer->e[i].changes > 0 &&
+		    history_count(own, zone, peer->e[i].actor) == 0)
+			peer_more = 1;
+	}
+	if (!any)
+		return -1;
+	if (own_more && peer_more)
+		return ZONE_DIVERGED;
+	if (own_more)
+		return ZONE_OWN_NEWER;
+	if (peer_more)
+		return ZONE_PEER_NEWER;
+	return ZONE_SAME;
 }
 
 void
@@ -106,15 +222,16 @@ zone_verdict(const struct sync_zone *z)
  * DIVERGED if both sides are newer somewhere, else PEER_NEWER, OWN_NEWER
  * or EQUAL.  rep is overwritten (free an old report first).
  */
-int
-sync_compare(struct store *st, const struct serial_file *peer,
+static int
+compare_zones(struct store *st, const struct serial_file *peer,
+    const struct history *own_hist, const struct history *peer_hist,
     struct sync_report *rep, char *err)
 {
 	struct zone_info *own = NULL;
 	struct sync_zone *zones = NULL, *z;
 	size_t nown = 0, n = 0, i, nown_newer = 0, npeer_newer = 0;
-	size_t nundefined = 0;
-	int ret = -1;
+	size_t nundefined = 0, ndiverged = 0;
+	int ret = -1, hv;
 
 	memset(rep, 0, sizeof(*rep));
 	strlcpy_(rep->peer_room, peer->room, sizeof(rep->peer_room));
@@ -162,7 +279,17 @@ sync_compare(struct store *st, const struct serial_file *peer,
 		qsort(zones, n, sizeof(*zones), sync_zone_order);
 	for (i = 0; i < n; i++) {
 		zones[i].verdict = zone_verdict(&zones[i]);
-		if (zones[i].verdict == ZONE_OWN_NEWER)
+		/* Where a history is known, it decides (zones on both sides;
+		 * an undefined serial comparison stays undefined). */
+		if (own_hist != NULL && peer_hist != NULL &&
+		    zones[i].verdict != ZONE_UNDEFINED &&
+		    zones[i].own_present && zones[i].peer_present &&
+		    (hv = history_verdict(own_hist, peer_hist,
+		    zones[i].origin)) != -1)
+			zones[i].verdict = (enum sync_zone_verdict)hv;
+		if (zones[i].verdict == ZONE_DIVERGED)
+			ndiverged++;
+		else if (zones[i].verdict == ZONE_OWN_NEWER)
 			nown_newer++;
 		else if (zones[i].verdict == ZONE_PEER_NEWER)
 			npeer_newer++;
@@ -171,7 +298,7 @@ sync_compare(struct store *st, const struct serial_file *peer,
 	}
 	if (nundefined > 0)
 		rep->outcome = SYNC_UNDEFINED;
-	else if (nown_newer > 0 && npeer_newer > 0)
+	else if (ndiverged > 0 || (nown_newer > 0 && npeer_newer > 0))
 		rep->outcome = SYNC_DIVERGED;
 	else if (npeer_newer > 0)
 		rep->outcome = SYNC_PEER_NEWER;
@@ -186,6 +313,40 @@ sync_compare(struct store *st, const struct serial_file *peer,
 done:
 	free(zones);
 	free(own);
+	return ret;
+}
+
+int
+sync_compare(struct store *st, const struct serial_file *peer,
+    struct sync_report *rep, char *err)
+{
+	return compare_zones(st, peer, NULL, NULL, rep, err);
+}
+
+int
+sync_compare_history(struct store *st, const struct serial_file *peer,
+    const char *peer_db, struct sync_report *rep, char *err)
+{
+	struct history own_hist = { NULL, 0 }, peer_hist = { NULL, 0 };
+	sqlite3 *db = NULL;
+	int ret = -1;
+
+	memset(rep, 0, sizeof(*rep));
+	if (sqlite3_open_v2(peer_db, &db, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		errf(err, "open peer snapshot %s: %s", peer_db,
+		    db ? sqlite3_errmsg(db) : "out of memory");
+		goto done;
+	}
+	if (history_read(db, peer_db, &peer_hist, err) == -1 ||
+	    history_read(store_handle(st), store_path(st), &own_hist,
+	    err) == -1)
+		goto done;
+	ret = compare_zones(st, peer, &own_hist, &peer_hist, rep, err);
+done:
+	sqlite3_close(db);
+	free(own_hist.e);
+	free(peer_hist.e);
 	return ret;
 }
 
@@ -308,9 +469,19 @@ sync_run(struct store *st, const char *peer_dir, const struct sync_opts *opts,
 	    serial_file_read(path, &peer, err) == -1)
 		return step_failed(rep, "read peer serial file", err);
 
-	/* 2. our own zone serials, and 3. the comparison */
-	if (sync_compare(st, &peer, rep, err) == -1) {
-		step_failed(rep, "query own serials", err);
+	/* 2. our own zone serials, and 3. the comparison, with both sides'
+	 * zone histories (the peer's from its snapshot database) */
+	/* the peer's database must be the one its serial file describes
+	 * before its zone histories are read from it */
+	if (snapshot_verify(peer_dir, &peer, err) == -1) {
+		step_failed(rep, "read peer snapshot", err);
+		goto done;
+	}
+	if (util_path_join(path, sizeof(path), peer_dir, SNAPSHOT_DB_NAME,
+	    err) == -1 ||
+	    sync_compare_history(st, &peer, path, rep, err) == -1) {
+		step_failed(rep, strstr(err, path) != NULL ?
+		    "read peer snapshot" : "query own serials", err);
 		goto done;
 	}
 

@@ -10,6 +10,16 @@
  *        own newer in some and peer in others  -> DIVERGED: both sides' data kept
  *        any zone at distance 2^31             -> UNDEFINED: nothing imported
  *
+ * Serials alone cannot see one case: both rooms changed the *same* zone
+ * since they last agreed (a room died with changes it had not pushed, the
+ * other took over and changed the zone too).  So each zone also carries
+ * its history (store.h: changes per database, a version vector), read from
+ * the own database and from the peer's snapshot.  Where a side has one, the
+ * history decides: the peer's covers ours -> peer newer; ours covers the
+ * peer's -> own newer; neither -> the zone itself has diverged (verdict
+ * ZONE_DIVERGED, outcome DIVERGED).  Zones without history on either side
+ * (never changed since they were created) are compared by serial.
+ *
  * On DIVERGED the peer's snapshot is copied to the quarantine directory
  * before anything else, so nothing is silently dropped whatever the policy;
  * with policy merge-zones each zone is then taken from the newer side.
@@ -38,7 +48,8 @@ enum sync_zone_verdict {
 	ZONE_SAME,
 	ZONE_OWN_NEWER,   /* includes "only we have it" */
 	ZONE_PEER_NEWER,  /* includes "only the peer has it" */
-	ZONE_UNDEFINED
+	ZONE_UNDEFINED,
+	ZONE_DIVERGED     /* both rooms changed this zone since they last agreed */
 };
 
 struct sync_zone {
@@ -66,9 +77,15 @@ struct sync_opts {
 	int dry_run;                  /* compare only */
 };
 
-/* Compare own serials with the peer's serial file (no import). */
+/* Compare own serials with the peer's serial file (no import), by serial
+ * only: no zone history is known of the peer. */
 int sync_compare(struct store *st, const struct serial_file *peer,
     struct sync_report *rep, char *err);
+
+/* The same with the zone histories of the own database and of the peer's
+ * snapshot database at peer_db (read-only). */
+int sync_compare_history(struct store *st, const struct serial_file *peer,
+    const char *peer_db, struct sync_report *rep, char *err);
 
 /* The whole S0.2 operation against the snapshot in peer_dir.  Returns 0
  * when the operation ran to an outcome (see rep->outcome, DIVERGED and

@@ -406,6 +406,88 @@ test_peer_newer(void)
 	rooms_free(&r);
 }
 
+/*
+ * Both rooms changed the same zone since they last agreed: room A made
+ * changes it never pushed, room B took over from A's older snapshot and
+ * changed the zone too.  Serials cannot see it (equal, or A ahead); the
+ * zone histories can (S0.8: nothing lost, nothing silently dropped).
+ */
+static void
+test_same_zone_diverged(void)
+{
+	struct sync_opts opts = { DIVERGED_MERGE_ZONES, quarantine, 0 };
+	struct sync_report rep;
+	struct rooms r, back;
+	char err[ENUMDR_ERRLEN], *before, *after;
+
+	ok(rooms_setup("samezone", &r) == 0, "same zone: B has A's snapshot");
+	/* A: two changes after its last push; B: one change of its own */
+	change_number(r.a, STORE_REPLACE, "+4670000001", "late-a.example");
+	change_number(r.a, STORE_REPLACE, "+4670000002", "late-a.example");
+	change_number(r.b, STORE_REPLACE, "+4670000003", "room-b.example");
+	ok(rooms_export_peer(&r) == 0, "A exports (serial 122 against B's 121)");
+	before = dump_store(r.b);
+	ok(sync_run(r.b, r.peer_dir, &opts, &rep, err) == 0, "same zone: sync ran");
+	is_str(sync_outcome_name(rep.outcome), "diverged",
+	    "serial says peer newer, history says diverged");
+	ok(report_zone(&rep, ZONE46) &&
+	    report_zone(&rep, ZONE46)->verdict == ZONE_DIVERGED &&
+	    report_zone(&rep, ZONE46)->peer_serial == 100 + NUMBERS + 2 &&
+	    report_zone(&rep, ZONE46)->own_serial == 100 + NUMBERS + 1,
+	    "zone 46 diverged (serials 122 vs 121)");
+	is_str(sync_zone_verdict_name(ZONE_DIVERGED), "diverged", "verdict name");
+	is_int(rep.imported, 0, "merge-zones imports no diverged zone");
+	ok(rep.kept_dir[0] != '\0', "the peer's snapshot is kept aside");
+	after = dump_store(r.b);
+	is_str(after, before, "B's change is kept: nothing imported over it");
+	free(after);
+	free(before);
+	sync_report_free(&rep);
+
+	/* Without the history (serial file only) the same rooms look like
+	 * "peer newer": the case this guards against. */
+	{
+		struct serial_file sf;
+		char path[PATH_MAX];
+
+		memset(&sf, 0, sizeof(sf));
+		path_in(path, r.peer_dir, SNAPSHOT_SERIALS_NAME);
+		ok(serial_file_read(path, &sf, err) == 0 &&
+		    sync_compare(r.b, &sf, &rep, err) == 0 &&
+		    rep.outcome == SYNC_PEER_NEWER,
+		    "by serial alone the outcome would be peer-newer");
+		sync_report_free(&rep);
+		serial_file_free(&sf);
+	}
+	rooms_free(&r);
+
+	/* The usual failback: B took over from A's latest snapshot and
+	 * changed the zone; A imports B's data; A changes again; B, now the
+	 * standby, finds A's history covering its own: peer newer. */
+	ok(rooms_setup("failback", &back) == 0, "failback: B has A's snapshot");
+	change_number(back.b, STORE_REPLACE, "+4670000003", "room-b.example");
+	{
+		char bdir[PATH_MAX];
+
+		path_in(bdir, base, "failback-b-peer");
+		ok(snapshot_export(back.b, bdir, "room-b", NULL, err) == 0 &&
+		    sync_run(back.a, bdir, &opts, &rep, err) == 0 &&
+		    rep.outcome == SYNC_PEER_NEWER && rep.imported,
+		    "A imports B's change (B's history covers A's)");
+		sync_report_free(&rep);
+	}
+	change_number(back.a, STORE_REPLACE, "+4670000004", "again-a.example");
+	ok(rooms_export_peer(&back) == 0, "A exports");
+	ok(sync_run(back.b, back.peer_dir, &opts, &rep, err) == 0 &&
+	    rep.outcome == SYNC_PEER_NEWER && rep.imported,
+	    "B imports A's newer zone (A's history covers B's)");
+	sync_report_free(&rep);
+	ok(sync_run(back.b, back.peer_dir, &opts, &rep, err) == 0 &&
+	    rep.outcome == SYNC_EQUAL, "then equal");
+	sync_report_free(&rep);
+	rooms_free(&back);
+}
+
 /* Both rooms changed different zones: split brain. */
 static void
 test_diverged(enum config_diverged_policy policy)
@@ -516,38 +598,26 @@ test_undefined(void)
 	struct sync_report rep;
 	struct rooms r;
 	char err[ENUMDR_ERRLEN], path[PATH_MAX], dir[PATH_MAX];
-	char *text = NULL, *before, *after;
+	char *before, *after;
 	const struct sync_zone *z;
 	uint32_t own;
-	size_t len, i;
 
 	ok(rooms_setup("undef", &r) == 0, "undefined: two rooms, same data");
-	/* The peer's serial file names zone 46 at exactly 2^31 from ours,
-	 * and zone 47 newer: undefined wins, nothing is imported. */
+	/* The peer's zone 46 stands at exactly 2^31 from ours (set in its
+	 * database, so that its snapshot is consistent), and zone 47 is
+	 * newer: undefined wins, nothing is imported. */
 	change_number(r.a, STORE_REPLACE, "+4770000005", "room-a.example");
-	ok(rooms_export_peer(&r) == 0, "peer exports");
-	path_in(dir, base, "undef-crafted");
-	ok(util_mkdir_p(dir, 0750, err) == 0, "crafted peer dir");
-	{
-		char from[PATH_MAX], to[PATH_MAX];
-
-		path_in(from, r.peer_dir, SNAPSHOT_DB_NAME);
-		path_in(to, dir, SNAPSHOT_DB_NAME);
-		ok(util_copy_file(from, to, err) == 0, "copy the peer's db");
-	}
-	path_in(path, r.peer_dir, SNAPSHOT_SERIALS_NAME);
-	ok(serial_file_read(path, &sf, err) == 0, "read the peer's serials");
 	own = zone_serial(r.b, ZONE46);
-	for (i = 0; i < sf.nzones; i++)
-		if (strcmp(sf.zones[i].origin, ZONE46) == 0)
-			sf.zones[i].serial = own + 0x80000000u;
-	ok(serial_file_format(&sf, &text, &len, err) == 0,
-	    "serial file with zone 46 at distance 2^31");
-	path_in(path, dir, SNAPSHOT_SERIALS_NAME);
-	ok(util_write_file_atomic(path, text, len, 0640, err) == 0,
-	    "write it");
-	free(text);
-	serial_file_free(&sf);
+	{
+		char sql[160];
+
+		snprintf(sql, sizeof(sql), "UPDATE zone SET serial = %u WHERE"
+		    " origin = '%s'", own + 0x80000000u, ZONE46);
+		ok(sqlite3_exec(store_handle(r.a), sql, NULL, NULL, NULL) ==
+		    SQLITE_OK, "peer's zone 46 at distance 2^31");
+	}
+	path_in(dir, base, "undef-crafted");
+	ok(snapshot_export(r.a, dir, "room-a", NULL, err) == 0, "peer exports");
 
 	before = dump_store(r.b);
 	err[0] = '\0';
@@ -715,8 +785,9 @@ test_step_failures(void)
 	like(err, SNAPSHOT_SERIALS_NAME ":3", "error names file and line");
 	sync_report_free(&rep);
 
-	/* 2. the peer's serials fine, its database damaged: the import
-	 * step fails and nothing changes */
+	/* 2. the peer's serials fine, its database damaged: reading the
+	 * peer's snapshot (verified before its zone histories are read)
+	 * fails and nothing changes */
 	change_number(r.a, STORE_REPLACE, "+4770000005", "room-a.example");
 	ok(rooms_export_peer(&r) == 0, "peer exports");
 	path_in(path, r.peer_dir, SNAPSHOT_DB_NAME);
@@ -724,7 +795,7 @@ test_step_failures(void)
 	err[0] = '\0';
 	ok(sync_run(r.b, r.peer_dir, &opts, &rep, err) == -1,
 	    "damaged peer database: step failure");
-	is_str(rep.step, "import peer snapshot", "step named");
+	is_str(rep.step, "read peer snapshot", "step named");
 	like(err, "size", "error names the size");
 	is_int(rep.imported, 0, "nothing imported");
 	after = dump_store(r.b);
@@ -788,6 +859,7 @@ main(void)
 	test_peer_newer();
 	test_diverged(DIVERGED_REFUSE);
 	test_diverged(DIVERGED_MERGE_ZONES);
+	test_same_zone_diverged();
 	test_undefined();
 	test_step_failures();
 	if (getenv("ENUMDR_KEEP_TEST_DIR") == NULL)
