@@ -105,6 +105,32 @@ B snapshot import "$tmp/bad" 2>"$tmp/err"; is $? 65 "bit-flipped snapshot refuse
 like "$(cat "$tmp/err")" "checksum|sha256" "error names the checksum"
 B provision show +15550199 >/dev/null; ok $? "B's data intact"
 
+# The same zone changed in both rooms since they last agreed (room C died
+# with a change it had not pushed; room D took over and changed the zone):
+# the serials are equal (3 and 3), the zone histories tell (S0.2, S0.8).
+room_conf C
+room_conf D
+C() { "$enumdr" -c "$tmp/C/enumdr.yaml" "$@"; }
+D() { "$enumdr" -c "$tmp/D/enumdr.yaml" "$@"; }
+C init >/dev/null && D init >/dev/null && C zone add 6.4.e164.arpa >/dev/null &&
+C provision add +4650000001 --sip sip:one@ims.c.example >/dev/null &&
+C snapshot export >/dev/null && D sync --from "$tmp/C/snapshot" >/dev/null
+ok $? "rooms C and D agree (D imported C's snapshot)"
+C provision add +4650000002 --sip sip:unpushed@ims.c.example >/dev/null
+D provision add +4650000003 --sip sip:takeover@ims.d.example >/dev/null
+D snapshot export >/dev/null
+is "$(C --json serials | sed -n 's/.*"serial":\([0-9]*\).*/\1/p')" \
+   "$(D --json serials | sed -n 's/.*"serial":\([0-9]*\).*/\1/p')" "both rooms' zone serials are equal"
+out=$(C sync --from "$tmp/D/snapshot" 2>&1); is $? 3 "same zone changed in both rooms: exit 3"
+like "$out" "6.4.e164.arpa +3 +3  diverged" "the zone's verdict is diverged (equal serials)"
+like "$out" "outcome: diverged" "outcome diverged"
+C provision show +4650000002 >/dev/null; ok $? "C keeps its own unpushed change"
+C provision show +4650000003 >/dev/null 2>&1; ok $((! $?)) "D's change is not imported over C's"
+kept=$(ls -d "$tmp"/C/state/diverged/D-* 2>/dev/null | head -1)
+like "$(sqlite3 "$kept/enumdr-snapshot.db" "SELECT e164 FROM number" 2>&1)" "\+4650000003" \
+	"D's change is in the kept copy"
+like "$(C alarms)" "id=SYNC_DIVERGED event=raise severity=critical room=C" "critical alarm for room C"
+
 # Status, human and JSON.
 like "$(A status)" "room +A" "status names the room"
 like "$(A --json status)" '"database_ok":true' "status --json"
