@@ -297,14 +297,16 @@ stop_all(struct agent *ag)
 		    " request; not waiting for it");
 		clean = 0;
 	}
-	pthread_mutex_lock(&ag->writer_lock);
-	store_close(ag->writer);
-	ag->writer = NULL;
-	pthread_mutex_unlock(&ag->writer_lock);
+	/* The reader first: the last connection to close checkpoints the
+	 * WAL into the database file, and that must be the writer's. */
 	pthread_mutex_lock(&ag->reader_lock);
 	store_close(ag->reader);
 	ag->reader = NULL;
 	pthread_mutex_unlock(&ag->reader_lock);
+	pthread_mutex_lock(&ag->writer_lock);
+	store_close(ag->writer);
+	ag->writer = NULL;
+	pthread_mutex_unlock(&ag->writer_lock);
 	return clean ? 0 : -1;
 }
 
