@@ -115,21 +115,7 @@ usage(FILE *out)
 	    WINDOW_DEFAULT, CHECKER_TIMEOUT_MS, CHECKER_TIMEOUT_MAX_MS);
 }
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int
-usage_error(const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	log_warnx("%s (try '" PROGNAME " --help')", msg);
-	return EXIT_USAGE;
-}
+#define usage_error(...) checker_usage_error(PROGNAME, __VA_ARGS__)
 
 /* Parse a state file's text for peer into st: 0, or -1 with the problem
  * (and its line) in err.  text is modified. */

@@ -95,21 +95,7 @@ usage(FILE *out)
 	    CHECKER_TIMEOUT_MAX_MS, GRACE_DEFAULT);
 }
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int
-usage_error(const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	log_warnx("%s (try '" PROGNAME " --help')", msg);
-	return EXIT_USAGE;
-}
+#define usage_error(...) checker_usage_error(PROGNAME, __VA_ARGS__)
 
 static void setwhy(char *why, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,8 @@
 #include <jansson.h>
 
 #include "checker.h"
+#include "exitcodes.h"
+#include "log.h"
 #include "transfer.h"
 #include "util.h"
 
@@ -204,4 +207,17 @@ checker_heartbeat_get(const char *url, long connect_ms, long timeout_ms,
 fail:
 	free(body);
 	return ret;
+}
+
+int
+checker_usage_error(const char *prog, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warnx("%s (try '%s --help')", msg, prog);
+	return EXIT_USAGE;
 }

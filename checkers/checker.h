@@ -40,6 +40,11 @@ struct checker_heartbeat {
  * CHECKER_DEFAULT_CONFIG (the admin command's rule). */
 const char *checker_config_path(const char *option);
 
+/* Log a usage error of program prog (with a pointer to --help) and return
+ * EXIT_USAGE. */
+int checker_usage_error(const char *prog, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Parse a whole decimal string into [min, max]; -1 when it is not one. */
 int checker_parse_long(const char *s, long min, long max, long *out);
 

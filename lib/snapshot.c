@@ -1039,6 +1039,29 @@ snapshot_verify(const char *dir, const struct serial_file *sf, char *err)
 	return verify_snapshot(dir, sf, NULL, err);
 }
 
+/* ---- fetch ---------------------------------------------------------------- */
+
+int
+snapshot_fetch(const char *dir_url, const char *dir,
+    const struct transfer_opts *opts, char *err)
+{
+	static const char *const names[] = { SNAPSHOT_DB_NAME,
+	    SNAPSHOT_SERIALS_NAME };
+	char url[CONFIG_URL_MAX + 64], path[PATH_MAX];
+	size_t i;
+
+	if (util_mkdir_p(dir, 0750, err) == -1)
+		return -1;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (transfer_url_join(url, sizeof(url), dir_url, names[i],
+		    err) == -1 ||
+		    util_path_join(path, sizeof(path), dir, names[i], err) == -1 ||
+		    transfer_get(url, path, opts, err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* ---- import -------------------------------------------------------------- */
 
 /* Replace everything (zones == NULL), inside the open transaction. */

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "store.h"
+#include "transfer.h"
 
 #define SNAPSHOT_DB_NAME      "enumdr-snapshot.db"
 #define SNAPSHOT_SERIALS_NAME "enumdr-serials"
@@ -58,6 +59,13 @@ struct serial_file {
  * file.  sf (optional) receives the serial file written. */
 int snapshot_export(struct store *st, const char *dir, const char *room,
     struct serial_file *sf, char *err);
+
+/* Download a peer's snapshot from the directory URL dir_url (its
+ * fetch_url, or any transfer URL) into dir: the database first, the serial
+ * file last, each arriving atomically (transfer.h).  The caller verifies
+ * the pair (snapshot_verify) before it trusts it. */
+int snapshot_fetch(const char *dir_url, const char *dir,
+    const struct transfer_opts *opts, char *err);
 
 /* Read and check a serial file (format, version, checksum). */
 int serial_file_read(const char *path, struct serial_file *sf, char *err);

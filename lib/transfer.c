@@ -385,6 +385,17 @@ fail:
 	return -1;
 }
 
+void
+transfer_opts_from_config(struct transfer_opts *opts, const struct config *cfg)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->connect_timeout_ms = cfg->connect_timeout_ms;
+	opts->total_timeout_ms = cfg->transfer_timeout_ms;
+	opts->ssh_private_key = cfg->ssh_private_key;
+	opts->ssh_public_key = cfg->ssh_public_key;
+	opts->ssh_known_hosts = cfg->ssh_known_hosts;
+}
+
 int
 transfer_global_init(char *err)
 {

@@ -14,6 +14,8 @@
 
 #include <stddef.h>
 
+#include "config.h"
+
 struct transfer_opts {
 	long connect_timeout_ms;     /* 0 = 2000 */
 	long total_timeout_ms;       /* 0 = 30000 */
@@ -22,6 +24,10 @@ struct transfer_opts {
 	const char *ssh_known_hosts; /* NULL/"" = no host key check */
 	size_t max_bytes;            /* downloads larger than this fail; 0 = 4 GiB */
 };
+
+/* Timeouts and ssh keys of the room's configuration (timeouts:, transfer:). */
+void transfer_opts_from_config(struct transfer_opts *opts,
+    const struct config *cfg);
 
 /* Call once per process before any transfer (curl_global_init). */
 int transfer_global_init(char *err);

@@ -437,30 +437,13 @@ heartbeat(struct notify *n, const struct config_peer *peer,
 
 /* Fetch the peer's newest snapshot from its fetch_url into dir. */
 static int
-fetch_peer_snapshot(struct notify *n, const struct config_peer *peer,
-    const char *dir, char *err)
+fetch_from(struct notify *n, const struct config_peer *peer, const char *dir,
+    char *err)
 {
-	const char *names[] = { SNAPSHOT_DB_NAME, SNAPSHOT_SERIALS_NAME };
-	char url[CONFIG_URL_MAX + 64], path[PATH_MAX];
 	struct transfer_opts o;
-	size_t i;
 
-	memset(&o, 0, sizeof(o));
-	o.connect_timeout_ms = n->cfg.connect_timeout_ms;
-	o.total_timeout_ms = n->cfg.transfer_timeout_ms;
-	o.ssh_private_key = n->cfg.ssh_private_key;
-	o.ssh_public_key = n->cfg.ssh_public_key;
-	o.ssh_known_hosts = n->cfg.ssh_known_hosts;
-	if (util_mkdir_p(dir, 0750, err) == -1)
-		return -1;
-	for (i = 0; i < 2; i++) {
-		if (transfer_url_join(url, sizeof(url), peer->fetch_url,
-		    names[i], err) == -1 ||
-		    util_path_join(path, sizeof(path), dir, names[i], err) == -1 ||
-		    transfer_get(url, path, &o, err) == -1)
-			return -1;
-	}
-	return 0;
+	transfer_opts_from_config(&o, &n->cfg);
+	return snapshot_fetch(peer->fetch_url, dir, &o, err);
 }
 
 /* Does dir hold a whole snapshot (database matching its serial file) that
@@ -560,7 +543,7 @@ gather_peer(struct notify *n, const struct config_peer *peer,
 	 * here: fetched from it, or pushed by its stand-down. */
 	for (;;) {
 		if (peer->fetch_url[0] != '\0' &&
-		    fetch_peer_snapshot(n, peer, fetched, herr) == 0 &&
+		    fetch_from(n, peer, fetched, herr) == 0 &&
 		    snapshot_covers(fetched, v.journal)) {
 			strlcpy_(dir_out, fetched, dirlen);
 			return 0;

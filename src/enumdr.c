@@ -397,30 +397,14 @@ static int
 fetch_snapshot(struct ctx *c, const char *url, const char *dir, char *err)
 {
 	struct transfer_opts o;
-	char src[CONFIG_URL_MAX + 64], dst[PATH_MAX];
-	const char *names[] = { SNAPSHOT_DB_NAME, SNAPSHOT_SERIALS_NAME };
-	size_t i;
+	int rc;
 
-	memset(&o, 0, sizeof(o));
-	o.connect_timeout_ms = c->cfg.connect_timeout_ms;
-	o.total_timeout_ms = c->cfg.transfer_timeout_ms;
-	o.ssh_private_key = c->cfg.ssh_private_key;
-	o.ssh_public_key = c->cfg.ssh_public_key;
-	o.ssh_known_hosts = c->cfg.ssh_known_hosts;
-	if (util_mkdir_p(dir, 0750, err) == -1)
-		return -1;
+	transfer_opts_from_config(&o, &c->cfg);
 	if (transfer_global_init(err) == -1)
 		return -1;
-	for (i = 0; i < 2; i++) {
-		if (transfer_url_join(src, sizeof(src), url, names[i], err) == -1 ||
-		    util_path_join(dst, sizeof(dst), dir, names[i], err) == -1 ||
-		    transfer_get(src, dst, &o, err) == -1) {
-			transfer_global_cleanup();
-			return -1;
-		}
-	}
+	rc = snapshot_fetch(url, dir, &o, err);
 	transfer_global_cleanup();
-	return 0;
+	return rc;
 }
 
 static void
