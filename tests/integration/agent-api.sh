@@ -22,11 +22,7 @@ need_root
 need_cmd curl sqlite3 setpriv ss
 enumdr="$top_builddir/src/enumdr"
 enumdrd="$top_builddir/plugin/enumdrd"
-for p in "$enumdr" "$enumdrd"; do
-	[ -x "$p" ] || { echo "Bail out! $p is not built"; exit 1; }
-done
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
-unset ENUMDR_CONFIG
+need_built "$enumdr" "$enumdrd"
 
 make_tmpdir T enumdr-agent-api
 chmod 0711 "$T"		# the other uid must reach the config and socket

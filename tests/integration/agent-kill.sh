@@ -17,11 +17,7 @@
 need_cmd curl sqlite3 ss
 enumdr="$top_builddir/src/enumdr"
 enumdrd="$top_builddir/plugin/enumdrd"
-for p in "$enumdr" "$enumdrd"; do
-	[ -x "$p" ] || { echo "Bail out! $p is not built"; exit 1; }
-done
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
-unset ENUMDR_CONFIG
+need_built "$enumdr" "$enumdrd"
 
 make_tmpdir T enumdr-agent-kill
 pick_port prov_port

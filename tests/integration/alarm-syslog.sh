@@ -29,7 +29,7 @@ prog="$top_builddir/tests/unit/test_alarm"
 
 if [ "${ENUMDR_ALARM_NS:-}" != 1 ]; then
 	need_root
-	[ -x "$prog" ] || { echo "Bail out! $prog is not built"; exit 1; }
+	need_built "$prog"
 fi
 reexec_private_mount_ns ENUMDR_ALARM_NS "$0" "$@"
 

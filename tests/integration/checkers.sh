@@ -24,12 +24,8 @@ need_cmd python3 knotd knotc ss
 enumdr="$top_builddir/src/enumdr"
 svc="$top_builddir/checkers/enumdr-check-service"
 chkpeer="$top_builddir/checkers/enumdr-check-peer"
-for p in "$enumdr" "$svc" "$chkpeer"; do
-	[ -x "$p" ] || { echo "Bail out! $p is not built"; exit 1; }
-done
+need_built "$enumdr" "$svc" "$chkpeer"
 # Loopback heartbeats must not go through a proxy from the environment.
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
-unset ENUMDR_CONFIG
 
 make_tmpdir T enumdr-checkers
 pick_port agent_port

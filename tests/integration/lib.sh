@@ -5,6 +5,7 @@
 #   make_tmpdir VAR [PREFIX]    VAR=<new temp dir>, removed at exit
 #                               (kept for debugging when KEEP_TMPDIR is set)
 #   need_root; need_cmd CMD...  skip_all unless root / the commands exist
+#   need_built PROG...          bail out unless the programs are built
 #   wait_for SECS CMD [ARG...]  poll CMD every 0.1 s, at most SECS seconds
 #   pick_port VAR               VAR=a free loopback TCP port (remembered,
 #                               so later picks never return it again)
@@ -27,6 +28,11 @@
 # Every helper that creates something registers its removal, so a test
 # only has to create things.  Cleanup runs on normal exit and on
 # INT/TERM/HUP; it never removes what the test did not create.
+
+# Tests talk to loopback and their own namespaces only: no proxy, and no
+# configuration from the caller's environment.
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+unset ENUMDR_CONFIG
 
 _lib_cleanup_cmds=
 _lib_ports_taken=
@@ -74,6 +80,12 @@ make_tmpdir() {  # make_tmpdir VAR [PREFIX]
 		on_exit "rm -rf $(shquote "$_lib_d")"
 	fi
 	eval "$1=\$_lib_d"
+}
+
+need_built() {  # need_built PROG... — a missing build is a failure, not a skip
+	for _lib_p in "$@"; do
+		[ -x "$_lib_p" ] || { echo "Bail out! $_lib_p is not built"; exit 1; }
+	done
 }
 
 need_root() {

@@ -38,15 +38,11 @@ enumdr="$top_builddir/src/enumdr"
 if [ "${ENUMDR_NOTIFY_NS:-}" != 1 ]; then
 	need_root
 	need_cmd rsyslogd unshare mount umount curl ss mkfifo
-	for p in "$notify" "$enumdrd" "$enumdr"; do
-		[ -x "$p" ] || { echo "Bail out! $p is not built"; exit 1; }
-	done
+	need_built "$notify" "$enumdrd" "$enumdr"
 fi
 reexec_private_mount_ns ENUMDR_NOTIFY_NS "$0" "$@"
 
 # --- in the private mount namespace from here on -----------------------------
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
-unset ENUMDR_CONFIG
 t_start=$(now_ms)
 make_tmpdir T enumdr-notify
 syslog_receiver "$T"

@@ -11,6 +11,7 @@ rooms_bin() {  # copy the programs to $bin, a root-only directory
 	chmod 755 "$bin"
 	for p in src/enumdr plugin/enumdrd notify/enumdr-notify \
 	    checkers/enumdr-check-service; do
+		need_built "$top_builddir/$p"
 		cp "$top_builddir/$p" "$bin/" || exit 1
 	done
 }

@@ -13,7 +13,7 @@ PATH=$PATH:/usr/sbin:/sbin
 need_root
 need_cmd vsftpd sha256sum ss
 client="$top_builddir/tests/unit/transfer_client"
-[ -x "$client" ] || { echo "Bail out! $client is not built"; exit 1; }
+need_built "$client"
 
 # "ok $(($? == 0)) WHAT" passes when the command before it failed.
 sha() { sha256sum "$1" | cut -d' ' -f1; }

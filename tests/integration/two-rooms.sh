@@ -26,10 +26,6 @@
 PATH=$PATH:/usr/sbin:/sbin
 reexec_private_mount_ns ENUMDR_TWO_ROOMS_NS "$0" "$@"
 need_cmd keepalived knotd knotc kdig ip curl
-for p in src/enumdr plugin/enumdrd notify/enumdr-notify \
-    checkers/enumdr-check-service; do
-	[ -x "$top_builddir/$p" ] || { echo "Bail out! $p is not built"; exit 1; }
-done
 
 make_tmpdir T enumdr-2rooms
 syslog_receiver "$T"
