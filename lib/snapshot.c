@@ -25,6 +25,7 @@
 
 #include <sqlite3.h>
 
+#include "rowcheck.h"
 #include "sha256.h"
 #include "snapshot.h"
 #include "store.h"
@@ -1173,6 +1174,14 @@ int
 snapshot_import(struct store *st, const char *dir, const char *const *zones,
     size_t nzones, char *err)
 {
+	return snapshot_import_checked(st, dir, zones, nzones, NULL, 0, err);
+}
+
+int
+snapshot_import_checked(struct store *st, const char *dir,
+    const char *const *zones, size_t nzones, char *row, size_t rowlen,
+    char *err)
+{
 	char serpath[PATH_MAX], dbpath[PATH_MAX], now[32], conflict[256];
 	struct serial_file sf;
 	struct stat before, after;
@@ -1227,6 +1236,14 @@ snapshot_import(struct store *st, const char *dir, const char *const *zones,
 	if ((rc = exec_bound(db, "BEGIN IMMEDIATE", NULL, NULL)) != SQLITE_OK)
 		goto sqlfail;
 	intx = 1;
+	/* Every row of the copy by the store's rules, read inside the
+	 * transaction that copies them: what is checked is what is copied,
+	 * and one bad row refuses the whole snapshot (rowcheck.h). */
+	if (rowcheck_database(db, SNAPSHOT_SCHEMA, dbpath, row, rowlen,
+	    err) == -1) {
+		ret = row != NULL && row[0] != '\0' ? SNAPSHOT_EINVALID : -1;
+		goto done;
+	}
 	util_utc_iso8601(now, sizeof(now));
 	if (zones == NULL) {
 		if ((rc = import_all(db, now, &step)) != SQLITE_OK)

@@ -88,4 +88,17 @@ int snapshot_verify(const char *dir, const struct serial_file *sf, char *err);
 int snapshot_import(struct store *st, const char *dir,
     const char *const *zones, size_t nzones, char *err);
 
+/* A snapshot whose files are sound but whose rows break the store's rules
+ * (rowcheck.h): refused whole, nothing changed. */
+#define SNAPSHOT_EINVALID (-2)
+
+/* snapshot_import that tells a refused row apart: returns 0, -1 (a step
+ * failed: unreadable, damaged, SQLite error) or SNAPSHOT_EINVALID with row
+ * (rowlen bytes, ROWCHECK_ROW_MAX is enough) naming the first invalid row,
+ * e.g. 'number "+46*"'.  Before the data are replaced, every row of the
+ * copy is checked, inside the import's transaction. */
+int snapshot_import_checked(struct store *st, const char *dir,
+    const char *const *zones, size_t nzones, char *row, size_t rowlen,
+    char *err);
+
 #endif

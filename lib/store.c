@@ -586,6 +586,167 @@ store_naptr_parse(const char *text, struct naptr_record *r, size_t *n,
 	return 0;
 }
 
+int
+store_naptr_text_valid(const char *text, char *err)
+{
+	struct naptr_record r[STORE_MAX_NAPTR];
+	char *canon = NULL;
+	size_t n, len;
+	int ret = -1;
+
+	len = strnlen(text, STORE_NAPTR_TEXT_MAX + 1);
+	if (len > STORE_NAPTR_TEXT_MAX) {
+		errf(err, "NAPTR text longer than %d bytes",
+		    STORE_NAPTR_TEXT_MAX);
+		return -1;
+	}
+	if (store_naptr_parse(text, r, &n, err) == -1)
+		return -1;
+	if (store_naptr_format(r, n, &canon) == -1) {
+		errf(err, "out of memory formatting NAPTR records");
+		return -1;
+	}
+	if (strcmp(canon, text) != 0) {
+		/* name the first byte that differs: the reader sees where */
+		size_t i;
+
+		for (i = 0; canon[i] != '\0' && canon[i] == text[i]; i++)
+			;
+		errf(err, "NAPTR text is not in the canonical form (it differs"
+		    " at byte %zu: the store writes every record as ORDER"
+		    " PREFERENCE \"FLAGS\" \"SERVICE\" \"REGEXP\""
+		    " REPLACEMENT, single spaces, one per line)", i + 1);
+		goto done;
+	}
+	ret = 0;
+done:
+	free(canon);
+	return ret;
+}
+
+/* A decimal 0 ... 2147483647 without sign or leading zero (RFC 2181 TTL). */
+static int
+param_u31_valid(const char *v)
+{
+	size_t i, len = strlen(v);
+
+	if (len == 0 || len > 10 || (v[0] == '0' && len > 1))
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!isdigit((unsigned char)v[i]))
+			return 0;
+	return strtoull(v, NULL, 10) <= 2147483647ULL;
+}
+
+/* A domain name for SOA/NS data: domain_valid, and not the root alone. */
+static int
+param_domain_valid(const char *v)
+{
+	return strcmp(v, ".") != 0 && domain_valid(v);
+}
+
+/* dns.ns: 1 to 16 domain names separated by spaces or commas. */
+static int
+param_ns_valid(const char *v, char *err)
+{
+	char name[256];
+	size_t n = 0, len;
+	const char *p = v, *end;
+
+	for (;;) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		end = p + strcspn(p, " ,");
+		len = (size_t)(end - p);
+		if (len >= sizeof(name) || ++n > 16) {
+			errf(err, "parameter dns.ns: at most 16 names of at"
+			    " most 253 bytes each");
+			return -1;
+		}
+		memcpy(name, p, len);
+		name[len] = '\0';
+		if (!param_domain_valid(name)) {
+			errf(err, "parameter dns.ns: \"%s\" is not a domain"
+			    " name", name);
+			return -1;
+		}
+		p = end;
+	}
+	if (n == 0) {
+		errf(err, "parameter dns.ns: no name server given");
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_parameter_valid(const char *name, const char *value, char *err)
+{
+	static const char *const numeric[] = { "dns.ttl", "dns.soa_refresh",
+	    "dns.soa_retry", "dns.soa_expire", "dns.soa_minimum" };
+	size_t i, len;
+
+	len = strnlen(name, STORE_PARAM_NAME_MAX + 1);
+	if (len == 0 || len > STORE_PARAM_NAME_MAX ||
+	    !isalnum((unsigned char)name[0])) {
+		errf(err, "parameter name \"%.*s\": must be 1 to %d of"
+		    " [a-z0-9._-], starting with a letter or digit",
+		    STORE_PARAM_NAME_MAX, name, STORE_PARAM_NAME_MAX);
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (!(islower(c) || isdigit(c) || c == '.' || c == '_' ||
+		    c == '-')) {
+			errf(err, "parameter name \"%s\": character %zu is not"
+			    " one of [a-z0-9._-]", name, i + 1);
+			return -1;
+		}
+	}
+	len = strnlen(value, STORE_PARAM_VALUE_MAX + 1);
+	if (len > STORE_PARAM_VALUE_MAX) {
+		errf(err, "parameter %s: value longer than %d bytes", name,
+		    STORE_PARAM_VALUE_MAX);
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)value[i] < 0x20 ||
+		    (unsigned char)value[i] > 0x7e) {
+			errf(err, "parameter %s: value has a control or"
+			    " non-ASCII byte at position %zu", name, i + 1);
+			return -1;
+		}
+	}
+	if (strncmp(name, "dns.", 4) != 0)
+		return 0;
+	for (i = 0; i < sizeof(numeric) / sizeof(numeric[0]); i++) {
+		if (strcmp(name, numeric[i]) == 0) {
+			if (param_u31_valid(value))
+				return 0;
+			errf(err, "parameter %s: \"%s\" is not a decimal"
+			    " 0 ... 2147483647", name, value);
+			return -1;
+		}
+	}
+	if (strcmp(name, "dns.soa_mname") == 0 ||
+	    strcmp(name, "dns.soa_rname") == 0) {
+		if (param_domain_valid(value))
+			return 0;
+		errf(err, "parameter %s: \"%s\" is not a domain name", name,
+		    value);
+		return -1;
+	}
+	if (strcmp(name, "dns.ns") == 0)
+		return param_ns_valid(value, err);
+	errf(err, "parameter %s: unknown DNS parameter (known: dns.ttl,"
+	    " dns.soa_mname, dns.soa_rname, dns.ns, dns.soa_refresh,"
+	    " dns.soa_retry, dns.soa_expire, dns.soa_minimum)", name);
+	return -1;
+}
+
 /* ---- zones ------------------------------------------------------------ */
 
 enum store_status
@@ -1098,10 +1259,8 @@ store_set_parameter(struct store *st, const char *name, const char *value,
 	sqlite3_stmt *q;
 	int rc;
 
-	if (name[0] == '\0') {
-		errf(err, "parameter name is empty");
+	if (store_parameter_valid(name, value, err) == -1)
 		return STORE_EINVAL;
-	}
 	rc = sqlite3_prepare_v2(st->db, "INSERT INTO parameter (name, value)"
 	    " VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET"
 	    " value = excluded.value", -1, &q, NULL);

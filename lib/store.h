@@ -44,6 +44,9 @@
 #define STORE_SERVICE_MAX   64
 #define STORE_REGEXP_MAX    256
 #define STORE_REPLACEMENT_MAX 256
+#define STORE_NAPTR_TEXT_MAX (STORE_MAX_NAPTR * 1280)  /* canonical NAPTR text */
+#define STORE_PARAM_NAME_MAX  64   /* parameter name, bytes (without NUL) */
+#define STORE_PARAM_VALUE_MAX 1024 /* parameter value, bytes (without NUL) */
 
 enum store_status {
 	STORE_OK = 0,
@@ -120,6 +123,20 @@ const char *store_status_name(enum store_status s);
 int store_e164_valid(const char *e164, char *err);
 int store_naptr_valid(const struct naptr_record *r, char *err);
 int store_origin_valid(const char *origin, char *prefix_out, char *err);
+/* A number's NAPTR text as the store keeps it: 1 to STORE_MAX_NAPTR valid
+ * records in the canonical form store_naptr_format writes (so that a row
+ * that arrives from a peer is held to exactly the provisioning API's rules,
+ * and a DNS-message or zone-file writer can trust its syntax). */
+int store_naptr_text_valid(const char *text, char *err);
+/* A parameter row (seed's net_param_conf).  Names: 1 to 64 of
+ * [a-z0-9._-], starting with a letter or digit.  The DNS parameters the
+ * zone-file writer uses (zonefile.h) have typed values: dns.ttl and
+ * dns.soa_refresh|retry|expire|minimum a decimal 0 ... 2147483647 (RFC
+ * 2181), dns.soa_mname and dns.soa_rname a domain name, dns.ns 1 to 16
+ * domain names separated by spaces or commas; any other "dns." name is
+ * refused (a misspelt DNS setting would silently not apply).  Other
+ * values: at most 1024 bytes of printable ASCII (0x20-0x7E). */
+int store_parameter_valid(const char *name, const char *value, char *err);
 /* "+4681234" -> "4.3.2.1.8.6.4.e164.arpa" */
 int store_e164_to_domain(const char *e164, char *out, size_t outlen);
 

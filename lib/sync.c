@@ -431,7 +431,8 @@ import_peer_newer(struct store *st, const char *peer_dir,
 			list[n++] = rep->zones[i].origin;
 	ret = 0;
 	if (n > 0)
-		ret = snapshot_import(st, peer_dir, list, n, err);
+		ret = snapshot_import_checked(st, peer_dir, list, n,
+		    rep->invalid_row, sizeof(rep->invalid_row), err);
 	if (ret == 0) {
 		rep->imported = n > 0;
 		rep->nimported = n;
@@ -493,8 +494,9 @@ sync_run(struct store *st, const char *peer_dir, const struct sync_opts *opts,
 	case SYNC_PEER_NEWER:
 		if (opts->dry_run)
 			break;
-		if (import_peer_newer(st, peer_dir, rep, err) == -1) {
-			step_failed(rep, "import peer snapshot", err);
+		if (import_peer_newer(st, peer_dir, rep, err) != 0) {
+			step_failed(rep, rep->invalid_row[0] != '\0' ?
+			    SYNC_STEP_INVALID : "import peer snapshot", err);
 			goto done;
 		}
 		break;
@@ -511,8 +513,9 @@ sync_run(struct store *st, const char *peer_dir, const struct sync_opts *opts,
 		}
 		if (rep->outcome == SYNC_DIVERGED &&
 		    opts->on_diverged == DIVERGED_MERGE_ZONES &&
-		    import_peer_newer(st, peer_dir, rep, err) == -1) {
-			step_failed(rep, "import peer snapshot", err);
+		    import_peer_newer(st, peer_dir, rep, err) != 0) {
+			step_failed(rep, rep->invalid_row[0] != '\0' ?
+			    SYNC_STEP_INVALID : "import peer snapshot", err);
 			goto done;
 		}
 		break;

@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "rowcheck.h"
 #include "serial.h"
 #include "snapshot.h"
 #include "store.h"
@@ -69,7 +70,13 @@ struct sync_report {
 	int64_t peer_journal;
 	char step[64];                /* on failure: the step that failed */
 	char kept_dir[PATH_MAX];      /* on DIVERGED: where the peer's copy was kept */
+	char invalid_row[ROWCHECK_ROW_MAX]; /* step SYNC_STEP_INVALID: the row refused */
 };
+
+/* The step that fails when the peer's snapshot holds a row that breaks the
+ * store's rules (rowcheck.h): nothing imported, the whole snapshot refused,
+ * rep->invalid_row names the row. */
+#define SYNC_STEP_INVALID "validate peer snapshot"
 
 struct sync_opts {
 	enum config_diverged_policy on_diverged;

@@ -16,30 +16,48 @@ struct zone_params {
 	char ttl[16];
 	char mname[300];
 	char rname[300];
-	char ns[1024];
+	char ns[STORE_PARAM_VALUE_MAX + 1];
 	char refresh[16], retry[16], expire[16], minimum[16];
 };
 
-/* Parameter name, or def (with ORIGIN substituted for "%s") when absent. */
+/* Parameter name, or def (with ORIGIN substituted for "%s") when absent.
+ * The value is checked by the store's rules (store_parameter_valid) before
+ * it goes into a zone file: a value from a database is never trusted to be
+ * one line of one field. */
 static int
 param(struct store *st, const char *name, const char *def, const char *origin,
     char *out, size_t outlen, char *err)
 {
+	char value[STORE_PARAM_VALUE_MAX + 2], verr[ENUMDR_ERRLEN];
 	enum store_status s;
+	size_t len;
 
-	s = store_get_parameter(st, name, out, outlen, err);
-	if (s == STORE_OK)
-		return 0;
-	if (s != STORE_ENOENT)
-		return -1;
-	{
+	s = store_get_parameter(st, name, value, sizeof(value), err);
+	if (s == STORE_ENOENT) {
 		const char *at = strstr(def, "%s");
 
 		if (at == NULL)
-			snprintf(out, outlen, "%s", def);
+			len = (size_t)snprintf(out, outlen, "%s", def);
 		else
-			snprintf(out, outlen, "%.*s%s%s", (int)(at - def), def,
-			    origin, at + 2);
+			len = (size_t)snprintf(out, outlen, "%.*s%s%s",
+			    (int)(at - def), def, origin, at + 2);
+		if (len >= outlen) {
+			errf(err, "zone %s: default of parameter %s too long",
+			    origin, name);
+			return -1;
+		}
+		return 0;
+	}
+	if (s != STORE_OK)
+		return -1;
+	if (store_parameter_valid(name, value, verr) == -1) {
+		errf(err, "zone %s: refusing to write it: %s", origin, verr);
+		return -1;
+	}
+	if (strlcpy_(out, value, outlen) >= outlen) {
+		errf(err, "zone %s: parameter %s is longer than %zu bytes",
+		    origin, name, outlen - 1);
+		return -1;
 	}
 	return 0;
 }
@@ -68,41 +86,93 @@ load_params(struct store *st, const char *origin, struct zone_params *p,
 
 struct writer {
 	FILE *f;
+	const char *origin;   /* the zone, for messages */
 	const char *prefix;   /* the zone's digits, e.g. "46" */
 	int64_t count;
+	char *err;            /* why write_number stopped */
 };
 
-/* Owner name of e164 relative to the zone: the digits after the prefix,
- * reversed and dotted ("@" for the prefix itself). */
+/*
+ * The owner name of e164 relative to a zone of prefix: the digits after
+ * the prefix, reversed and dotted ("@" for the prefix itself).  Checks
+ * what it is given rather than trusting the database: a valid E.164
+ * number that starts with the prefix, and an owner that fits outlen.
+ */
+static int
+owner_name(const char *e164, const char *prefix, char *out, size_t outlen,
+    char *err)
+{
+	size_t plen = strlen(prefix), n, i, o = 0;
+	const char *digits;
+
+	if (store_e164_valid(e164, err) == -1)
+		return -1;
+	if (strncmp(e164 + 1, prefix, plen) != 0) {
+		errf(err, "number %s does not start with the zone's prefix"
+		    " +%s", e164, prefix);
+		return -1;
+	}
+	digits = e164 + 1 + plen;
+	n = strlen(digits);
+	if ((n == 0 ? 2 : 2 * n) > outlen) {
+		errf(err, "number %s: owner name does not fit %zu bytes",
+		    e164, outlen);
+		return -1;
+	}
+	if (n == 0)
+		out[o++] = '@';
+	for (i = n; i > 0; i--) {
+		out[o++] = digits[i - 1];
+		if (i > 1)
+			out[o++] = '.';
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* One number's NAPTR lines.  The records are parsed and written back in
+ * the store's canonical form, so that nothing but NAPTR records of valid
+ * fields can reach the zone file, whatever the database holds. */
 static int
 write_number(void *ctx, const char *e164, const char *naptr)
 {
 	struct writer *w = ctx;
-	const char *digits = e164 + 1 + strlen(w->prefix);
-	char owner[64];
+	struct naptr_record r[STORE_MAX_NAPTR];
+	char owner[2 * STORE_E164_MAX], verr[ENUMDR_ERRLEN], *text = NULL;
 	const char *line, *nl;
-	size_t n = strlen(digits), i, o = 0;
+	size_t n;
 
-	if (n == 0) {
-		owner[o++] = '@';
-	} else {
-		for (i = n; i > 0; i--) {
-			owner[o++] = digits[i - 1];
-			if (i > 1)
-				owner[o++] = '.';
-		}
+	if (e164 == NULL || naptr == NULL) {
+		errf(w->err, "zone %s: a number row has no value", w->origin);
+		return -1;
 	}
-	owner[o] = '\0';
-	for (line = naptr; *line; line = nl + 1) {
+	if (owner_name(e164, w->prefix, owner, sizeof(owner), verr) == -1) {
+		errf(w->err, "zone %s: refusing to write it: %s", w->origin,
+		    verr);
+		return -1;
+	}
+	if (store_naptr_parse(naptr, r, &n, verr) == -1 ||
+	    store_naptr_format(r, n, &text) == -1) {
+		errf(w->err, "zone %s: refusing to write it: number %s: %s",
+		    w->origin, e164, text == NULL && verr[0] == '\0' ?
+		    "out of memory" : verr);
+		free(text);
+		return -1;
+	}
+	for (line = text; *line; line = nl + 1) {
 		nl = strchr(line, '\n');
 		if (nl == NULL)
 			nl = line + strlen(line);
-		if (fprintf(w->f, "%s\tNAPTR\t%.*s\n", owner, (int)(nl - line),
-		    line) < 0)
+		if (fprintf(w->f, "%s\tNAPTR\t%.*s\n", owner,
+		    (int)(nl - line), line) < 0) {
+			errf_errno(w->err, "zone %s: write", w->origin);
+			free(text);
 			return -1;
+		}
 		if (*nl == '\0')
 			break;
 	}
+	free(text);
 	w->count++;
 	return 0;
 }
@@ -111,11 +181,21 @@ static int
 write_zone(struct store *st, const struct zone_info *z, const char *dir,
     struct zonefile_result *res, char *err)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 32], ns[1024], *tok, *save;
+	char path[PATH_MAX], tmp[PATH_MAX + 32], *tok, *save;
+	char ns[STORE_PARAM_VALUE_MAX + 1];
+	char prefix[STORE_E164_MAX], werr[ENUMDR_ERRLEN];
 	struct zone_params p;
 	struct writer w;
 	FILE *f;
 
+	/* the zone row itself: its prefix must be its origin's digits */
+	if (store_origin_valid(z->origin, prefix, err) == -1)
+		return -1;
+	if (strcmp(prefix, z->prefix) != 0) {
+		errf(err, "zone %s: refusing to write it: its prefix \"%s\" is"
+		    " not the origin's digits %s", z->origin, z->prefix, prefix);
+		return -1;
+	}
 	if (load_params(st, z->origin, &p, err) == -1)
 		return -1;
 	if (snprintf(path, sizeof(path), "%s/%s.zone", dir, z->origin) >=
@@ -139,10 +219,15 @@ write_zone(struct store *st, const struct zone_info *z, const char *dir,
 	    &save))
 		fprintf(f, "@\tNS\t%s\n", tok);
 	w.f = f;
+	w.origin = z->origin;
 	w.prefix = z->prefix;
 	w.count = 0;
+	w.err = werr;
+	werr[0] = '\0';
 	if (store_foreach_number(st, z->origin, write_number, &w, err) !=
 	    STORE_OK) {
+		if (werr[0] != '\0')
+			strlcpy_(err, werr, ENUMDR_ERRLEN);
 		fclose(f);
 		unlink(tmp);
 		return -1;

@@ -594,7 +594,7 @@ sync_step(struct notify *n, char *err)
 	struct store *st;
 	const char *fig[5];
 	size_t i, compared = 0;
-	int rc = 0, diverged = 0, undefined = 0;
+	int rc = 0, diverged = 0, undefined = 0, invalid = 0, synced;
 
 	if (util_path_join(quarantine, sizeof(quarantine), n->cfg.state_dir,
 	    "diverged", err) == -1)
@@ -624,7 +624,27 @@ sync_step(struct notify *n, char *err)
 		opts.on_diverged = n->cfg.on_diverged;
 		opts.quarantine_dir = quarantine;
 		memset(&rep, 0, sizeof(rep));
-		if (sync_run(st, dir, &opts, &rep, err) == -1) {
+		synced = sync_run(st, dir, &opts, &rep, err);
+		if (synced == -1 && rep.invalid_row[0] != '\0') {
+			/*
+			 * Sound files, invalid rows (issue 12): the peer's
+			 * snapshot is refused whole and this room goes on
+			 * with its own data, as when the peer pushed nothing
+			 * — a takeover that failed here would leave no room
+			 * serving whenever the peer is down, and anyone who
+			 * can write incoming_dir could cause that.  Critical:
+			 * the peer's data may be missing from service.
+			 */
+			const char *ifig[] = { "peer", peer->name, "row",
+			    rep.invalid_row, "dir", dir, NULL };
+
+			alarm_raise(&n->alarms, "SNAPSHOT_INVALID",
+			    ALARM_CRITICAL, err, ifig, aerr);
+			log_warnx("sync with %s (%s): snapshot refused, going on"
+			    " with this room's own data: %s", peer->name, dir,
+			    err);
+			invalid = 1;
+		} else if (synced == -1) {
 			const char *id = strstr(rep.step, "own") ? "SYNC_QUERY" :
 			    strstr(rep.step, "serial file") ? "SYNC_READ" :
 			    "SYNC_IMPORT";
@@ -663,6 +683,9 @@ sync_step(struct notify *n, char *err)
 		sync_report_free(&rep);
 		store_close(st);
 	}
+	if (rc == 0 && !invalid)
+		alarm_clear(&n->alarms, "SNAPSHOT_INVALID", "no invalid peer"
+		    " snapshot to import", NULL, aerr);
 	/* Comparing every peer without a divergence ends one. */
 	if (rc == 0 && compared == n->cfg.npeers && !diverged)
 		alarm_clear(&n->alarms, "SYNC_DIVERGED", "rooms agree again",

@@ -514,6 +514,17 @@ cmd_sync(struct ctx *c, int argc, char **argv)
 	}
 	memset(&rep, 0, sizeof(rep));
 	if (sync_run(c->st, dir, &opts, &rep, err) == -1) {
+		if (rep.invalid_row[0] != '\0') {
+			/* sound files, invalid data: refused whole (issue 12) */
+			const char *fig[] = { "step", rep.step, "row",
+			    rep.invalid_row, "from", from, NULL };
+			alarm_raise(&c->alarms, "SNAPSHOT_INVALID",
+			    ALARM_CRITICAL, err, fig, aerr);
+			fprintf(stderr, "%s: sync failed at step \"%s\": %s\n",
+			    progname, rep.step, err);
+			sync_report_free(&rep);
+			return EXIT_DATAERR;
+		}
 		const char *id = strstr(rep.step, "own") ? "SYNC_QUERY" :
 		    strstr(rep.step, "serial file") ? "SYNC_READ" : "SYNC_IMPORT";
 		const char *fig[] = { "step", rep.step, "from", from, NULL };
@@ -526,6 +537,8 @@ cmd_sync(struct ctx *c, int argc, char **argv)
 	alarm_clear(&c->alarms, "SYNC_READ", "peer serial file read", NULL, aerr);
 	alarm_clear(&c->alarms, "SYNC_QUERY", "own serials read", NULL, aerr);
 	alarm_clear(&c->alarms, "SYNC_IMPORT", "sync completed", NULL, aerr);
+	alarm_clear(&c->alarms, "SNAPSHOT_INVALID", "sync completed: nothing"
+	    " invalid to import", NULL, aerr);
 	print_sync_report(c, &rep, from);
 	code = EXIT_OK;
 	if (rep.outcome == SYNC_DIVERGED || rep.outcome == SYNC_UNDEFINED) {

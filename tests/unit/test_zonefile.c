@@ -28,6 +28,92 @@ add(struct store *st, const char *e164, const char *naptr)
 		diag("add %s: %s", e164, err);
 }
 
+/*
+ * Issue 12: the writer trusts nothing it reads.  Rows are put into the
+ * database with raw SQL, past the store's checks, as an unchecked import
+ * used to leave them; each must be refused with an error naming the number
+ * or parameter, no record may reach the zone file, and the file already in
+ * place stays as it was (the DNS server keeps serving it).  Before the fix
+ * the 150-digit number wrote past a 64-byte stack buffer (ASan
+ * stack-buffer-overflow), "+46*" became a wildcard owner, a newline in a
+ * parameter added records, and "+4" in 6.4.e164.arpa read past its string.
+ */
+static const char good_naptr[] =
+    "100 10 \"u\" \"E2U+sip\" \"!^.*$!sip:a@ims.example!\" .";
+
+static void
+hostile_one(const char *dir, const char *what, const char *sql,
+    const char *needle)
+{
+	char err[ENUMDR_ERRLEN], path[PATH_MAX], *before = NULL, *after = NULL;
+	struct store *st;
+	sqlite3 *db;
+
+	if (store_open(":memory:", STORE_CREATE, &st, err) != STORE_OK) {
+		ok(0, "store for a hostile row");
+		return;
+	}
+	store_add_zone(st, "6.4.e164.arpa", 7, err);
+	add(st, "+4681234", good_naptr);
+	ok(zonefile_write_all(st, dir, "6.4.e164.arpa", NULL, NULL, err) == 0,
+	    "hostile rows: a good zone file first");
+	snprintf(path, sizeof(path), "%s/6.4.e164.arpa.zone", dir);
+	util_read_file(path, 1 << 20, &before, NULL, err);
+	db = store_handle(st);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		diag("inject %s: %s", what, sqlite3_errmsg(db));
+	ok(zonefile_write_all(st, dir, "6.4.e164.arpa", NULL, NULL, err) == -1,
+	    what);
+	like(err, needle, "  the error names the row");
+	util_read_file(path, 1 << 20, &after, NULL, err);
+	ok(before != NULL && after != NULL && strcmp(before, after) == 0,
+	    "  the zone file in place is unchanged");
+	free(before);
+	free(after);
+	store_close(st);
+}
+
+static void
+hostile_rows(const char *dir)
+{
+	char sql[1024], digits[151];
+
+	memset(digits, '7', 150);
+	digits[150] = '\0';
+	snprintf(sql, sizeof(sql), "INSERT INTO number VALUES ('+46%s',"
+	    " '6.4.e164.arpa', '%s', '2026-12-02T00:00:00Z')", digits,
+	    good_naptr);
+	hostile_one(dir, "a 150-digit number is refused (no overflow)", sql,
+	    "+46777777");
+	snprintf(sql, sizeof(sql), "INSERT INTO number VALUES ('+46*',"
+	    " '6.4.e164.arpa', '%s', '2026-12-02T00:00:00Z')", good_naptr);
+	hostile_one(dir, "\"+46*\" (a wildcard owner) is refused", sql,
+	    "+46*");
+	snprintf(sql, sizeof(sql), "INSERT INTO number VALUES ('+4',"
+	    " '6.4.e164.arpa', '%s', '2026-12-02T00:00:00Z')", good_naptr);
+	hostile_one(dir, "\"+4\" held by 6.4.e164.arpa is refused", sql,
+	    "does not start with the zone's prefix +46");
+	hostile_one(dir, "a NAPTR text ending in \"(\" is refused",
+	    "INSERT INTO number VALUES ('+46999', '6.4.e164.arpa', '100 10"
+	    " \"u\" \"E2U+sip\" \"!^.*$!sip:a@b!\" . (',"
+	    " '2026-12-02T00:00:00Z')", "+46999");
+	hostile_one(dir, "a NAPTR text with a second, raw line is refused",
+	    "INSERT INTO number VALUES ('+46998', '6.4.e164.arpa', '100 10"
+	    " \"u\" \"E2U+sip\" \"!^.*$!sip:a@b!\" .' || char(10) ||"
+	    " '* A 6.6.6.6', '2026-12-02T00:00:00Z')", "+46998");
+	hostile_one(dir, "dns.soa_rname holding a newline is refused",
+	    "INSERT INTO parameter VALUES ('dns.soa_rname', 'h.example.' ||"
+	    " char(10) || '*  A  6.6.6.6')", "dns.soa_rname");
+	hostile_one(dir, "dns.ttl that is not a number is refused",
+	    "INSERT INTO parameter VALUES ('dns.ttl', '3600 IN A 6.6.6.6')",
+	    "dns.ttl");
+	hostile_one(dir, "dns.ns with a record in it is refused",
+	    "INSERT INTO parameter VALUES ('dns.ns', 'ns1.example. ; x')",
+	    "dns.ns");
+	hostile_one(dir, "a zone row whose prefix is not its origin's is"
+	    " refused", "UPDATE zone SET prefix = '4'", "prefix");
+}
+
 int
 main(void)
 {
@@ -76,6 +162,8 @@ main(void)
 	ok(zonefile_write_all(st, "/proc/enumdr-no", NULL, NULL, NULL, err) == -1,
 	    "unwritable directory refused");
 	like(err, "/proc/enumdr-no", "error names the directory");
+
+	hostile_rows(dir);
 
 	store_close(st);
 	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
