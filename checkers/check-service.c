@@ -12,9 +12,13 @@
  *      listener is open (S0.5); MASTER-LOADING is healthy: the takeover
  *      runs, bounded by its own step timeouts; INIT (also spelt UNKNOWN),
  *      BACKUP, FAULT and STOP are healthy, any other role is not;
- *   3. the database is readable: a read-only open and one query over the
+ *   3. in every role, the agent does not report that it cannot write the
+ *      database ("storage" other than "ok": a full disk or a write error,
+ *      S0.5/S0.6 — every change would be refused); an agent that sends
+ *      no "storage" is judged by the other checks;
+ *   4. the database is readable: a read-only open and one query over the
  *      zone table (no work that grows with the number of numbers);
- *   4. with --dns and in role MASTER, the DNS server serves every zone's
+ *   5. with --dns and in role MASTER, the DNS server serves every zone's
  *      database serial; an older one only within --grace seconds of the
  *      zone's last change, since the agent reloads in group commits.  A
  *      standby's DNS server is loaded by the takeover (S0.6), so what it
@@ -78,8 +82,9 @@ usage(FILE *out)
 "\n"
 "Exit 0 when this room is healthy: its agent answers the heartbeat, a\n"
 "takeover has not failed, in MASTER the provisioning listener is open, the\n"
-"database is readable and (with --dns) SERVER serves every zone's database\n"
-"serial.  Else exit 1 with one line on stderr naming the first failure.\n"
+"agent can write the database, the database is readable and (with --dns)\n"
+"SERVER serves every zone's database serial.  Else exit 1 with one line on\n"
+"stderr naming the first failure.\n"
 "\n"
 "  -c, --config FILE   configuration (default $ENUMDR_CONFIG or %s)\n"
 "      --dns SERVER    DNS server to ask for the zones' SOA serials\n"
@@ -142,7 +147,8 @@ parse_utc(const char *s)
 	return timegm(&tm);
 }
 
-/* Checks 1 and 2: the agent's heartbeat and the role it reports.  *dns
+/* Checks 1 to 3: the agent's heartbeat, the role it reports and whether
+ * it can write the database.  *dns
  * is set to 0 when the role makes the DNS comparison meaningless. */
 static int
 check_agent(const struct config *cfg, int64_t deadline, int *dns, char *why)
@@ -198,10 +204,20 @@ check_agent(const struct config *cfg, int64_t deadline, int *dns, char *why)
 		    " (role %s)", url, hb.status, hb.role);
 		return -1;
 	}
+	/* A room whose agent cannot write its database refuses every change
+	 * (507): it is not fit to hold the VIP, in any role.  An agent that
+	 * sends no "storage" (one from before it existed, during an upgrade)
+	 * is judged by the other checks. */
+	if (hb.storage[0] != '\0' && strcmp(hb.storage, "ok") != 0) {
+		setwhy(why, "unhealthy: cannot write the database (the agent"
+		    " reports storage \"%s\"%s%s)", hb.storage,
+		    hb.storage_error[0] ? ": " : "", hb.storage_error);
+		return -1;
+	}
 	return 0;
 }
 
-/* Check 3: open the database read-only and read the zone table (origin,
+/* Check 4: open the database read-only and read the zone table (origin,
  * serial, updated_at) — not store_list_zones, which counts numbers. */
 static int
 read_zones(const char *database, int64_t deadline,
@@ -286,7 +302,7 @@ within_grace(const struct service_zone *z, long grace_s)
 	return age < grace_s && -age < grace_s;
 }
 
-/* Check 4: every zone's SOA serial as served equals the database's; an
+/* Check 5: every zone's SOA serial as served equals the database's; an
  * older one is tolerated for grace_s seconds after the zone changed. */
 static int
 check_dns(const struct service_opts *o, const struct service_zone *zones,

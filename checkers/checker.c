@@ -162,7 +162,11 @@ checker_heartbeat_parse(const char *body, size_t len,
 	    copy_member(root, "listener", 0, hb->listener,
 	    sizeof(hb->listener), err) == -1 ||
 	    copy_member(root, "error", 0, hb->reason, sizeof(hb->reason),
-	    err) == -1)
+	    err) == -1 ||
+	    copy_member(root, "storage", 0, hb->storage, sizeof(hb->storage),
+	    err) == -1 ||
+	    copy_member(root, "storage_error", 0, hb->storage_error,
+	    sizeof(hb->storage_error), err) == -1)
 		goto fail;
 	if (hb->reason[0] == '\0' && copy_member(root, "reason", 0,
 	    hb->reason, sizeof(hb->reason), err) == -1)

@@ -6,8 +6,10 @@
  * A heartbeat is the agent's GET /v1/heartbeat answer:
  *   {"room":"A","role":"BACKUP","listener":"open|closed","journal":N,
  *    "zones":[{"origin":"6.4.e164.arpa","serial":123}],"snapshot":{...},
- *    "alarms":N,"time":"..."}
- * Only room, role and listener matter to the checkers; the rest is ignored.
+ *    "alarms":N,"storage":"ok|full|error","storage_error":"..."|null,
+ *    "time":"..."}
+ * Room, role, listener and storage matter to the checkers; the rest is
+ * ignored.
  *
  * Like lib/, nothing here prints or exits: functions return 0 or -1 and
  * fill a caller's err buffer (ENUMDR_ERRLEN bytes) naming the URL.
@@ -18,6 +20,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "util.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -34,6 +37,8 @@ struct checker_heartbeat {
 	char role[32];                /* "role": BACKUP, MASTER, ... */
 	char listener[16];            /* "listener": open | closed ("" if absent) */
 	char reason[256];             /* "error" or "reason" when present, else "" */
+	char storage[16];             /* "storage": ok | full | error ("" if absent) */
+	char storage_error[ENUMDR_ERRLEN]; /* "storage_error" ("" if absent) */
 };
 
 /* The configuration file: -c FILE when given, else $ENUMDR_CONFIG, else
@@ -67,7 +72,8 @@ int checker_heartbeat_get(const char *url, long connect_ms, long timeout_ms,
     struct checker_heartbeat *hb, char *err);
 
 /* Parse a heartbeat body: a JSON object with string members "room" and
- * "role" ("listener", "error"/"reason" optional). */
+ * "role" ("listener", "error"/"reason", "storage", "storage_error"
+ * optional: an agent before "storage" existed does not send it). */
 int checker_heartbeat_parse(const char *body, size_t len,
     struct checker_heartbeat *hb, char *err);
 

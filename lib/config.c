@@ -120,6 +120,14 @@ static const struct field agent_fields[] = {
 	    "127.0.0.1:8054"),
 	STR(CFG, "control_socket", FT_SOCKET, 0, control_socket, NULL),
 	INT(CFG, "snapshot_interval_s", snapshot_interval_s, 0, 86400, 300),
+	INT(CFG, "header_timeout_s", header_timeout_s, 1, 300, 10),
+	INT(CFG, "body_timeout_s", body_timeout_s, 1, 3600, 30),
+	INT(CFG, "transfer_min_bytes_per_s", transfer_min_rate, 1, 1073741824,
+	    65536),
+	INT(CFG, "provisioning_connections_per_address",
+	    provisioning_per_address, 1, 1024, 16),
+	INT(CFG, "peer_connections_per_address", peer_per_address, 1, 1024,
+	    8),
 	END
 };
 

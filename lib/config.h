@@ -66,6 +66,13 @@ struct config {
 	char peer_listen[128];               /* "ADDR:PORT", default 127.0.0.1:8054 */
 	char control_socket[PATH_MAX];       /* default STATE_DIR/control.sock */
 	int snapshot_interval_s;             /* default 300; 0 = off */
+	int header_timeout_s;                /* default 10: a request's headers */
+	int body_timeout_s;                  /* default 30: its body and answer */
+	int transfer_min_rate;               /* bytes/s, default 65536: a peer API
+	                                      * transfer past body_timeout_s */
+	int provisioning_per_address;        /* default 16: connections at once
+	                                      * from one other address */
+	int peer_per_address;                /* default 8: the same, peer API */
 
 	struct config_peer peers[CONFIG_MAX_PEERS];
 	size_t npeers;

@@ -790,6 +790,10 @@ snapshot_export(struct store *st, const char *dir, const char *room,
 	}
 	if (util_mkdir_p(dir, 0750, err) == -1)
 		return -1;
+	/* the copies an export killed mid-way left behind (a 1M-number
+	 * copy is hundreds of MB: a crash loop must not fill the disk) */
+	if (util_remove_stale_temps(dir, 0, NULL, err) == -1)
+		return -1;
 	if (util_path_join(dbpath, sizeof(dbpath), dir, SNAPSHOT_DB_NAME,
 	    err) == -1 ||
 	    util_path_join(serpath, sizeof(serpath), dir,
@@ -956,6 +960,7 @@ verify_snapshot(const char *dir, const struct serial_file *sf,
 		    sqlite3_errmsg(db) : sqlite3_errstr(rc));
 		goto done;
 	}
+	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 	rc = sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &q, NULL);
 	if (rc == SQLITE_OK) {
 		result[0] = '\0';

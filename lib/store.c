@@ -166,6 +166,10 @@ store_open(const char *path, int flags, struct store **out, char *err)
 	}
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+	/* A peer's snapshot is ATTACHed to this connection on import: its
+	 * schema (views, triggers, defaults) may not call functions with
+	 * side effects (SQLite "untrusted schema" defence). */
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 	if (!(flags & STORE_READONLY)) {
 		/* WAL for concurrent readers (checkers, heartbeats);
 		 * synchronous=FULL: an acknowledged change survives power loss. */

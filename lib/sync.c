@@ -77,6 +77,10 @@ struct history {
 	size_t n;
 };
 
+/* Rows of one zone_history table: a zone has one row per database that
+ * ever changed it, so this is far above any real history. */
+#define HISTORY_ROWS_MAX (1 << 20)
+
 /* Read the zone_history table of db; a database without one has none. */
 static int
 history_read(sqlite3 *db, const char *what, struct history *h, char *err)
@@ -98,6 +102,21 @@ history_read(sqlite3 *db, const char *what, struct history *h, char *err)
 		return -1;
 	}
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		/* the peer's rows are checked before (rowcheck.h); still,
+		 * never trust a column to be there */
+		if (sqlite3_column_type(q, 0) != SQLITE_TEXT ||
+		    sqlite3_column_type(q, 1) != SQLITE_TEXT) {
+			errf(err, "read zone history of %s: row %zu is not"
+			    " (zone, actor) text", what, h->n + 1);
+			rc = SQLITE_MISMATCH;
+			break;
+		}
+		if (h->n == HISTORY_ROWS_MAX) {
+			errf(err, "read zone history of %s: more than %d rows",
+			    what, HISTORY_ROWS_MAX);
+			rc = SQLITE_TOOBIG;
+			break;
+		}
 		if (h->n == cap) {
 			cap = cap ? cap * 2 : 16;
 			if ((ne = realloc(h->e, cap * sizeof(*ne))) == NULL) {
@@ -114,6 +133,12 @@ history_read(sqlite3 *db, const char *what, struct history *h, char *err)
 		h->n++;
 	}
 	sqlite3_finalize(q);
+	if (rc == SQLITE_MISMATCH || rc == SQLITE_TOOBIG) {
+		free(h->e);
+		h->e = NULL;
+		h->n = 0;
+		return -1;
+	}
 	if (rc != SQLITE_DONE) {
 		errf(err, "read zone history of %s: %s", what,
 		    rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errstr(rc));
@@ -453,13 +478,40 @@ step_failed(struct sync_report *rep, const char *step, char *err)
 	return -1;
 }
 
+/* rowcheck the database at path (read-only): 0, SNAPSHOT_EINVALID with
+ * rep->invalid_row, or -1 when it cannot be read. */
+static int
+check_rows(const char *path, struct sync_report *rep, char *err)
+{
+	sqlite3 *db = NULL;
+	int ret = -1;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		errf(err, "open peer snapshot %s: %s", path,
+		    db ? sqlite3_errmsg(db) : "out of memory");
+		goto done;
+	}
+	/* a crafted schema runs no function of its choosing */
+	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	if (rowcheck_database(db, "main", path, rep->invalid_row,
+	    sizeof(rep->invalid_row), err) == -1) {
+		ret = rep->invalid_row[0] != '\0' ? SNAPSHOT_EINVALID : -1;
+		goto done;
+	}
+	ret = 0;
+done:
+	sqlite3_close(db);
+	return ret;
+}
+
 int
 sync_run(struct store *st, const char *peer_dir, const struct sync_opts *opts,
     struct sync_report *rep, char *err)
 {
 	struct serial_file peer;
 	char path[PATH_MAX];
-	int ret = -1;
+	int ret = -1, rc;
 
 	memset(rep, 0, sizeof(*rep));
 	memset(&peer, 0, sizeof(peer));
@@ -478,9 +530,21 @@ sync_run(struct store *st, const char *peer_dir, const struct sync_opts *opts,
 		step_failed(rep, "read peer snapshot", err);
 		goto done;
 	}
+	/* every row of it by the store's rules before any is read for the
+	 * comparison: an invalid snapshot is refused whole, whatever the
+	 * outcome would have been (the import checks again, inside its
+	 * transaction, what it copies) */
 	if (util_path_join(path, sizeof(path), peer_dir, SNAPSHOT_DB_NAME,
-	    err) == -1 ||
-	    sync_compare_history(st, &peer, path, rep, err) == -1) {
+	    err) == -1) {
+		step_failed(rep, "read peer snapshot", err);
+		goto done;
+	}
+	if ((rc = check_rows(path, rep, err)) != 0) {
+		step_failed(rep, rc == SNAPSHOT_EINVALID ? SYNC_STEP_INVALID :
+		    "read peer snapshot", err);
+		goto done;
+	}
+	if (sync_compare_history(st, &peer, path, rep, err) == -1) {
 		step_failed(rep, strstr(err, path) != NULL ?
 		    "read peer snapshot" : "query own serials", err);
 		goto done;

@@ -1,7 +1,10 @@
 /*
  * util.c — error buffer, atomic file writes, bounded reads, clocks.
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -337,4 +340,86 @@ util_utc_iso8601(char *out, size_t outlen)
 
 	gmtime_r(&now, &tm);
 	strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The PID of a temporary's maker from its suffix ".tmp.PID[-journal...]",
+ * 0 when the name is not such a temporary; -1 for ".part.XXXXXX". */
+static long
+temp_owner(const char *name)
+{
+	static const char *const sides[] = { "", "-journal", "-wal", "-shm" };
+	const char *p, *kind;
+	size_t i, len, tail;
+	long pid = 0;
+
+	if ((p = strstr(name, ".tmp.")) != NULL)
+		kind = p + 5;
+	else if ((p = strstr(name, ".part.")) != NULL)
+		kind = p + 6;
+	else
+		return 0;
+	if (p == name)
+		return 0;
+	len = strlen(kind);
+	for (i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
+		tail = strlen(sides[i]);
+		if (len > tail && strcmp(kind + len - tail, sides[i]) == 0) {
+			size_t n = len - tail, j;
+			int digits = 1;
+
+			for (j = 0; j < n; j++)
+				if (kind[j] < '0' || kind[j] > '9')
+					digits = 0;
+			if (digits && n > 0 && n <= 9) {
+				for (j = 0; j < n; j++)
+					pid = pid * 10 + (kind[j] - '0');
+				return pid > 0 ? pid : 0;
+			}
+			if (tail == 0 && n == 6 && p[1] == 'p') {
+				for (j = 0; j < n; j++)
+					if (!isalnum((unsigned char)kind[j]))
+						return 0;
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+int
+util_remove_stale_temps(const char *dir, int own_random, size_t *np,
+    char *err)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+	long pid;
+
+	if (np != NULL)
+		*np = 0;
+	if ((d = opendir(dir)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		errf_errno(err, "open directory %s", dir);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if ((pid = temp_owner(de->d_name)) == 0)
+			continue;
+		if (pid == -1 && !own_random)
+			continue;
+		if (pid > 0 && (pid == (long)getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue;	/* its maker runs (or may: EPERM) */
+		if (util_path_join(path, sizeof(path), dir, de->d_name,
+		    NULL) == -1)
+			continue;
+		if (unlink(path) == 0)
+			n++;
+	}
+	closedir(d);
+	if (np != NULL)
+		*np = n;
+	return 0;
 }

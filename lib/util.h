@@ -46,6 +46,19 @@ int util_fsync_dir(const char *dir, char *err);
 /* Copy a file to dst atomically (temporary name + fsync + rename). */
 int util_copy_file(const char *src, const char *dst, char *err);
 
+/*
+ * Temporary files outlive a crash (kill -9, power loss) of the process that
+ * made them.  Every enumdr temporary is NAME.tmp.PID or NAME.part.PID
+ * (optionally followed by SQLite's -journal, -wal or -shm), PID being its
+ * maker's: remove those in dir whose maker no longer runs; with
+ * own_random also NAME.part.XXXXXX (6 letters or digits, the agent's
+ * uploads), which only the caller makes (call it once, at start).  Returns
+ * how many were removed (n may be NULL), -1 when dir cannot be read (a
+ * missing dir is not an error).
+ */
+int util_remove_stale_temps(const char *dir, int own_random, size_t *n,
+    char *err);
+
 /* Milliseconds from CLOCK_MONOTONIC. */
 int64_t util_now_ms(void);
 

@@ -268,7 +268,8 @@ zonefile_write_all(struct store *st, const char *dir, const char *only,
 		*results = NULL;
 	if (np)
 		*np = 0;
-	if (util_mkdir_p(dir, 0755, err) == -1)
+	if (util_mkdir_p(dir, 0755, err) == -1 ||
+	    util_remove_stale_temps(dir, 0, NULL, err) == -1)
 		return -1;
 	/* One read transaction: serials and numbers from the same state. */
 	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {

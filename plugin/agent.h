@@ -8,6 +8,8 @@
  *               of the published state once a second, orderly shutdown
  *   MHD         two libmicrohttpd daemons, a thread per connection:
  *               provisioning (provision.c) and the peer API (peerapi.c)
+ *   watchdog    their deadlines and limits' summary lines (http.c; its
+ *               lock is a leaf, taken after any of the ones below)
  *   control     the unix control socket (control_server.c)
  *   snapshot    periodic export + push to the peers (snapshot_job.c)
  *   peerwatch   polls the peers' heartbeats (peerwatch.c)
@@ -19,6 +21,8 @@
  *   snapfiles_lock  the files in snapshot_dir while an export replaces them
  *   reader_lock     the read-only connection (number reads, journal reads,
  *                   the published-state refresh)
+ *   storage_lock    whether the database can be written, and the
+ *                   STORAGE_FULL / STORAGE_IO alarms (agent_state.c)
  *   pub.lock        the published state (agent_state.c): held for
  *                   microseconds, so that a heartbeat never waits on a write
  *   cfg_lock        the part of the configuration SIGHUP may change
@@ -51,6 +55,9 @@
 #define AGENT_RETRY_MAX_S  30                         /* failed push: retry within */
 #define AGENT_PEERWATCH_S  5                          /* peer heartbeat poll period */
 #define AGENT_ROLE_MAX     16
+#define AGENT_PROV_CONNECTIONS 64                     /* provisioning: at once */
+#define AGENT_PEER_CONNECTIONS 32                     /* peer API: at once */
+#define AGENT_LOCAL_RESERVE 4                         /* of those, for this machine only */
 
 /* Status codes whose MHD names changed between releases (RFC 9110). */
 #define HTTP_CONTENT_TOO_LARGE   413
@@ -92,6 +99,9 @@ struct published {
 	char started[32];
 	char last_push[32];               /* UTC of the last push that worked */
 	char push_error[ENUMDR_ERRLEN];   /* "" when the last push worked */
+	int storage;                      /* enum agent_storage */
+	char storage_error[ENUMDR_ERRLEN];/* why it cannot write ("" when ok) */
+	char storage_since[32];           /* UTC of the first failed write */
 	size_t npeers;
 	struct pub_peer peers[CONFIG_MAX_PEERS];
 };
@@ -114,6 +124,18 @@ struct agent {
 	struct store *reader;             /* read-only connection */
 
 	struct published pub;
+
+	/* can the database be written (agent_state.c): the last write's or
+	 * probe's verdict, read without a lock on every write */
+	pthread_mutex_t storage_lock;
+	atomic_int storage;               /* enum agent_storage */
+	atomic_uint storage_gen;          /* bumped by every change of it */
+	atomic_int storage_probe_asked;   /* probe at the next tick */
+	int64_t storage_next_probe;       /* main thread only: monotonic ms */
+	int storage_raised;               /* alarm sent for this state, or OK */
+	int storage_raised_sev;           /* ... with this severity */
+	int storage_unrecorded;           /* ... but its state file failed */
+	int storage_stale;                /* a previous run's alarm may be active */
 
 	struct MHD_Daemon *prov_daemon;
 	struct MHD_Daemon *peer_daemon;
@@ -185,6 +207,28 @@ void agent_alarm_ctx(struct agent *ag, struct alarm_ctx *out);
 int agent_read_zones(struct store *st, struct pub_zone **zones, size_t *n,
     int64_t *journal, char *err);
 
+/* agent_state.c — can the database be written?  A failed write raises
+ * STORAGE_FULL (no space) or STORAGE_IO (any other write error); while it
+ * holds, the main thread probes every AGENT_STORAGE_PROBE_MS and the
+ * alarm clears once a probe or a real write works again. */
+enum agent_storage {
+	AGENT_STORAGE_OK = 0,
+	AGENT_STORAGE_FULL,               /* SQLITE_FULL, ENOSPC, EDQUOT */
+	AGENT_STORAGE_ERROR               /* an I/O or other database error */
+};
+#define AGENT_STORAGE_PROBE_MS    2000      /* probe period while failing */
+#define AGENT_STORAGE_PROBE_BYTES (64 * 1024) /* written, fsynced, removed */
+void agent_storage_init(struct agent *ag);
+/* store_apply on the writer (writer_lock held), noting whether the write
+ * worked: every provisioning change goes through here. */
+enum store_status agent_store_apply(struct agent *ag,
+    const struct store_change *changes, size_t n,
+    struct store_change_result *results, size_t *failed, char *err);
+/* Main thread, once a second: the probe while a write fails. */
+void agent_storage_tick(struct agent *ag);
+/* Another write failed (a snapshot export): probe at the next tick. */
+void agent_storage_suspect(struct agent *ag);
+
 /* provision.c, peerapi.c — the HTTP daemons. */
 struct MHD_Daemon *provision_start(struct agent *ag, const char *listen,
     char *err);
@@ -192,9 +236,27 @@ struct MHD_Daemon *peerapi_start(struct agent *ag, const char *listen,
     char *err);
 
 /* http.c — helpers shared by the two daemons. */
-/* Start a daemon on "ADDR:PORT": a thread per connection. */
+/* What one daemon allows its clients. */
+struct http_limits {
+	unsigned int connections;     /* at once, this machine's included */
+	unsigned int local_reserve;   /* of those, only for this machine's
+	                               * own clients (the room's checker) */
+	unsigned int per_address;     /* at once from one other address */
+	int header_timeout_ms;        /* a request's headers, from the
+	                               * connection's start or the previous
+	                               * request's end */
+	int body_timeout_ms;          /* its body and answer, from the end
+	                               * of its headers */
+	unsigned int min_rate;        /* != 0: past body_timeout_ms a transfer
+	                               * goes on while it moves this many
+	                               * bytes/s (over each 10 s) */
+};
+/* Start a daemon on "ADDR:PORT": a thread per connection, the request
+ * target checked before handler sees it, lim enforced (503 past a limit,
+ * 408 or a cut past a deadline).  handler and completed see their own
+ * *req_cls, NULL on a request's first call. */
 struct MHD_Daemon *http_start(const char *listen, const char *what,
-    unsigned int connection_limit, MHD_AccessHandlerCallback handler,
+    const struct http_limits *lim, MHD_AccessHandlerCallback handler,
     void *handler_cls, MHD_RequestCompletedCallback completed, char *err);
 /* Reply with obj (stolen) as compact JSON and a newline. */
 enum MHD_Result http_reply_json(struct MHD_Connection *conn,

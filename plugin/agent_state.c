@@ -10,9 +10,27 @@
  * connection, which catches changes made outside the agent (`enumdr zone
  * add`, an import) — that read is dropped when a commit came in between,
  * because the commit's figures are newer.
+ *
+ * Whether the database can be written (S0.5, S0.6: an active room that
+ * refuses every change must say so, so that keepalived moves the VIP):
+ * every provisioning write goes through agent_store_apply, which notes its
+ * outcome.  A write that fails for want of space raises STORAGE_FULL, any
+ * other failed write STORAGE_IO (critical while the listener is open,
+ * major in a standby); the heartbeat says "storage":"full"|"error" and
+ * enumdr-check-service reports the room unhealthy.  While it holds, the
+ * main thread probes every AGENT_STORAGE_PROBE_MS: 64 KiB written, fsynced
+ * and dropped in the database's directory, then one real commit that
+ * leaves the data as it was; the alarm clears when the probe or a real
+ * write works again.  Nothing here sleeps, and a probe is bounded work.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "log.h"
@@ -225,6 +243,41 @@ pub_active_room(struct published *pub, char *out, size_t outlen)
 	pthread_mutex_unlock(&pub->lock);
 }
 
+static const char *
+storage_name(int storage)
+{
+	switch (storage) {
+	case AGENT_STORAGE_OK: return "ok";
+	case AGENT_STORAGE_FULL: return "full";
+	default: return "error";
+	}
+}
+
+/* The published storage verdict; error is kept as printable ASCII (it goes
+ * into JSON strings and a checker's one-line message). */
+static void
+pub_set_storage(struct published *pub, int storage, const char *error)
+{
+	char *c;
+
+	pthread_mutex_lock(&pub->lock);
+	if (storage == AGENT_STORAGE_OK) {
+		pub->storage_error[0] = '\0';
+		pub->storage_since[0] = '\0';
+	} else {
+		if (pub->storage == AGENT_STORAGE_OK)
+			util_utc_iso8601(pub->storage_since,
+			    sizeof(pub->storage_since));
+		strlcpy_(pub->storage_error, error != NULL && *error != '\0' ?
+		    error : storage_name(storage), sizeof(pub->storage_error));
+		for (c = pub->storage_error; *c != '\0'; c++)
+			if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+				*c = '?';
+	}
+	pub->storage = storage;
+	pthread_mutex_unlock(&pub->lock);
+}
+
 /* The heartbeat body (lock held). */
 static json_t *
 heartbeat_locked(const struct published *pub, const char *room)
@@ -246,7 +299,7 @@ heartbeat_locked(const struct published *pub, const char *room)
 		    pub->snap_sha256);
 	else
 		snap = json_null();
-	o = json_pack("{s:s,s:s,s:s,s:I,s:o,s:o,s:i,s:s}",
+	o = json_pack("{s:s,s:s,s:s,s:I,s:o,s:o,s:i,s:s,s:o,s:s}",
 	    "room", room,
 	    "role", pub->role,
 	    "listener", pub->listener_open ? "open" : "closed",
@@ -254,6 +307,9 @@ heartbeat_locked(const struct published *pub, const char *room)
 	    "zones", zones,
 	    "snapshot", snap,
 	    "alarms", pub->alarms,
+	    "storage", storage_name(pub->storage),
+	    "storage_error", pub->storage == AGENT_STORAGE_OK ? json_null() :
+	    json_string(pub->storage_error),
 	    "time", now);
 	return o;
 }
@@ -310,6 +366,9 @@ pub_status_json(struct published *pub, const char *room)
 		    json_string(pub->last_push) : json_null());
 		json_object_set_new(o, "push_error", pub->push_error[0] !=
 		    '\0' ? json_string(pub->push_error) : json_null());
+		json_object_set_new(o, "storage_since", pub->storage ==
+		    AGENT_STORAGE_OK ? json_null() :
+		    json_string(pub->storage_since));
 	} else {
 		json_decref(peers);
 	}
@@ -420,4 +479,326 @@ agent_refresh_alarms(struct agent *ag)
 	}
 	free(list);
 	pub_set_alarms(&ag->pub, (int)n);
+}
+
+/* ---- can the database be written ------------------------------------- */
+
+static const char *
+storage_alarm_id(int storage)
+{
+	return storage == AGENT_STORAGE_FULL ? "STORAGE_FULL" : "STORAGE_IO";
+}
+
+/* Raise the alarm of state storage (storage_lock held). */
+static void
+storage_raise(struct agent *ag, int storage, const char *error,
+    const char *source, int open)
+{
+	struct alarm_ctx actx;
+	enum alarm_severity sev = open ? ALARM_CRITICAL : ALARM_MAJOR;
+	char what[256], aerr[ENUMDR_ERRLEN], line[1024];
+	const char *fig[] = { "database", ag->cfg.database, "error", error,
+	    "source", source, "listener", open ? "open" : "closed", NULL };
+	const char *id = storage_alarm_id(storage);
+	int rc;
+
+	agent_alarm_ctx(ag, &actx);
+	snprintf(what, sizeof(what), "the database cannot be written (%s)%s",
+	    storage == AGENT_STORAGE_FULL ? "disk full" : "write error",
+	    open ? ": every provisioning change is refused" :
+	    ": this room could not take provisioning");
+	/* Formatted first: a raise that fails after this point has still
+	 * been sent, only its state file is missing. */
+	if (alarm_format(&actx, id, 1, sev, what, fig, line,
+	    sizeof(line)) == -1) {
+		log_warnx("alarm %s: cannot format the line", id);
+		return;
+	}
+	rc = alarm_raise(&actx, id, sev, what, fig, aerr);
+	if (rc == -1)
+		log_warnx("alarm %s: %s", id, aerr);
+	if (ag->storage_raised != storage) {
+		ag->storage_unrecorded = rc == -1;
+		log_warnx("database %s cannot be written (%s, %s): %s;"
+		    " probing every %d ms", ag->cfg.database,
+		    storage_name(storage), source, error,
+		    AGENT_STORAGE_PROBE_MS);
+	} else if (rc == 0) {
+		ag->storage_unrecorded = 0;
+	}
+	ag->storage_raised = storage;
+	ag->storage_raised_sev = sev;
+}
+
+/* Clear alarm id (storage_lock held); also the raise whose state file
+ * could not be written (a full state_dir), whose clear alarm_clear would
+ * not send: every raise has its clear (doc/alarms.md). */
+static void
+storage_clear(struct agent *ag, const char *id, const char *what,
+    const char *source, int unrecorded)
+{
+	struct alarm_ctx actx;
+	char aerr[ENUMDR_ERRLEN], line[1024];
+	const char *fig[] = { "database", ag->cfg.database, "source", source,
+	    NULL };
+	int rc;
+
+	agent_alarm_ctx(ag, &actx);
+	rc = alarm_clear(&actx, id, what, fig, aerr);
+	if (rc == -1)
+		log_warnx("alarm %s: %s", id, aerr);
+	else if (rc == 0 && unrecorded && alarm_format(&actx, id, 0,
+	    (enum alarm_severity)ag->storage_raised_sev, what, fig, line,
+	    sizeof(line)) == 0)
+		agent_alarm_sender(&actx, LOG_NOTICE, line);
+}
+
+/*
+ * Move to state storage.  With check_gen, only when no other verdict came
+ * in since the caller read storage_gen == gen (a probe's result must not
+ * undo a later write's).  A new failure raises its alarm, a failure that
+ * persists updates the published error (and re-raises when the listener
+ * opened or closed since: the severity follows it), a success clears.
+ */
+static void
+storage_set(struct agent *ag, int storage, const char *error,
+    const char *source, int check_gen, unsigned int gen)
+{
+	int prev, open;
+
+	pthread_mutex_lock(&ag->storage_lock);
+	if (check_gen && atomic_load(&ag->storage_gen) != gen) {
+		pthread_mutex_unlock(&ag->storage_lock);
+		return;
+	}
+	prev = atomic_load(&ag->storage);
+	if (storage != prev) {
+		atomic_store(&ag->storage, storage);
+		atomic_fetch_add(&ag->storage_gen, 1);
+	}
+	pub_set_storage(&ag->pub, storage, error);
+	if (storage == AGENT_STORAGE_OK) {
+		if (ag->storage_raised != AGENT_STORAGE_OK) {
+			storage_clear(ag, storage_alarm_id(ag->storage_raised),
+			    "the database can be written again", source,
+			    ag->storage_unrecorded);
+			log_info("database %s can be written again (%s)",
+			    ag->cfg.database, source);
+		}
+		if (ag->storage_stale) {
+			/* An alarm of a previous run that ended while it
+			 * held: sent only when its state file is there. */
+			storage_clear(ag, "STORAGE_FULL", "the database can be"
+			    " written again", source, 0);
+			storage_clear(ag, "STORAGE_IO", "the database can be"
+			    " written again", source, 0);
+		}
+		ag->storage_raised = AGENT_STORAGE_OK;
+		ag->storage_unrecorded = 0;
+	} else {
+		pthread_mutex_lock(&ag->pub.lock);
+		open = ag->pub.listener_open;
+		pthread_mutex_unlock(&ag->pub.lock);
+		if (ag->storage_raised != AGENT_STORAGE_OK &&
+		    ag->storage_raised != storage) {
+			storage_clear(ag, storage_alarm_id(ag->storage_raised),
+			    storage == AGENT_STORAGE_FULL ? "the write error"
+			    " became a full disk" : "the full disk became a"
+			    " write error", source, ag->storage_unrecorded);
+			ag->storage_raised = AGENT_STORAGE_OK;
+		}
+		if (ag->storage_stale)
+			storage_clear(ag, storage_alarm_id(storage ==
+			    AGENT_STORAGE_FULL ? AGENT_STORAGE_ERROR :
+			    AGENT_STORAGE_FULL), "no longer the reason the"
+			    " database cannot be written", source, 0);
+		if (ag->storage_raised != storage ||
+		    ag->storage_raised_sev != (open ? ALARM_CRITICAL :
+		    ALARM_MAJOR))
+			storage_raise(ag, storage, error, source, open);
+	}
+	ag->storage_stale = 0;
+	pthread_mutex_unlock(&ag->storage_lock);
+}
+
+void
+agent_storage_init(struct agent *ag)
+{
+	pthread_mutex_init(&ag->storage_lock, NULL);
+	atomic_store(&ag->storage, AGENT_STORAGE_OK);
+	atomic_store(&ag->storage_gen, 0);
+	/* The first tick probes: it finds a disk that was full before the
+	 * start, and clears what a previous run left raised. */
+	atomic_store(&ag->storage_probe_asked, 1);
+	ag->storage_next_probe = 0;
+	ag->storage_raised = AGENT_STORAGE_OK;
+	ag->storage_raised_sev = ALARM_MAJOR;
+	ag->storage_unrecorded = 0;
+	ag->storage_stale = 1;
+}
+
+enum store_status
+agent_store_apply(struct agent *ag, const struct store_change *changes,
+    size_t n, struct store_change_result *results, size_t *failed,
+    char *err)
+{
+	enum store_status s;
+
+	s = store_apply(ag->writer, changes, n, results, failed, err);
+	switch (s) {
+	case STORE_OK:
+		/* The fast path reads one atomic: no lock per write. */
+		if (n > 0 && atomic_load(&ag->storage) != AGENT_STORAGE_OK)
+			storage_set(ag, AGENT_STORAGE_OK, NULL, "write", 0, 0);
+		break;
+	case STORE_EFULL:
+		storage_set(ag, AGENT_STORAGE_FULL, err, "write", 0, 0);
+		break;
+	case STORE_EIO:
+		storage_set(ag, AGENT_STORAGE_ERROR, err, "write", 0, 0);
+		break;
+	default:
+		break;	/* the request's fault, or a lock: not the disk's */
+	}
+	return s;
+}
+
+void
+agent_storage_suspect(struct agent *ag)
+{
+	atomic_store(&ag->storage_probe_asked, 1);
+}
+
+/* Write, fsync and drop AGENT_STORAGE_PROBE_BYTES in dir: an unnamed
+ * O_TMPFILE where the filesystem has it (nothing is left behind by a
+ * crash), else probe_path, which the next probe truncates and removes. */
+static int
+probe_file(const char *dir, const char *probe_path, char *err)
+{
+	static const char zeros[8192];
+	const char *what = "create";
+	size_t left = AGENT_STORAGE_PROBE_BYTES, chunk;
+	ssize_t w;
+	int fd, named = 0, ret = -1, saved;
+
+	fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd == -1 && (errno == EOPNOTSUPP || errno == EISDIR ||
+	    errno == EINVAL)) {
+		named = 1;
+		fd = open(probe_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+		    O_NOFOLLOW, 0600);
+	}
+	if (fd == -1)
+		goto fail;
+	what = "write";
+	while (left > 0) {
+		chunk = left < sizeof(zeros) ? left : sizeof(zeros);
+		if ((w = write(fd, zeros, chunk)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		left -= (size_t)w;
+	}
+	what = "fsync";
+	if (fsync(fd) == -1)
+		goto fail;
+	ret = 0;
+fail:
+	saved = errno;
+	if (ret == -1)
+		errf_errno(err, "probe: %s %d KiB in %s", what,
+		    AGENT_STORAGE_PROBE_BYTES / 1024, dir);
+	if (fd != -1)
+		close(fd);
+	if (named)
+		unlink(probe_path);
+	errno = saved;		/* the caller tells ENOSPC from the rest */
+	return ret;
+}
+
+/* One real commit that leaves the data as it was: the identity row's
+ * schema_version up and back in one transaction (a same-value update
+ * would not reach the disk: SQLite skips unchanged cells). */
+static int
+probe_commit(struct agent *ag, char *err)
+{
+	enum store_status s;
+	char *msg = NULL;
+	sqlite3 *db;
+	int rc, ret;
+
+	pthread_mutex_lock(&ag->writer_lock);
+	if (ag->writer == NULL) {
+		pthread_mutex_unlock(&ag->writer_lock);
+		return -2;	/* stopping: no verdict */
+	}
+	db = store_handle(ag->writer);
+	rc = sqlite3_exec(db, "BEGIN IMMEDIATE;"
+	    " UPDATE database_identity SET schema_version = schema_version + 1"
+	    " WHERE id = 1;"
+	    " UPDATE database_identity SET schema_version = schema_version - 1"
+	    " WHERE id = 1;"
+	    " COMMIT", NULL, NULL, &msg);
+	if (rc == SQLITE_OK) {
+		ret = AGENT_STORAGE_OK;
+	} else {
+		s = store_sqlite_error(ag->writer, rc, "probe: commit", err);
+		if (!sqlite3_get_autocommit(db))
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		ret = s == STORE_EFULL ? AGENT_STORAGE_FULL : s == STORE_EBUSY ?
+		    -2 : AGENT_STORAGE_ERROR;
+	}
+	sqlite3_free(msg);
+	pthread_mutex_unlock(&ag->writer_lock);
+	return ret;
+}
+
+/* The probe's verdict: enum agent_storage, or -2 for none (locked). */
+static int
+storage_probe(struct agent *ag, char *err)
+{
+	char dir[PATH_MAX], probe_path[PATH_MAX + 16];
+	const char *slash;
+
+	/* cfg.database never changes after start: no cfg_lock needed. */
+	strlcpy_(dir, ag->cfg.database, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) == NULL)
+		strlcpy_(dir, ".", sizeof(dir));
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		dir[slash - dir] = '\0';
+	snprintf(probe_path, sizeof(probe_path), "%s.space-probe",
+	    ag->cfg.database);
+	if (probe_file(dir, probe_path, err) == -1) {
+		if (errno == ENOSPC || errno == EDQUOT)
+			return AGENT_STORAGE_FULL;
+		/* A directory the agent may not create files in says
+		 * nothing about the database: the commit decides. */
+		if (errno != EACCES && errno != EPERM)
+			return AGENT_STORAGE_ERROR;
+	}
+	return probe_commit(ag, err);
+}
+
+void
+agent_storage_tick(struct agent *ag)
+{
+	char err[ENUMDR_ERRLEN];
+	unsigned int gen;
+	int64_t now = util_now_ms();
+	int asked, verdict;
+
+	asked = atomic_exchange(&ag->storage_probe_asked, 0);
+	if (atomic_load(&ag->storage) == AGENT_STORAGE_OK && !asked)
+		return;
+	if (!asked && now < ag->storage_next_probe)
+		return;
+	ag->storage_next_probe = now + AGENT_STORAGE_PROBE_MS;
+	gen = atomic_load(&ag->storage_gen);
+	err[0] = '\0';
+	if ((verdict = storage_probe(ag, err)) == -2)
+		return;
+	storage_set(ag, verdict, err, "probe", 1, gen);
 }

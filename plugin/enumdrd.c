@@ -142,6 +142,22 @@ reload(struct agent *ag, const char *path)
 		{ "agent.control_socket",
 		  offsetof(struct config, control_socket) },
 	};
+	/* the HTTP daemons' limits are set when they start */
+	static const struct {
+		const char *key;
+		size_t off;
+	} fixed_int[] = {
+		{ "agent.header_timeout_s",
+		  offsetof(struct config, header_timeout_s) },
+		{ "agent.body_timeout_s",
+		  offsetof(struct config, body_timeout_s) },
+		{ "agent.transfer_min_bytes_per_s",
+		  offsetof(struct config, transfer_min_rate) },
+		{ "agent.provisioning_connections_per_address",
+		  offsetof(struct config, provisioning_per_address) },
+		{ "agent.peer_connections_per_address",
+		  offsetof(struct config, peer_per_address) },
+	};
 	struct config_step steps[CONFIG_MAX_STEPS];
 	struct config *nc;
 	char err[ENUMDR_ERRLEN];
@@ -164,6 +180,16 @@ reload(struct agent *ag, const char *path)
 			log_warnx("reload: %s changed from \"%s\" to \"%s\":"
 			    " not applied, restart enumdrd for it", fixed[i].key,
 			    was, now);
+	}
+	for (i = 0; i < sizeof(fixed_int) / sizeof(fixed_int[0]); i++) {
+		int iwas = *(const int *)((const char *)&ag->cfg +
+		    fixed_int[i].off);
+		int inow = *(const int *)((const char *)nc + fixed_int[i].off);
+
+		if (iwas != inow)
+			log_warnx("reload: %s changed from %d to %d: not"
+			    " applied, restart enumdrd for it",
+			    fixed_int[i].key, iwas, inow);
 	}
 	pthread_mutex_lock(&ag->cfg_lock);
 	ag->cfg.alarm_facility = nc->alarm_facility;
@@ -337,6 +363,30 @@ agent_job_join(pthread_t thread, int wait_ms)
 	return pthread_timedjoin_np(thread, NULL, &ts) == 0 ? 0 : -1;
 }
 
+static void
+remove_stale_temps(struct agent *ag)
+{
+	char err[ENUMDR_ERRLEN], fetched[PATH_MAX], alarms[PATH_MAX];
+	const char *dirs[] = { ag->cfg.incoming_dir, ag->cfg.snapshot_dir,
+	    fetched, alarms };
+	size_t i, n;
+
+	if (util_path_join(fetched, sizeof(fetched), ag->cfg.state_dir,
+	    "fetched", err) == -1 ||
+	    util_path_join(alarms, sizeof(alarms), ag->cfg.state_dir,
+	    "alarms", err) == -1) {
+		log_warnx("%s", err);
+		return;
+	}
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		if (util_remove_stale_temps(dirs[i], i == 0, &n, err) == -1)
+			log_warnx("%s", err);
+		else if (n > 0)
+			log_info("%s: removed %zu temporary files left by a"
+			    " crash", dirs[i], n);
+	}
+}
+
 static int
 start_all(struct agent *ag)
 {
@@ -346,6 +396,10 @@ start_all(struct agent *ag)
 		log_warnx("%s", err);
 		return EXIT_UNAVAILABLE;
 	}
+	/* The only agent of this room now runs (it holds the control
+	 * socket): what a crash of an earlier run, or of a program it ran,
+	 * left half-written is removed, uploads' part files included. */
+	remove_stale_temps(ag);
 	if ((ag->peer_daemon = peerapi_start(ag, ag->cfg.peer_listen,
 	    err)) == NULL ||
 	    (ag->prov_daemon = provision_start(ag, ag->cfg.provisioning_listen,
@@ -386,6 +440,7 @@ main_loop(struct agent *ag, const char *config)
 			} else {
 				warned = 0;
 			}
+			agent_storage_tick(ag);
 			agent_refresh_alarms(ag);
 			continue;
 		}
@@ -487,6 +542,7 @@ main(int argc, char **argv)
 	alarm_set_sender(agent_alarm_sender);
 	pub_init(&ag->pub);
 	pub_set_peers(&ag->pub, &ag->cfg);
+	agent_storage_init(ag);
 
 	if (transfer_global_init(err) == -1) {
 		log_warnx("%s", err);

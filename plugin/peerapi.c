@@ -19,7 +19,11 @@
  * the database before a new export and the serial file after it sees a
  * checksum mismatch and fetches again).  An upload is written to
  * NAME.part.XXXXXX in incoming_dir, fsync'd and renamed: a reader never
- * sees half a file.  Only the two names are accepted.
+ * sees half a file.  Only the two names are accepted, and a query only
+ * on /v1/journal (after, limit).  http.c guards the connections: the
+ * target checked raw (400), limits per address and in all (503, with a
+ * reserve for this machine's own checker), deadlines for headers and
+ * bodies, and a minimum rate for a transfer that takes longer.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +38,6 @@
 #include "log.h"
 #include "util.h"
 
-#define PEER_CONNECTION_LIMIT 32
 
 enum peer_route {
 	PEER_HEARTBEAT,
@@ -280,15 +283,63 @@ upload_finish(struct agent *ag, struct MHD_Connection *conn,
 	    "name", rq->name, "size", (json_int_t)rq->written));
 }
 
-/* Route a request; 0, or -1 after queueing the error reply. */
+/* What the query of a request may hold: the names in allowed, each at
+ * most once and with a value. */
+struct query_check {
+	const char *const *allowed;	/* NULL-terminated */
+	unsigned int seen;		/* bit i: allowed[i] was given */
+	int bad;
+	char field[40];
+	char msg[200];
+};
+
+static enum MHD_Result
+query_check_one(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct query_check *q = cls;
+	size_t i;
+
+	(void)kind;
+	for (i = 0; q->allowed[i] != NULL; i++)
+		if (strcmp(key, q->allowed[i]) == 0)
+			break;
+	q->bad = 1;
+	if (q->allowed[i] == NULL) {
+		strlcpy_(q->field, "query", sizeof(q->field));
+		snprintf(q->msg, sizeof(q->msg), "query: unknown parameter"
+		    " \"%.32s\" (%s)", key, q->allowed[0] == NULL ?
+		    "this resource takes none" : "allowed: after, limit");
+	} else if (value == NULL) {
+		strlcpy_(q->field, key, sizeof(q->field));
+		snprintf(q->msg, sizeof(q->msg), "%s: needs a value (%s=N)",
+		    key, key);
+	} else if (q->seen & (1u << i)) {
+		strlcpy_(q->field, key, sizeof(q->field));
+		snprintf(q->msg, sizeof(q->msg), "%s: given more than once",
+		    key);
+	} else {
+		q->seen |= 1u << i;
+		q->bad = 0;
+	}
+	return q->bad ? MHD_NO : MHD_YES;
+}
+
+/* Route a request; 0, or -1 after queueing the error reply.  http.c has
+ * already refused a target that is not printable ASCII once decoded;
+ * here the path must be one of the resources exactly and the query hold
+ * only what the resource takes. */
 static int
 peer_route(struct MHD_Connection *conn, const char *url, const char *method,
     struct peer_request *rq, enum MHD_Result *ret)
 {
+	static const char *const journal_args[] = { "after", "limit", NULL };
+	static const char *const no_args[] = { NULL };
 	int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 	int put = strcmp(method, MHD_HTTP_METHOD_PUT) == 0;
 	const char *want = "GET";
+	struct query_check q;
 
 	if (strcmp(url, "/v1/heartbeat") == 0) {
 		rq->route = PEER_HEARTBEAT;
@@ -314,6 +365,15 @@ peer_route(struct MHD_Connection *conn, const char *url, const char *method,
 		*ret = http_reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, NULL,
 		    "method %.16s not allowed on %.200s (allowed: %s)", method,
 		    url, want);
+		return -1;
+	}
+	memset(&q, 0, sizeof(q));
+	q.allowed = rq->route == PEER_JOURNAL ? journal_args : no_args;
+	(void)MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND,
+	    query_check_one, &q);
+	if (q.bad) {
+		*ret = http_reply_error(conn, MHD_HTTP_BAD_REQUEST, q.field,
+		    "%s", q.msg);
 		return -1;
 	}
 	return 0;
@@ -405,6 +465,17 @@ peer_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 struct MHD_Daemon *
 peerapi_start(struct agent *ag, const char *listen_on, char *err)
 {
-	return http_start(listen_on, "peer API", PEER_CONNECTION_LIMIT,
-	    peer_handler, ag, peer_completed, err);
+	struct http_limits lim;
+
+	/* A snapshot up or down can be GBs: past the body deadline it goes
+	 * on while it keeps the minimum rate. */
+	memset(&lim, 0, sizeof(lim));
+	lim.connections = AGENT_PEER_CONNECTIONS;
+	lim.local_reserve = AGENT_LOCAL_RESERVE;
+	lim.per_address = (unsigned int)ag->cfg.peer_per_address;
+	lim.header_timeout_ms = ag->cfg.header_timeout_s * 1000;
+	lim.body_timeout_ms = ag->cfg.body_timeout_s * 1000;
+	lim.min_rate = (unsigned int)ag->cfg.transfer_min_rate;
+	return http_start(listen_on, "peer API", &lim, peer_handler, ag,
+	    peer_completed, err);
 }

@@ -21,9 +21,12 @@
  * A change is acknowledged only after store_apply has committed it (data,
  * zone serial and journal row in one transaction, synchronous=FULL).
  * Errors: 400 malformed JSON (line/column), unknown field, invalid number
- * or NAPTR field ({"error","field"} names it); 404 not found; 409 exists;
- * 413 body over 1 MiB; 422 no zone covers the number; 503 closed, database
- * busy or agent stopping; 507 disk full; 500 other database errors.
+ * or NAPTR field ({"error","field"} names it), a number in the path that
+ * is not E.164 (checked before the body is read), any query parameter, a
+ * target that is not printable ASCII once decoded (http.c); 404 not
+ * found; 409 exists; 413 body over 1 MiB; 422 no zone covers the number;
+ * 503 closed, database busy or agent stopping, too many connections
+ * (http.c); 507 disk full; 500 other database errors.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,7 +37,6 @@
 #include "log.h"
 #include "util.h"
 
-#define PROV_CONNECTION_LIMIT 64
 #define NUMBERS_PATH "/v1/numbers"
 
 enum prov_route {
@@ -260,10 +262,10 @@ parse_naptr_list(json_t *arr, const char *where, struct number_entry *e,
 	return 0;
 }
 
-/* A number in e164 (a string member of obj, or the path) into e. */
+/* A number (a string member, or a path segment) that store_e164_valid
+ * accepts; else a 400 naming field. */
 static int
-parse_e164(const char *value, const char *field, struct number_entry *e,
-    struct prov_error *pe)
+check_e164(const char *value, const char *field, struct prov_error *pe)
 {
 	char verr[ENUMDR_ERRLEN];
 
@@ -276,6 +278,16 @@ parse_e164(const char *value, const char *field, struct number_entry *e,
 		    verr);
 		return -1;
 	}
+	return 0;
+}
+
+/* A number in e164 (a string member of obj, or the path) into e. */
+static int
+parse_e164(const char *value, const char *field, struct number_entry *e,
+    struct prov_error *pe)
+{
+	if (check_e164(value, field, pe) == -1)
+		return -1;
 	strlcpy_(e->e164, value, sizeof(e->e164));
 	return 0;
 }
@@ -443,7 +455,7 @@ apply_changes(struct agent *ag, struct MHD_Connection *conn,
 			    "agent of room %s is stopping", ag->cfg.room);
 		return reply_closed(ag, conn);
 	}
-	s = store_apply(ag->writer, changes, n, res, &failed, err);
+	s = agent_store_apply(ag, changes, n, res, &failed, err);
 	if (s == STORE_OK)
 		pub_commit(&ag->pub, res, n);
 	pthread_mutex_unlock(&ag->writer_lock);
@@ -647,34 +659,42 @@ handle_get(struct agent *ag, struct MHD_Connection *conn,
 
 /* ---- routing -------------------------------------------------------- */
 
-/* Route method + url; 0, or the status to answer at once (pe filled). */
-static int
-route(const char *url, const char *method, struct prov_request *rq,
-    const char **allow, struct prov_error *pe)
+/* The first query parameter's name, for the refusal. */
+static enum MHD_Result
+first_query_key(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
 {
-	const char *num;
+	const char **first = cls;
+
+	(void)kind;
+	(void)value;
+	*first = key;
+	return MHD_NO;
+}
+
+/* Route method + url; 0, or -1 with the answer in pe (and in *allow the
+ * methods of a 405).  The number in the path and the absence of a query
+ * are checked here, before any body is read; http.c has already refused
+ * a target that is not printable ASCII once decoded. */
+static int
+route(struct MHD_Connection *conn, const char *url, const char *method,
+    struct prov_request *rq, const char **allow, struct prov_error *pe)
+{
+	const char *num, *key = NULL;
 	size_t len = strlen(NUMBERS_PATH);
 
 	*allow = NULL;
 	if (strcmp(url, NUMBERS_PATH) == 0) {
-		if (strcmp(method, MHD_HTTP_METHOD_POST) == 0) {
-			rq->route = ROUTE_ADD;
-			return 0;
-		}
-		*allow = "POST";
+		rq->route = ROUTE_ADD;
+		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+			*allow = "POST";
 	} else if (strncmp(url, NUMBERS_PATH "/", len + 1) == 0) {
 		num = url + len + 1;
 		if (*num == '\0' || strchr(num, '/') != NULL) {
 			prov_fail(pe, MHD_HTTP_NOT_FOUND, NULL,
-			    "no such resource: %s", url);
+			    "no such resource: %.200s", url);
 			return -1;
 		}
-		if (strlen(num) >= sizeof(rq->e164)) {
-			prov_fail(pe, MHD_HTTP_BAD_REQUEST, "e164",
-			    "e164: \"%.32s...\" is not an E.164 number", num);
-			return -1;
-		}
-		strlcpy_(rq->e164, num, sizeof(rq->e164));
 		if (strcmp(method, MHD_HTTP_METHOD_GET) == 0)
 			rq->route = ROUTE_GET;
 		else if (strcmp(method, MHD_HTTP_METHOD_PUT) == 0)
@@ -683,24 +703,35 @@ route(const char *url, const char *method, struct prov_request *rq,
 			rq->route = ROUTE_REMOVE;
 		else
 			*allow = "GET, PUT, DELETE";
-		if (*allow == NULL)
-			return 0;
-	} else if (strcmp(url, "/v1/batch") == 0) {
-		if (strcmp(method, MHD_HTTP_METHOD_POST) == 0) {
-			rq->route = ROUTE_BATCH;
-			return 0;
+		if (*allow == NULL) {
+			if (check_e164(num, "e164", pe) == -1)
+				return -1;
+			strlcpy_(rq->e164, num, sizeof(rq->e164));
 		}
-		*allow = "POST";
+	} else if (strcmp(url, "/v1/batch") == 0) {
+		rq->route = ROUTE_BATCH;
+		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+			*allow = "POST";
 	} else {
 		prov_fail(pe, MHD_HTTP_NOT_FOUND, NULL,
 		    "no such resource: %.200s (the API is /v1/numbers,"
 		    " /v1/numbers/{e164}, /v1/batch)", url);
 		return -1;
 	}
-	prov_fail(pe, MHD_HTTP_METHOD_NOT_ALLOWED, NULL,
-	    "method %.16s not allowed on %.200s (allowed: %s)", method, url,
-	    *allow);
-	return -1;
+	if (*allow != NULL) {
+		prov_fail(pe, MHD_HTTP_METHOD_NOT_ALLOWED, NULL,
+		    "method %.16s not allowed on %.200s (allowed: %s)", method,
+		    url, *allow);
+		return -1;
+	}
+	if (MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND,
+	    first_query_key, &key) > 0) {
+		prov_fail(pe, MHD_HTTP_BAD_REQUEST, "query",
+		    "query: the provisioning API takes no query parameters"
+		    " (got \"%.32s\")", key != NULL ? key : "");
+		return -1;
+	}
+	return 0;
 }
 
 static enum MHD_Result
@@ -761,7 +792,7 @@ prov_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		*con_cls = rq;
 		atomic_fetch_add(&ag->prov_inflight, 1);
 		memset(&pe, 0, sizeof(pe));
-		if (route(url, method, rq, &allow, &pe) == -1) {
+		if (route(conn, url, method, rq, &allow, &pe) == -1) {
 			rq->replied = 1;
 			if (allow != NULL)
 				return reply_405(conn, &pe, allow);
@@ -843,6 +874,16 @@ prov_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 struct MHD_Daemon *
 provision_start(struct agent *ag, const char *listen_on, char *err)
 {
-	return http_start(listen_on, "provisioning listener",
-	    PROV_CONNECTION_LIMIT, prov_handler, ag, prov_completed, err);
+	struct http_limits lim;
+
+	/* The bodies are small (1 MiB at most): a fixed body deadline. */
+	memset(&lim, 0, sizeof(lim));
+	lim.connections = AGENT_PROV_CONNECTIONS;
+	lim.local_reserve = AGENT_LOCAL_RESERVE;
+	lim.per_address = (unsigned int)ag->cfg.provisioning_per_address;
+	lim.header_timeout_ms = ag->cfg.header_timeout_s * 1000;
+	lim.body_timeout_ms = ag->cfg.body_timeout_s * 1000;
+	lim.min_rate = 0;
+	return http_start(listen_on, "provisioning listener", &lim,
+	    prov_handler, ag, prov_completed, err);
 }

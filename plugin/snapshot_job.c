@@ -18,7 +18,9 @@
  * Alarms: SNAPSHOT_EXPORT (major) when the export fails, SNAPSHOT_PUSH
  * (major, figures peer, url, error) when a push fails; a push failure is
  * retried within min(interval, 30 s); the next complete success clears
- * the alarm.
+ * the alarm.  A failed export also asks the storage probe (agent_state.c)
+ * to look at the database's disk: when that is full too, STORAGE_FULL is
+ * raised and the heartbeat says so.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -205,6 +207,9 @@ job_run(struct agent *ag, int *okp, char *failed_set, size_t failed_setlen)
 
 		log_warnx("snapshot: export into %s failed: %s",
 		    jc->snapshot_dir, err);
+		/* A full disk (ENOSPC, SQLITE_FULL) may be the database's
+		 * too: the storage probe looks (STORAGE_FULL). */
+		agent_storage_suspect(ag);
 		if (alarm_raise(&jc->alarms, "SNAPSHOT_EXPORT", ALARM_MAJOR,
 		    "periodic snapshot export failed", fig, aerr) == -1)
 			log_warnx("alarm SNAPSHOT_EXPORT: %s", aerr);

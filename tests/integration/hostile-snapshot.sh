@@ -217,9 +217,18 @@ $cases
 EOF_CASES
 
 # === 2. a takeover with the snapshot PUT into incoming_dir ==================
+# what a crashed upload (the agent's NAME.part.XXXXXX) and a crashed
+# export (NAME.tmp.PID of a process that is gone) leave behind
+mkdir -p "$T/A/incoming" "$T/A/snapshot"
+dead=$(sh -c 'echo $$')
+: >"$T/A/incoming/enumdr-snapshot.db.part.Qx7b2K"
+: >"$T/A/snapshot/enumdr-snapshot.db.tmp.$dead"
 bg_start agent_pid "$enumdrd" -d -c "$T/A/enumdr.yaml" 2>>"$T/agent.log"
 wait_for 10 curl -sf "http://127.0.0.1:$a_peer/v1/heartbeat" >/dev/null
 ok $? "room A's agent answers its heartbeat"
+[ ! -e "$T/A/incoming/enumdr-snapshot.db.part.Qx7b2K" ] &&
+	[ ! -e "$T/A/snapshot/enumdr-snapshot.db.tmp.$dead" ]
+ok $? "the agent removed the temporaries a crash left (an upload's part file, a dead export's copy)"
 put() {  # put DIR — both files through the peer API, database first
 	c1=$(curl -s -o /dev/null -w '%{http_code}' -T "$1/enumdr-snapshot.db" \
 	    "http://127.0.0.1:$a_peer/v1/incoming/enumdr-snapshot.db")

@@ -100,6 +100,12 @@ test_example(void)
 	is_str(cfg.control_socket, "/run/enumdr/control.sock",
 	    "agent.control_socket");
 	is_int(cfg.snapshot_interval_s, 300, "agent.snapshot_interval_s");
+	is_int(cfg.header_timeout_s, 10, "agent.header_timeout_s");
+	is_int(cfg.body_timeout_s, 30, "agent.body_timeout_s");
+	is_int(cfg.transfer_min_rate, 65536, "agent.transfer_min_bytes_per_s");
+	is_int(cfg.provisioning_per_address, 16,
+	    "agent.provisioning_connections_per_address");
+	is_int(cfg.peer_per_address, 8, "agent.peer_connections_per_address");
 	is_int((int)cfg.npeers, 1, "one peer");
 	is_str(cfg.peers[0].name, "B", "peers[0].name");
 	is_str(cfg.peers[0].heartbeat_url, "http://192.0.2.2:8054/v1/heartbeat",
@@ -149,6 +155,14 @@ test_defaults(void)
 	is_str(cfg.control_socket, "/d/st/control.sock",
 	    "default control_socket in state_dir");
 	is_int(cfg.snapshot_interval_s, 300, "default snapshot_interval_s");
+	is_int(cfg.header_timeout_s, 10, "default header_timeout_s");
+	is_int(cfg.body_timeout_s, 30, "default body_timeout_s");
+	is_int(cfg.transfer_min_rate, 65536,
+	    "default transfer_min_bytes_per_s");
+	is_int(cfg.provisioning_per_address, 16,
+	    "default provisioning_connections_per_address");
+	is_int(cfg.peer_per_address, 8,
+	    "default peer_connections_per_address");
 	is_int((int)cfg.npeers, 0, "no peers");
 	is_int((int)cfg.nsteps, 0, "no steps");
 	config_free(&cfg);
@@ -158,6 +172,10 @@ test_defaults(void)
 	    "sync:\n  on_diverged: merge-zones\n"
 	    "agent:\n  provisioning_listen: \"[2001:db8::1]:53\"\n"
 	    "  snapshot_interval_s: 0\n"
+	    "  header_timeout_s: 300\n  body_timeout_s: 1\n"
+	    "  transfer_min_bytes_per_s: 1073741824\n"
+	    "  provisioning_connections_per_address: 1\n"
+	    "  peer_connections_per_address: 1024\n"
 	    "peers:\n" PEER_B
 	    "load:\n  - name: x\n    argv: [/bin/true]\n", &cfg, err) == 0,
 	    "other values"))
@@ -169,6 +187,14 @@ test_defaults(void)
 	is_int(cfg.on_diverged, DIVERGED_MERGE_ZONES, "merge-zones");
 	is_str(cfg.provisioning_listen, "[2001:db8::1]:53", "IPv6 listen");
 	is_int(cfg.snapshot_interval_s, 0, "snapshots off");
+	is_int(cfg.header_timeout_s, 300, "largest header_timeout_s");
+	is_int(cfg.body_timeout_s, 1, "smallest body_timeout_s");
+	is_int(cfg.transfer_min_rate, 1073741824,
+	    "largest transfer_min_bytes_per_s");
+	is_int(cfg.provisioning_per_address, 1,
+	    "smallest provisioning_connections_per_address");
+	is_int(cfg.peer_per_address, 1024,
+	    "largest peer_connections_per_address");
 	is_str(cfg.peers[0].fetch_url, "", "fetch_url optional");
 	is_int(cfg.steps[0].timeout_ms, 30000, "default step timeout_ms");
 	is_int((int)cfg.steps[0].argc, 1, "argc 1");
@@ -241,6 +267,27 @@ test_errors(void)
 	fails_with(BASE "agent:\n  snapshot_interval_s: 99999999999999999999\n",
 	    "t.yaml:7:24: agent.snapshot_interval_s: \"99999999999999999999\" "
 	    "is not an integer", "huge integer");
+	fails_with(BASE "agent:\n  header_timeout_s: 0\n",
+	    "t.yaml:7:21: agent.header_timeout_s: 0 is out of range 1..300",
+	    "header_timeout_s 0");
+	fails_with(BASE "agent:\n  body_timeout_s: 3601\n",
+	    "t.yaml:7:19: agent.body_timeout_s: 3601 is out of range 1..3600",
+	    "body_timeout_s above range");
+	fails_with(BASE "agent:\n  transfer_min_bytes_per_s: 64KiB\n",
+	    "t.yaml:7:29: agent.transfer_min_bytes_per_s: \"64KiB\" is not an"
+	    " integer", "transfer_min_bytes_per_s with a unit");
+	fails_with(BASE "agent:\n  transfer_min_bytes_per_s: 0\n",
+	    "t.yaml:7:29: agent.transfer_min_bytes_per_s: 0 is out of range "
+	    "1..1073741824", "transfer_min_bytes_per_s 0");
+	fails_with(BASE "agent:\n  peer_connections_per_address: 0\n",
+	    "t.yaml:7:33: agent.peer_connections_per_address: 0 is out of "
+	    "range 1..1024", "peer_connections_per_address 0");
+	fails_with(BASE "agent:\n  provisioning_connections_per_address: [8]\n",
+	    "t.yaml:7:41: agent.provisioning_connections_per_address: expected"
+	    " an integer, found a list", "per-address limit as a list");
+	fails_with(BASE "agent:\n  header_timeout: 10\n",
+	    "t.yaml:7:3: agent.header_timeout: unknown key",
+	    "header_timeout without its unit");
 	fails_with(BASE "timeouts:\n  connect_ms:\n",
 	    "t.yaml:7:14: timeouts.connect_ms: \"\" is not an integer",
 	    "empty integer");
