@@ -40,6 +40,7 @@
 
 #include "alarm.h"
 #include "config.h"
+#include "job.h"
 #include "snapshot.h"
 #include "store.h"
 #include "util.h"
@@ -144,31 +145,23 @@ struct agent {
 	atomic_int prov_inflight;         /* provisioning requests not yet
 	                                   * answered (drained at SIGTERM) */
 
+	/* the background jobs' locks are set up by main before any thread
+	 * starts (a control request may come before its job runs) */
+
 	/* snapshot job (snapshot_job.c) */
-	pthread_t snap_thread;
-	int snap_started;
-	pthread_mutex_t snap_lock;
-	pthread_cond_t snap_cond;
-	int snap_requested;               /* a control `snapshot` waits */
-	int snap_wake;                    /* reload: recompute the schedule */
-	int snap_done;                    /* the thread has returned */
+	struct job snap_job;
+	pthread_mutex_t snap_lock;        /* the waiting clients below */
 	int snap_waiters[8];              /* control clients waiting for a run */
 	size_t nsnap_waiters;
+	int64_t snap_last;                /* job thread: the last run's end */
+	int snap_failed;                  /* job thread: it failed */
+	char snap_failed_set[256];        /* job thread: peers in SNAPSHOT_PUSH */
 
 	/* peer heartbeat poller (peerwatch.c) */
-	pthread_t watch_thread;
-	int watch_started;
-	pthread_mutex_t watch_lock;
-	pthread_cond_t watch_cond;
-	int watch_wake;
-	int watch_done;
+	struct job watch_job;
 
 	/* DNS update job (dnsjob.c) */
-	pthread_t dns_thread;
-	int dns_started;
-	pthread_mutex_t dns_lock;
-	pthread_cond_t dns_cond;
-	int dns_kicked;
+	struct job dns_job;
 
 	/* control socket (control_server.c) */
 	pthread_t ctl_thread;
@@ -291,12 +284,6 @@ int dnsjob_start(struct agent *ag, char *err);
 /* A change committed: bring the DNS server up to date (group commit). */
 void dnsjob_kick(struct agent *ag);
 int dnsjob_stop(struct agent *ag, int wait_ms);
-
-/* enumdrd.c — the plumbing every background job shares. */
-/* Initialise a job's lock and its condition (on CLOCK_MONOTONIC). */
-void agent_job_init(pthread_mutex_t *lock, pthread_cond_t *cond);
-/* Join thread within wait_ms: 0 when it ended, -1 when it still runs. */
-int agent_job_join(pthread_t thread, int wait_ms);
 
 /* enumdrd.c: an alarm sender that does not share syslog(3)'s ident with
  * the log (other threads log at the same time). */

@@ -336,33 +336,6 @@ stop_all(struct agent *ag)
 	return clean ? 0 : -1;
 }
 
-void
-agent_job_init(pthread_mutex_t *lock, pthread_cond_t *cond)
-{
-	pthread_condattr_t ca;
-
-	pthread_mutex_init(lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(cond, &ca);
-	pthread_condattr_destroy(&ca);
-}
-
-int
-agent_job_join(pthread_t thread, int wait_ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += wait_ms / 1000;
-	ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return pthread_timedjoin_np(thread, NULL, &ts) == 0 ? 0 : -1;
-}
-
 static void
 remove_stale_temps(struct agent *ag)
 {
@@ -536,6 +509,10 @@ main(int argc, char **argv)
 	pthread_mutex_init(&ag->writer_lock, NULL);
 	pthread_mutex_init(&ag->snapfiles_lock, NULL);
 	pthread_mutex_init(&ag->reader_lock, NULL);
+	pthread_mutex_init(&ag->snap_lock, NULL);
+	job_init(&ag->snap_job);
+	job_init(&ag->watch_job);
+	job_init(&ag->dns_job);
 	ag->ctl_fd = ag->ctl_wake[0] = ag->ctl_wake[1] = -1;
 	alarm_ctx_init(&ag->alarms, ag->cfg.room, "-", ag->cfg.alarm_ident,
 	    ag->cfg.alarm_facility, ag->cfg.state_dir);

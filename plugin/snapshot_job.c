@@ -22,12 +22,10 @@
  * to look at the database's disk: when that is full too, STORAGE_FULL is
  * raised and the heartbeat says so.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "agent.h"
 #include "log.h"
@@ -329,57 +327,55 @@ reply_all(int *fds, size_t n, json_t *reply)
 	json_decref(reply);
 }
 
-static void *
-snapjob_main(void *arg)
+/* The control clients waiting for a run, taken off the queue. */
+static size_t
+take_waiters(struct agent *ag, int *fds)
+{
+	size_t n;
+
+	pthread_mutex_lock(&ag->snap_lock);
+	n = ag->nsnap_waiters;
+	memcpy(fds, ag->snap_waiters, n * sizeof(fds[0]));
+	ag->nsnap_waiters = 0;
+	pthread_mutex_unlock(&ag->snap_lock);
+	return n;
+}
+
+/* The ms until the schedule is looked at again: the next run's due time,
+ * at most a minute away. */
+static int64_t
+schedule_wait(struct agent *ag)
+{
+	int64_t due, now;
+
+	due = next_due(ag->snap_last, interval_now(ag), ag->snap_failed);
+	now = util_now_ms();
+	if (due <= now)
+		return 0;
+	return due - now < 60000 ? due - now : 60000;
+}
+
+/* The job's work (job.h), when woken (a request, a reload) or when the
+ * schedule said: a run when one is asked for or due. */
+static int64_t
+snapjob_tick(void *arg)
 {
 	struct agent *ag = arg;
-	char failed_set[256] = "";
-	struct timespec ts;
-	int fds[8], failed = 0, ok;
-	int64_t last = util_now_ms(), due, now, wait_ms;
+	int fds[8], ok;
 	size_t nfds;
 	json_t *reply;
 
-	for (;;) {
-		pthread_mutex_lock(&ag->snap_lock);
-		for (;;) {
-			if (ag->stopping || ag->snap_requested)
-				break;
-			ag->snap_wake = 0;
-			due = next_due(last, interval_now(ag), failed);
-			now = util_now_ms();
-			if (due <= now)
-				break;
-			wait_ms = due - now < 60000 ? due - now : 60000;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += wait_ms / 1000;
-			ts.tv_nsec += (wait_ms % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&ag->snap_cond, &ag->snap_lock,
-			    &ts);
-		}
-		nfds = ag->nsnap_waiters;
-		memcpy(fds, ag->snap_waiters, nfds * sizeof(fds[0]));
-		ag->nsnap_waiters = 0;
-		ag->snap_requested = 0;
-		pthread_mutex_unlock(&ag->snap_lock);
-		if (ag->stopping) {
-			reply_all(fds, nfds, json_pack("{s:b,s:s}", "ok", 0,
-			    "error", "agent stopping"));
-			break;
-		}
-		reply = job_run(ag, &ok, failed_set, sizeof(failed_set));
-		reply_all(fds, nfds, reply);
-		failed = !ok;
-		last = util_now_ms();
-	}
-	pthread_mutex_lock(&ag->snap_lock);
-	ag->snap_done = 1;
-	pthread_mutex_unlock(&ag->snap_lock);
-	return NULL;
+	if (ag->stopping)
+		return JOB_IDLE;	/* snapjob_stop answers the waiters */
+	nfds = take_waiters(ag, fds);
+	if (nfds == 0 && schedule_wait(ag) > 0)
+		return schedule_wait(ag);
+	reply = job_run(ag, &ok, ag->snap_failed_set,
+	    sizeof(ag->snap_failed_set));
+	reply_all(fds, nfds, reply);
+	ag->snap_failed = !ok;
+	ag->snap_last = util_now_ms();
+	return schedule_wait(ag);
 }
 
 void
@@ -395,44 +391,39 @@ snapjob_request(struct agent *ag, int fd)
 		return;
 	}
 	ag->snap_waiters[ag->nsnap_waiters++] = fd;
-	ag->snap_requested = 1;
-	pthread_cond_signal(&ag->snap_cond);
 	pthread_mutex_unlock(&ag->snap_lock);
+	job_wake(&ag->snap_job);
 }
 
+/* A reload: look at the schedule again (the interval may have changed). */
 void
 snapjob_wake(struct agent *ag)
 {
-	pthread_mutex_lock(&ag->snap_lock);
-	ag->snap_wake = 1;
-	pthread_cond_signal(&ag->snap_cond);
-	pthread_mutex_unlock(&ag->snap_lock);
+	job_wake(&ag->snap_job);
 }
 
 int
 snapjob_start(struct agent *ag, char *err)
 {
-	agent_job_init(&ag->snap_lock, &ag->snap_cond);
-	if ((errno = pthread_create(&ag->snap_thread, NULL, snapjob_main,
-	    ag)) != 0) {
-		errf_errno(err, "snapshot job: thread");
-		return -1;
-	}
-	ag->snap_started = 1;
-	return 0;
+	ag->snap_last = util_now_ms();
+	ag->snap_job.name = "snapshot job";
+	ag->snap_job.run = snapjob_tick;
+	ag->snap_job.arg = ag;
+	ag->snap_job.first_ms = 0;
+	return job_start(&ag->snap_job, err);
 }
 
 int
 snapjob_stop(struct agent *ag, int wait_ms)
 {
-	if (!ag->snap_started)
-		return 0;
-	pthread_mutex_lock(&ag->snap_lock);
-	pthread_cond_signal(&ag->snap_cond);
-	pthread_mutex_unlock(&ag->snap_lock);
+	int fds[8], rc;
+	size_t nfds;
+
 	/* A push may be inside a transfer timeout: wait a bounded time. */
-	if (agent_job_join(ag->snap_thread, wait_ms) == -1)
-		return -1;
-	ag->snap_started = 0;
-	return 0;
+	rc = job_stop(&ag->snap_job, wait_ms);
+	/* Those no run took are told so. */
+	nfds = take_waiters(ag, fds);
+	reply_all(fds, nfds, json_pack("{s:b,s:s}", "ok", 0, "error",
+	    "agent stopping"));
+	return rc;
 }
