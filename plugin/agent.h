@@ -107,6 +107,20 @@ struct published {
 	struct pub_peer peers[CONFIG_MAX_PEERS];
 };
 
+/*
+ * A request for a snapshot run (the control socket's `snapshot`).  The
+ * client sets done and hands it to snapjob_request; when the run that took
+ * it has ended, the job sets result (the run's reply: the client's
+ * reference from then on) and calls done, on the job's thread and without
+ * a lock held.  The job never answers anyone itself: done does.  The
+ * client keeps req until done.
+ */
+struct snapjob_request {
+	void (*done)(struct snapjob_request *req);
+	json_t *result;
+};
+#define SNAPJOB_WAITING_MAX 8             /* requests queued for one run */
+
 struct agent {
 	/* configuration: the fields SIGHUP may change are read under cfg_lock
 	 * (peers, snapshot interval, timeouts, ssh keys, alarm ident and
@@ -150,9 +164,9 @@ struct agent {
 
 	/* snapshot job (snapshot_job.c) */
 	struct job snap_job;
-	pthread_mutex_t snap_lock;        /* the waiting clients below */
-	int snap_waiters[8];              /* control clients waiting for a run */
-	size_t nsnap_waiters;
+	pthread_mutex_t snap_lock;        /* the waiting requests below */
+	struct snapjob_request *snap_waiting[SNAPJOB_WAITING_MAX];
+	size_t nsnap_waiting;             /* requests for the next run */
 	int64_t snap_last;                /* job thread: the last run's end */
 	int snap_failed;                  /* job thread: it failed */
 	char snap_failed_set[256];        /* job thread: peers in SNAPSHOT_PUSH */
@@ -264,14 +278,17 @@ long long http_content_length(struct MHD_Connection *conn);
 /* control_server.c */
 int control_server_start(struct agent *ag, char *err);
 void control_server_stop(struct agent *ag);
-/* Reply one line on a control client and close it. */
-void control_reply(int fd, json_t *reply);
 
 /* snapshot_job.c */
 int snapjob_start(struct agent *ag, char *err);
-void snapjob_request(struct agent *ag, int client_fd);
+/* Queue req for the next run (it starts at once, or right after the one in
+ * progress): 0, or -1 and why when the agent stops or too many wait. */
+int snapjob_request(struct agent *ag, struct snapjob_request *req,
+    const char **why);
+/* A reload: look at the schedule again. */
 void snapjob_wake(struct agent *ag);
-/* 0 when the thread ended within wait_ms, -1 when it still runs. */
+/* Stop the job; the requests no run took get "agent stopping".  0 when
+ * the thread ended within wait_ms, -1 when it still runs. */
 int snapjob_stop(struct agent *ag, int wait_ms);
 
 /* peerwatch.c */

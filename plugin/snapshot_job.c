@@ -15,6 +15,9 @@
  * database, journal position and zone serials) the export is skipped and
  * the existing files are pushed.  Pushes run outside every lock.
  *
+ * A `snapshot` request (struct snapjob_request) waits for the next run and
+ * gets that run's result; the control server answers its client from it.
+ *
  * Alarms: SNAPSHOT_EXPORT (major) when the export fails, SNAPSHOT_PUSH
  * (major, figures peer, url, error) when a push fails; a push failure is
  * retried within min(interval, 30 s); the next complete success clears
@@ -179,7 +182,7 @@ job_push(const struct job_cfg *jc, const struct config_peer *p,
 	return 0;
 }
 
-/* One export + push; the reply for waiting control clients. */
+/* One export + push; the result for the waiting requests. */
 static json_t *
 job_run(struct agent *ag, int *okp, char *failed_set, size_t failed_setlen)
 {
@@ -317,26 +320,29 @@ next_due(int64_t last, int interval_s, int failed)
 	return last + (int64_t)interval_s * 1000;
 }
 
+/* Give every request the run's reply, and let its client answer. */
 static void
-reply_all(int *fds, size_t n, json_t *reply)
+finish(struct snapjob_request **reqs, size_t n, json_t *reply)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		control_reply(fds[i], json_incref(reply));
+	for (i = 0; i < n; i++) {
+		reqs[i]->result = json_incref(reply);
+		reqs[i]->done(reqs[i]);
+	}
 	json_decref(reply);
 }
 
-/* The control clients waiting for a run, taken off the queue. */
+/* The requests waiting for a run, taken off the queue. */
 static size_t
-take_waiters(struct agent *ag, int *fds)
+take_requests(struct agent *ag, struct snapjob_request **reqs)
 {
 	size_t n;
 
 	pthread_mutex_lock(&ag->snap_lock);
-	n = ag->nsnap_waiters;
-	memcpy(fds, ag->snap_waiters, n * sizeof(fds[0]));
-	ag->nsnap_waiters = 0;
+	n = ag->nsnap_waiting;
+	memcpy(reqs, ag->snap_waiting, n * sizeof(reqs[0]));
+	ag->nsnap_waiting = 0;
 	pthread_mutex_unlock(&ag->snap_lock);
 	return n;
 }
@@ -361,38 +367,39 @@ static int64_t
 snapjob_tick(void *arg)
 {
 	struct agent *ag = arg;
-	int fds[8], ok;
-	size_t nfds;
+	struct snapjob_request *reqs[SNAPJOB_WAITING_MAX];
+	size_t n;
 	json_t *reply;
+	int ok;
 
 	if (ag->stopping)
-		return JOB_IDLE;	/* snapjob_stop answers the waiters */
-	nfds = take_waiters(ag, fds);
-	if (nfds == 0 && schedule_wait(ag) > 0)
+		return JOB_IDLE;	/* snapjob_stop finishes the requests */
+	n = take_requests(ag, reqs);
+	if (n == 0 && schedule_wait(ag) > 0)
 		return schedule_wait(ag);
 	reply = job_run(ag, &ok, ag->snap_failed_set,
 	    sizeof(ag->snap_failed_set));
-	reply_all(fds, nfds, reply);
+	finish(reqs, n, reply);
 	ag->snap_failed = !ok;
 	ag->snap_last = util_now_ms();
 	return schedule_wait(ag);
 }
 
-void
-snapjob_request(struct agent *ag, int fd)
+int
+snapjob_request(struct agent *ag, struct snapjob_request *req,
+    const char **why)
 {
 	pthread_mutex_lock(&ag->snap_lock);
-	if (ag->stopping || ag->nsnap_waiters == sizeof(ag->snap_waiters) /
-	    sizeof(ag->snap_waiters[0])) {
+	if (ag->stopping || ag->nsnap_waiting == SNAPJOB_WAITING_MAX) {
 		pthread_mutex_unlock(&ag->snap_lock);
-		control_reply(fd, json_pack("{s:b,s:s}", "ok", 0, "error",
-		    ag->stopping ? "agent stopping" :
-		    "too many snapshot requests waiting"));
-		return;
+		*why = ag->stopping ? "agent stopping" :
+		    "too many snapshot requests waiting";
+		return -1;
 	}
-	ag->snap_waiters[ag->nsnap_waiters++] = fd;
+	ag->snap_waiting[ag->nsnap_waiting++] = req;
 	pthread_mutex_unlock(&ag->snap_lock);
 	job_wake(&ag->snap_job);
+	return 0;
 }
 
 /* A reload: look at the schedule again (the interval may have changed). */
@@ -416,14 +423,14 @@ snapjob_start(struct agent *ag, char *err)
 int
 snapjob_stop(struct agent *ag, int wait_ms)
 {
-	int fds[8], rc;
-	size_t nfds;
+	struct snapjob_request *reqs[SNAPJOB_WAITING_MAX];
+	size_t n;
+	int rc;
 
 	/* A push may be inside a transfer timeout: wait a bounded time. */
 	rc = job_stop(&ag->snap_job, wait_ms);
-	/* Those no run took are told so. */
-	nfds = take_waiters(ag, fds);
-	reply_all(fds, nfds, json_pack("{s:b,s:s}", "ok", 0, "error",
+	n = take_requests(ag, reqs);
+	finish(reqs, n, json_pack("{s:b,s:s}", "ok", 0, "error",
 	    "agent stopping"));
 	return rc;
 }
