@@ -176,6 +176,8 @@ struct agent {
 
 	/* DNS update job (dnsjob.c) */
 	struct job dns_job;
+	int (*dns_active)(struct agent *); /* does this room feed its DNS
+	                                    * server? (set at start) */
 
 	/* control socket (control_server.c) */
 	pthread_t ctl_thread;
@@ -239,6 +241,9 @@ void agent_storage_suspect(struct agent *ag);
 /* provision.c, peerapi.c — the HTTP daemons. */
 struct MHD_Daemon *provision_start(struct agent *ag, const char *listen,
     char *err);
+/* Is the provisioning listener open (the published state: it never waits
+ * on a write)? */
+int provision_listener_open(struct agent *ag);
 struct MHD_Daemon *peerapi_start(struct agent *ag, const char *listen,
     char *err);
 
@@ -297,7 +302,10 @@ void peerwatch_wake(struct agent *ag);
 int peerwatch_stop(struct agent *ag, int wait_ms);
 
 /* dnsjob.c */
-int dnsjob_start(struct agent *ag, char *err);
+/* Start the job; it runs the steps only while active(ag) says so (the
+ * provisioning listener is open: this room is the active one). */
+int dnsjob_start(struct agent *ag, int (*active)(struct agent *),
+    char *err);
 /* A change committed: bring the DNS server up to date (group commit). */
 void dnsjob_kick(struct agent *ag);
 int dnsjob_stop(struct agent *ag, int wait_ms);

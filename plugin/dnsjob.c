@@ -48,17 +48,6 @@ free_steps(struct config_step *s, size_t n)
 			free(s[i].argv[j]);
 }
 
-static int
-listener_open(struct agent *ag)
-{
-	int open;
-
-	pthread_mutex_lock(&ag->pub.lock);
-	open = ag->pub.listener_open;
-	pthread_mutex_unlock(&ag->pub.lock);
-	return open;
-}
-
 /* One run of every load step; 0 when all succeeded. */
 static int
 run_steps(struct agent *ag)
@@ -114,7 +103,7 @@ dnsjob_run(void *arg)
 
 	/* Only the active room feeds its DNS server; a takeover loads it in
 	 * its own sequence (enumdr-notify). */
-	if (ag->stopping || !listener_open(ag))
+	if (ag->stopping || !ag->dns_active(ag))
 		return JOB_IDLE;
 	return run_steps(ag) == -1 ? DNSJOB_RETRY_S * 1000 : JOB_IDLE;
 }
@@ -126,8 +115,9 @@ dnsjob_kick(struct agent *ag)
 }
 
 int
-dnsjob_start(struct agent *ag, char *err)
+dnsjob_start(struct agent *ag, int (*active)(struct agent *), char *err)
 {
+	ag->dns_active = active;
 	ag->dns_job.name = "DNS update job";
 	ag->dns_job.run = dnsjob_run;
 	ag->dns_job.arg = ag;

@@ -381,7 +381,7 @@ start_all(struct agent *ag)
 		return EXIT_UNAVAILABLE;
 	}
 	if (snapjob_start(ag, err) == -1 || peerwatch_start(ag, err) == -1 ||
-	    dnsjob_start(ag, err) == -1) {
+	    dnsjob_start(ag, provision_listener_open, err) == -1) {
 		log_warnx("%s", err);
 		return EXIT_SOFTWARE;
 	}
