@@ -169,7 +169,7 @@ struct agent {
 	size_t nsnap_waiting;             /* requests for the next run */
 	int64_t snap_last;                /* job thread: the last run's end */
 	int snap_failed;                  /* job thread: it failed */
-	char snap_failed_set[256];        /* job thread: peers in SNAPSHOT_PUSH */
+	char snap_failed_set[256];        /* job thread: SNAPSHOT_PUSH peers */
 
 	/* peer heartbeat poller (peerwatch.c) */
 	struct job watch_job;

@@ -38,7 +38,7 @@
 #define NEVER INT64_MAX
 
 /* What one run needs from the configuration, copied under cfg_lock. */
-struct job_cfg {
+struct snap_cfg {
 	char room[CONFIG_NAME_MAX];
 	char snapshot_dir[PATH_MAX];
 	int interval_s;
@@ -52,24 +52,24 @@ struct job_cfg {
 };
 
 static void
-job_cfg_copy(struct agent *ag, struct job_cfg *jc)
+snap_cfg_copy(struct agent *ag, struct snap_cfg *sc)
 {
 	pthread_mutex_lock(&ag->cfg_lock);
-	strlcpy_(jc->room, ag->cfg.room, sizeof(jc->room));
-	strlcpy_(jc->snapshot_dir, ag->cfg.snapshot_dir,
-	    sizeof(jc->snapshot_dir));
-	jc->interval_s = ag->cfg.snapshot_interval_s;
-	jc->connect_ms = ag->cfg.connect_timeout_ms;
-	jc->transfer_ms = ag->cfg.transfer_timeout_ms;
-	strlcpy_(jc->ssh_private_key, ag->cfg.ssh_private_key,
-	    sizeof(jc->ssh_private_key));
-	strlcpy_(jc->ssh_public_key, ag->cfg.ssh_public_key,
-	    sizeof(jc->ssh_public_key));
-	strlcpy_(jc->ssh_known_hosts, ag->cfg.ssh_known_hosts,
-	    sizeof(jc->ssh_known_hosts));
-	jc->npeers = ag->cfg.npeers;
-	memcpy(jc->peers, ag->cfg.peers, sizeof(jc->peers));
-	jc->alarms = ag->alarms;
+	strlcpy_(sc->room, ag->cfg.room, sizeof(sc->room));
+	strlcpy_(sc->snapshot_dir, ag->cfg.snapshot_dir,
+	    sizeof(sc->snapshot_dir));
+	sc->interval_s = ag->cfg.snapshot_interval_s;
+	sc->connect_ms = ag->cfg.connect_timeout_ms;
+	sc->transfer_ms = ag->cfg.transfer_timeout_ms;
+	strlcpy_(sc->ssh_private_key, ag->cfg.ssh_private_key,
+	    sizeof(sc->ssh_private_key));
+	strlcpy_(sc->ssh_public_key, ag->cfg.ssh_public_key,
+	    sizeof(sc->ssh_public_key));
+	strlcpy_(sc->ssh_known_hosts, ag->cfg.ssh_known_hosts,
+	    sizeof(sc->ssh_known_hosts));
+	sc->npeers = ag->cfg.npeers;
+	memcpy(sc->peers, ag->cfg.peers, sizeof(sc->peers));
+	sc->alarms = ag->alarms;
 	pthread_mutex_unlock(&ag->cfg_lock);
 }
 
@@ -125,7 +125,7 @@ done:
 
 /* Export under the writer lock; 0 and sf filled, or -1 and err. */
 static int
-job_export(struct agent *ag, const struct job_cfg *jc, struct serial_file *sf,
+snap_export(struct agent *ag, const struct snap_cfg *sc, struct serial_file *sf,
     int *exported, char *err)
 {
 	int ret;
@@ -137,12 +137,12 @@ job_export(struct agent *ag, const struct job_cfg *jc, struct serial_file *sf,
 		errf(err, "agent stopping");
 		return -1;
 	}
-	if (export_current(ag->writer, jc->snapshot_dir, jc->room, sf)) {
+	if (export_current(ag->writer, sc->snapshot_dir, sc->room, sf)) {
 		pthread_mutex_unlock(&ag->writer_lock);
 		return 0;
 	}
 	pthread_mutex_lock(&ag->snapfiles_lock);
-	ret = snapshot_export(ag->writer, jc->snapshot_dir, jc->room, sf, err);
+	ret = snapshot_export(ag->writer, sc->snapshot_dir, sc->room, sf, err);
 	pthread_mutex_unlock(&ag->snapfiles_lock);
 	pthread_mutex_unlock(&ag->writer_lock);
 	if (ret == 0)
@@ -152,7 +152,7 @@ job_export(struct agent *ag, const struct job_cfg *jc, struct serial_file *sf,
 
 /* Push both files to one peer: database first, serial file last. */
 static int
-job_push(const struct job_cfg *jc, const struct config_peer *p,
+snap_push(const struct snap_cfg *sc, const struct config_peer *p,
     char *url_out, size_t url_outlen, char *err)
 {
 	static const char *const names[] = { SNAPSHOT_DB_NAME,
@@ -162,14 +162,14 @@ job_push(const struct job_cfg *jc, const struct config_peer *p,
 	size_t i;
 
 	memset(&o, 0, sizeof(o));
-	o.connect_timeout_ms = jc->connect_ms;
-	o.total_timeout_ms = jc->transfer_ms;
-	o.ssh_private_key = jc->ssh_private_key;
-	o.ssh_public_key = jc->ssh_public_key;
-	o.ssh_known_hosts = jc->ssh_known_hosts;
+	o.connect_timeout_ms = sc->connect_ms;
+	o.total_timeout_ms = sc->transfer_ms;
+	o.ssh_private_key = sc->ssh_private_key;
+	o.ssh_public_key = sc->ssh_public_key;
+	o.ssh_known_hosts = sc->ssh_known_hosts;
 	strlcpy_(url_out, p->transfer_url, url_outlen);
 	for (i = 0; i < 2; i++) {
-		if (util_path_join(local, sizeof(local), jc->snapshot_dir,
+		if (util_path_join(local, sizeof(local), sc->snapshot_dir,
 		    names[i], err) == -1 ||
 		    transfer_url_join(url, sizeof(url), p->transfer_url,
 		    names[i], err) == -1)
@@ -182,65 +182,74 @@ job_push(const struct job_cfg *jc, const struct config_peer *p,
 	return 0;
 }
 
-/* One export + push; the result for the waiting requests. */
-static json_t *
-job_run(struct agent *ag, int *okp, char *failed_set, size_t failed_setlen)
-{
-	struct job_cfg *jc;
-	struct serial_file sf;
-	char err[ENUMDR_ERRLEN], aerr[ENUMDR_ERRLEN], url[CONFIG_URL_MAX + 64];
-	char failed[256] = "", first_err[ENUMDR_ERRLEN] = "", first_url[
-	    CONFIG_URL_MAX + 64] = "", first_peer[CONFIG_NAME_MAX] = "";
-	json_t *reply, *pushed;
-	int64_t t0;
-	size_t i, nfail = 0, npushed = 0;
-	int exported;
+/* What one run's pushes gave. */
+struct push_outcome {
+	size_t npushed;                   /* peers with a transfer_url */
+	size_t nfail;                     /* of those, failed */
+	char failed[256];                 /* the failed peers' names */
+	char first_peer[CONFIG_NAME_MAX]; /* the first failure's */
+	char first_url[CONFIG_URL_MAX + 64];
+	char first_err[ENUMDR_ERRLEN];
+};
 
-	*okp = 0;
-	if ((jc = calloc(1, sizeof(*jc))) == NULL)
-		return json_pack("{s:b,s:s}", "ok", 0, "error", "out of memory");
-	job_cfg_copy(ag, jc);
-	memset(&sf, 0, sizeof(sf));
-	t0 = util_now_ms();
-	if (job_export(ag, jc, &sf, &exported, err) == -1) {
-		const char *fig[] = { "dir", jc->snapshot_dir, "error", err,
+/* A run's export (or the files already there) and its alarm: 0 and sf,
+ * or -1 and err. */
+static int
+snap_export_step(struct agent *ag, struct snap_cfg *sc, struct serial_file *sf,
+    int *exported, char *err)
+{
+	char aerr[ENUMDR_ERRLEN];
+	int64_t t0 = util_now_ms();
+
+	if (snap_export(ag, sc, sf, exported, err) == -1) {
+		const char *fig[] = { "dir", sc->snapshot_dir, "error", err,
 		    NULL };
 
 		log_warnx("snapshot: export into %s failed: %s",
-		    jc->snapshot_dir, err);
+		    sc->snapshot_dir, err);
 		/* A full disk (ENOSPC, SQLITE_FULL) may be the database's
 		 * too: the storage probe looks (STORAGE_FULL). */
 		agent_storage_suspect(ag);
-		if (alarm_raise(&jc->alarms, "SNAPSHOT_EXPORT", ALARM_MAJOR,
+		if (alarm_raise(&sc->alarms, "SNAPSHOT_EXPORT", ALARM_MAJOR,
 		    "periodic snapshot export failed", fig, aerr) == -1)
 			log_warnx("alarm SNAPSHOT_EXPORT: %s", aerr);
 		agent_refresh_alarms(ag);
-		reply = json_pack("{s:b,s:s,s:s}", "ok", 0, "step", "export",
-		    "error", err);
-		free(jc);
-		return reply;
+		return -1;
 	}
-	if (alarm_clear(&jc->alarms, "SNAPSHOT_EXPORT", "snapshot exported",
+	if (alarm_clear(&sc->alarms, "SNAPSHOT_EXPORT", "snapshot exported",
 	    NULL, aerr) == -1)
 		log_warnx("alarm SNAPSHOT_EXPORT: %s", aerr);
-	pub_set_snapshot(&ag->pub, &sf);
-	if (exported)
+	pub_set_snapshot(&ag->pub, sf);
+	if (*exported)
 		log_info("snapshot: exported journal %lld, %zu zones, %llu"
-		    " bytes into %s in %lld ms", (long long)sf.journal_pos,
-		    sf.nzones, (unsigned long long)sf.snapshot_size,
-		    jc->snapshot_dir, (long long)(util_now_ms() - t0));
+		    " bytes into %s in %lld ms", (long long)sf->journal_pos,
+		    sf->nzones, (unsigned long long)sf->snapshot_size,
+		    sc->snapshot_dir, (long long)(util_now_ms() - t0));
+	return 0;
+}
 
+/* Push to every peer that has a transfer_url: the reply's "pushed" array,
+ * and po. */
+static json_t *
+snap_push_all(const struct snap_cfg *sc, const struct serial_file *sf,
+    struct push_outcome *po)
+{
+	char err[ENUMDR_ERRLEN], url[CONFIG_URL_MAX + 64];
+	json_t *pushed;
+	size_t i;
+
+	memset(po, 0, sizeof(*po));
 	pushed = json_array();
-	for (i = 0; i < jc->npeers; i++) {
-		const struct config_peer *p = &jc->peers[i];
+	for (i = 0; i < sc->npeers; i++) {
+		const struct config_peer *p = &sc->peers[i];
 		int64_t t1 = util_now_ms();
 
 		if (p->transfer_url[0] == '\0')
 			continue;
-		npushed++;
-		if (job_push(jc, p, url, sizeof(url), err) == 0) {
+		po->npushed++;
+		if (snap_push(sc, p, url, sizeof(url), err) == 0) {
 			log_info("snapshot: pushed journal %lld to peer %s (%s)"
-			    " in %lld ms", (long long)sf.journal_pos, p->name,
+			    " in %lld ms", (long long)sf->journal_pos, p->name,
 			    p->transfer_url, (long long)(util_now_ms() - t1));
 			json_array_append_new(pushed, json_pack("{s:s,s:s,s:b}",
 			    "peer", p->name, "url", p->transfer_url, "ok", 1));
@@ -250,57 +259,99 @@ job_run(struct agent *ag, int *okp, char *failed_set, size_t failed_setlen)
 		json_array_append_new(pushed, json_pack("{s:s,s:s,s:b,s:s}",
 		    "peer", p->name, "url", p->transfer_url, "ok", 0, "error",
 		    err));
-		if (nfail++ == 0) {
-			strlcpy_(first_err, err, sizeof(first_err));
-			strlcpy_(first_url, url, sizeof(first_url));
-			strlcpy_(first_peer, p->name, sizeof(first_peer));
+		if (po->nfail++ == 0) {
+			strlcpy_(po->first_err, err, sizeof(po->first_err));
+			strlcpy_(po->first_url, url, sizeof(po->first_url));
+			strlcpy_(po->first_peer, p->name,
+			    sizeof(po->first_peer));
 		}
-		snprintf(failed + strlen(failed), sizeof(failed) -
-		    strlen(failed), "%s%s", nfail > 1 ? "," : "", p->name);
+		snprintf(po->failed + strlen(po->failed), sizeof(po->failed) -
+		    strlen(po->failed), "%s%s", po->nfail > 1 ? "," : "",
+		    p->name);
 	}
+	return pushed;
+}
 
-	if (nfail > 0) {
+/* SNAPSHOT_PUSH after the pushes: raised when the set of failed peers
+ * changes (failed_set: the one last raised), cleared when every peer took
+ * it; and the published push state. */
+static void
+snap_push_alarm(struct agent *ag, struct snap_cfg *sc,
+    const struct serial_file *sf, const struct push_outcome *po,
+    char *failed_set, size_t failed_setlen)
+{
+	char aerr[ENUMDR_ERRLEN];
+
+	if (po->nfail > 0) {
 		char what[320], counts[48];
-		const char *fig[] = { "peer", first_peer, "url", first_url,
-		    "error", first_err, "failed", failed, "pushed", counts,
-		    NULL };
+		const char *fig[] = { "peer", po->first_peer, "url",
+		    po->first_url, "error", po->first_err, "failed", po->failed,
+		    "pushed", counts, NULL };
 
-		snprintf(counts, sizeof(counts), "%zu/%zu", npushed - nfail,
-		    npushed);
+		snprintf(counts, sizeof(counts), "%zu/%zu",
+		    po->npushed - po->nfail, po->npushed);
 		snprintf(what, sizeof(what), "snapshot push to peer%s %s"
-		    " failed", nfail > 1 ? "s" : "", failed);
+		    " failed", po->nfail > 1 ? "s" : "", po->failed);
 		/* One alarm line per new condition, not one per retry. */
-		if (strcmp(failed_set, failed) != 0) {
-			if (alarm_raise(&jc->alarms, "SNAPSHOT_PUSH",
+		if (strcmp(failed_set, po->failed) != 0) {
+			if (alarm_raise(&sc->alarms, "SNAPSHOT_PUSH",
 			    ALARM_MAJOR, what, fig, aerr) == -1)
 				log_warnx("alarm SNAPSHOT_PUSH: %s", aerr);
-			strlcpy_(failed_set, failed, failed_setlen);
+			strlcpy_(failed_set, po->failed, failed_setlen);
 		}
-		pub_set_push(&ag->pub, 0, first_err);
+		pub_set_push(&ag->pub, 0, po->first_err);
 	} else {
 		char jpos[32];
 		const char *fig[] = { "journal", jpos, NULL };
 
-		snprintf(jpos, sizeof(jpos), "%lld", (long long)sf.journal_pos);
-		if (alarm_clear(&jc->alarms, "SNAPSHOT_PUSH",
+		snprintf(jpos, sizeof(jpos), "%lld",
+		    (long long)sf->journal_pos);
+		if (alarm_clear(&sc->alarms, "SNAPSHOT_PUSH",
 		    "snapshot pushed to every peer", fig, aerr) == -1)
 			log_warnx("alarm SNAPSHOT_PUSH: %s", aerr);
 		failed_set[0] = '\0';
-		if (npushed > 0)
+		if (po->npushed > 0)
 			pub_set_push(&ag->pub, 1, NULL);
 	}
+}
+
+/* One export + push; the result for the waiting requests. */
+static json_t *
+snap_run(struct agent *ag, int *okp, char *failed_set, size_t failed_setlen)
+{
+	struct snap_cfg *sc;
+	struct serial_file sf;
+	struct push_outcome po;
+	char err[ENUMDR_ERRLEN];
+	json_t *reply, *pushed;
+	int exported;
+
+	*okp = 0;
+	if ((sc = calloc(1, sizeof(*sc))) == NULL)
+		return json_pack("{s:b,s:s}", "ok", 0, "error",
+		    "out of memory");
+	snap_cfg_copy(ag, sc);
+	memset(&sf, 0, sizeof(sf));
+	if (snap_export_step(ag, sc, &sf, &exported, err) == -1) {
+		reply = json_pack("{s:b,s:s,s:s}", "ok", 0, "step", "export",
+		    "error", err);
+		free(sc);
+		return reply;
+	}
+	pushed = snap_push_all(sc, &sf, &po);
+	snap_push_alarm(ag, sc, &sf, &po, failed_set, failed_setlen);
 	agent_refresh_alarms(ag);
-	*okp = nfail == 0;
+	*okp = po.nfail == 0;
 	reply = json_pack("{s:b,s:s,s:{s:s,s:I,s:I,s:s,s:b},s:o}",
-	    "ok", nfail == 0, "room", jc->room,
+	    "ok", po.nfail == 0, "room", sc->room,
 	    "snapshot", "created", sf.created_at, "journal",
 	    (json_int_t)sf.journal_pos, "size", (json_int_t)sf.snapshot_size,
 	    "sha256", sf.snapshot_sha256, "exported", exported,
 	    "pushed", pushed);
-	if (reply != NULL && nfail > 0)
-		json_object_set_new(reply, "error", json_string(first_err));
+	if (reply != NULL && po.nfail > 0)
+		json_object_set_new(reply, "error", json_string(po.first_err));
 	serial_file_free(&sf);
-	free(jc);
+	free(sc);
 	return reply;
 }
 
@@ -377,7 +428,7 @@ snapjob_tick(void *arg)
 	n = take_requests(ag, reqs);
 	if (n == 0 && schedule_wait(ag) > 0)
 		return schedule_wait(ag);
-	reply = job_run(ag, &ok, ag->snap_failed_set,
+	reply = snap_run(ag, &ok, ag->snap_failed_set,
 	    sizeof(ag->snap_failed_set));
 	finish(reqs, n, reply);
 	ag->snap_failed = !ok;
