@@ -310,9 +310,11 @@ int dnsjob_start(struct agent *ag, int (*active)(struct agent *),
 void dnsjob_kick(struct agent *ag);
 int dnsjob_stop(struct agent *ag, int wait_ms);
 
-/* enumdrd.c: an alarm sender that does not share syslog(3)'s ident with
- * the log (other threads log at the same time). */
+/* alarm_sender.c: an alarm sender that does not share syslog(3)'s ident
+ * with the log (other threads log at the same time). */
 void agent_alarm_sender(const struct alarm_ctx *ctx, int priority,
     const char *line);
+/* -d: print alarm lines on stderr as well (before any thread starts). */
+void agent_alarm_foreground(int on);
 
 #endif
