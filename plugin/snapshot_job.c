@@ -421,13 +421,14 @@ snapjob_tick(void *arg)
 	struct snapjob_request *reqs[SNAPJOB_WAITING_MAX];
 	size_t n;
 	json_t *reply;
+	int64_t wait_ms;
 	int ok;
 
 	if (ag->stopping)
 		return JOB_IDLE;	/* snapjob_stop finishes the requests */
 	n = take_requests(ag, reqs);
-	if (n == 0 && schedule_wait(ag) > 0)
-		return schedule_wait(ag);
+	if (n == 0 && (wait_ms = schedule_wait(ag)) > 0)
+		return wait_ms;
 	reply = snap_run(ag, &ok, ag->snap_failed_set,
 	    sizeof(ag->snap_failed_set));
 	finish(reqs, n, reply);
