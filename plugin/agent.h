@@ -26,6 +26,13 @@
  *   pub.lock        the published state (agent_state.c): held for
  *                   microseconds, so that a heartbeat never waits on a write
  *   cfg_lock        the part of the configuration SIGHUP may change
+ * Leaves (nothing else is taken while one is held): each job's lock
+ * (job.c: its wake and stop), snap_lock (the snapshot requests waiting).
+ *
+ * The jobs (snapshot, peerwatch, dnsjob) are job.c's threads and return
+ * results; the servers (provision.c, peerapi.c, control_server.c) answer
+ * their clients.  No calls go round a cycle between these files (see
+ * doc/enumdrd.md, "plugin/ structure").
  */
 #ifndef ENUMDR_AGENT_H
 #define ENUMDR_AGENT_H
