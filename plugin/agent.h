@@ -26,6 +26,13 @@
  *   pub.lock        the published state (agent_state.c): held for
  *                   microseconds, so that a heartbeat never waits on a write
  *   cfg_lock        the part of the configuration SIGHUP may change
+ * Leaves (nothing else is taken while one is held): each job's lock
+ * (job.c: its wake and stop), snap_lock (the snapshot requests waiting).
+ *
+ * The jobs (snapshot, peerwatch, dnsjob) are job.c's threads and return
+ * results; the servers (provision.c, peerapi.c, control_server.c) answer
+ * their clients.  No calls go round a cycle between these files (see
+ * doc/enumdrd.md, "plugin/ structure").
  */
 #ifndef ENUMDR_AGENT_H
 #define ENUMDR_AGENT_H
@@ -40,6 +47,7 @@
 
 #include "alarm.h"
 #include "config.h"
+#include "job.h"
 #include "snapshot.h"
 #include "store.h"
 #include "util.h"
@@ -106,6 +114,20 @@ struct published {
 	struct pub_peer peers[CONFIG_MAX_PEERS];
 };
 
+/*
+ * A request for a snapshot run (the control socket's `snapshot`).  The
+ * client sets done and hands it to snapjob_request; when the run that took
+ * it has ended, the job sets result (the run's reply: the client's
+ * reference from then on) and calls done, on the job's thread and without
+ * a lock held.  The job never answers anyone itself: done does.  The
+ * client keeps req until done.
+ */
+struct snapjob_request {
+	void (*done)(struct snapjob_request *req);
+	json_t *result;
+};
+#define SNAPJOB_WAITING_MAX 8             /* requests queued for one run */
+
 struct agent {
 	/* configuration: the fields SIGHUP may change are read under cfg_lock
 	 * (peers, snapshot interval, timeouts, ssh keys, alarm ident and
@@ -144,31 +166,25 @@ struct agent {
 	atomic_int prov_inflight;         /* provisioning requests not yet
 	                                   * answered (drained at SIGTERM) */
 
+	/* the background jobs' locks are set up by main before any thread
+	 * starts (a control request may come before its job runs) */
+
 	/* snapshot job (snapshot_job.c) */
-	pthread_t snap_thread;
-	int snap_started;
-	pthread_mutex_t snap_lock;
-	pthread_cond_t snap_cond;
-	int snap_requested;               /* a control `snapshot` waits */
-	int snap_wake;                    /* reload: recompute the schedule */
-	int snap_done;                    /* the thread has returned */
-	int snap_waiters[8];              /* control clients waiting for a run */
-	size_t nsnap_waiters;
+	struct job snap_job;
+	pthread_mutex_t snap_lock;        /* the waiting requests below */
+	struct snapjob_request *snap_waiting[SNAPJOB_WAITING_MAX];
+	size_t nsnap_waiting;             /* requests for the next run */
+	int64_t snap_last;                /* job thread: the last run's end */
+	int snap_failed;                  /* job thread: it failed */
+	char snap_failed_set[256];        /* job thread: SNAPSHOT_PUSH peers */
 
 	/* peer heartbeat poller (peerwatch.c) */
-	pthread_t watch_thread;
-	int watch_started;
-	pthread_mutex_t watch_lock;
-	pthread_cond_t watch_cond;
-	int watch_wake;
-	int watch_done;
+	struct job watch_job;
 
 	/* DNS update job (dnsjob.c) */
-	pthread_t dns_thread;
-	int dns_started;
-	pthread_mutex_t dns_lock;
-	pthread_cond_t dns_cond;
-	int dns_kicked;
+	struct job dns_job;
+	int (*dns_active)(struct agent *); /* does this room feed its DNS
+	                                    * server? (set at start) */
 
 	/* control socket (control_server.c) */
 	pthread_t ctl_thread;
@@ -232,6 +248,9 @@ void agent_storage_suspect(struct agent *ag);
 /* provision.c, peerapi.c — the HTTP daemons. */
 struct MHD_Daemon *provision_start(struct agent *ag, const char *listen,
     char *err);
+/* Is the provisioning listener open (the published state: it never waits
+ * on a write)? */
+int provision_listener_open(struct agent *ag);
 struct MHD_Daemon *peerapi_start(struct agent *ag, const char *listen,
     char *err);
 
@@ -271,14 +290,17 @@ long long http_content_length(struct MHD_Connection *conn);
 /* control_server.c */
 int control_server_start(struct agent *ag, char *err);
 void control_server_stop(struct agent *ag);
-/* Reply one line on a control client and close it. */
-void control_reply(int fd, json_t *reply);
 
 /* snapshot_job.c */
 int snapjob_start(struct agent *ag, char *err);
-void snapjob_request(struct agent *ag, int client_fd);
+/* Queue req for the next run (it starts at once, or right after the one in
+ * progress): 0, or -1 and why when the agent stops or too many wait. */
+int snapjob_request(struct agent *ag, struct snapjob_request *req,
+    const char **why);
+/* A reload: look at the schedule again. */
 void snapjob_wake(struct agent *ag);
-/* 0 when the thread ended within wait_ms, -1 when it still runs. */
+/* Stop the job; the requests no run took get "agent stopping".  0 when
+ * the thread ended within wait_ms, -1 when it still runs. */
 int snapjob_stop(struct agent *ag, int wait_ms);
 
 /* peerwatch.c */
@@ -287,20 +309,19 @@ void peerwatch_wake(struct agent *ag);
 int peerwatch_stop(struct agent *ag, int wait_ms);
 
 /* dnsjob.c */
-int dnsjob_start(struct agent *ag, char *err);
+/* Start the job; it runs the steps only while active(ag) says so (the
+ * provisioning listener is open: this room is the active one). */
+int dnsjob_start(struct agent *ag, int (*active)(struct agent *),
+    char *err);
 /* A change committed: bring the DNS server up to date (group commit). */
 void dnsjob_kick(struct agent *ag);
 int dnsjob_stop(struct agent *ag, int wait_ms);
 
-/* enumdrd.c — the plumbing every background job shares. */
-/* Initialise a job's lock and its condition (on CLOCK_MONOTONIC). */
-void agent_job_init(pthread_mutex_t *lock, pthread_cond_t *cond);
-/* Join thread within wait_ms: 0 when it ended, -1 when it still runs. */
-int agent_job_join(pthread_t thread, int wait_ms);
-
-/* enumdrd.c: an alarm sender that does not share syslog(3)'s ident with
- * the log (other threads log at the same time). */
+/* alarm_sender.c: an alarm sender that does not share syslog(3)'s ident
+ * with the log (other threads log at the same time). */
 void agent_alarm_sender(const struct alarm_ctx *ctx, int priority,
     const char *line);
+/* -d: print alarm lines on stderr as well (before any thread starts). */
+void agent_alarm_foreground(int on);
 
 #endif

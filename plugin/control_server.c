@@ -34,7 +34,8 @@
 #include "log.h"
 #include "util.h"
 
-void
+/* Reply one line on a control client and close it. */
+static void
 control_reply(int fd, json_t *reply)
 {
 	char *text;
@@ -182,6 +183,41 @@ set_role(struct agent *ag, const char *arg, uid_t uid)
 	    "role", role);
 }
 
+/* A client's `snapshot`: the job runs it and returns the result, which
+ * answer_snapshot sends (on the job's thread, the send bounded by the
+ * client's SO_SNDTIMEO). */
+struct snapshot_client {
+	struct snapjob_request req;       /* first: done gets the client */
+	int fd;
+};
+
+static void
+answer_snapshot(struct snapjob_request *req)
+{
+	struct snapshot_client *sc = (struct snapshot_client *)req;
+
+	control_reply(sc->fd, sc->req.result);
+	free(sc);
+}
+
+static void
+request_snapshot(struct agent *ag, int fd)
+{
+	struct snapshot_client *sc;
+	const char *why;
+
+	if ((sc = calloc(1, sizeof(*sc))) == NULL) {
+		control_reply(fd, reply_error("out of memory"));
+		return;
+	}
+	sc->fd = fd;
+	sc->req.done = answer_snapshot;
+	if (snapjob_request(ag, &sc->req, &why) == -1) {
+		free(sc);
+		control_reply(fd, reply_error("%s", why));
+	}
+}
+
 /* One client: credentials, request line, reply. */
 static void
 serve(struct agent *ag, int fd)
@@ -230,7 +266,7 @@ serve(struct agent *ag, int fd)
 	else if (strcmp(line, "status") == 0)
 		control_reply(fd, pub_status_json(&ag->pub, ag->cfg.room));
 	else if (strcmp(line, "snapshot") == 0)
-		snapjob_request(ag, fd);	/* it replies when done */
+		request_snapshot(ag, fd);	/* answered when run */
 	else if (strncmp(line, "role ", 5) == 0 && arg != NULL)
 		control_reply(fd, set_role(ag, arg, uid));
 	else

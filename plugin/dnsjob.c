@@ -9,10 +9,8 @@
  * success clears it.  enumdr-check-service sees a DNS server that stays
  * behind the database (its --grace).
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "agent.h"
 #include "load.h"
@@ -48,17 +46,6 @@ free_steps(struct config_step *s, size_t n)
 	for (i = 0; i < n; i++)
 		for (j = 0; j < s[i].argc; j++)
 			free(s[i].argv[j]);
-}
-
-static int
-listener_open(struct agent *ag)
-{
-	int open;
-
-	pthread_mutex_lock(&ag->pub.lock);
-	open = ag->pub.listener_open;
-	pthread_mutex_unlock(&ag->pub.lock);
-	return open;
 }
 
 /* One run of every load step; 0 when all succeeded. */
@@ -107,79 +94,40 @@ run_steps(struct agent *ag)
 	return rc;
 }
 
-static void *
-dnsjob_main(void *arg)
+/* The job's work (job.h), after the wakes of a burst have gathered: one
+ * run of the steps; a failed run is retried in DNSJOB_RETRY_S. */
+static int64_t
+dnsjob_run(void *arg)
 {
 	struct agent *ag = arg;
-	struct timespec ts;
-	int pending = 0, failed = 0;
 
-	for (;;) {
-		pthread_mutex_lock(&ag->dns_lock);
-		while (!ag->stopping && !ag->dns_kicked && !failed) {
-			pthread_cond_wait(&ag->dns_cond, &ag->dns_lock);
-		}
-		if (failed && !ag->stopping && !ag->dns_kicked) {
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += DNSJOB_RETRY_S;
-			pthread_cond_timedwait(&ag->dns_cond, &ag->dns_lock,
-			    &ts);
-		}
-		pending = ag->dns_kicked || failed;
-		ag->dns_kicked = 0;
-		pthread_mutex_unlock(&ag->dns_lock);
-		if (ag->stopping)
-			break;
-		if (!pending)
-			continue;
-		/* Gather what commits right behind this change. */
-		ts.tv_sec = 0;
-		ts.tv_nsec = DNSJOB_COALESCE_MS * 1000000L;
-		nanosleep(&ts, NULL);
-		pthread_mutex_lock(&ag->dns_lock);
-		ag->dns_kicked = 0;
-		pthread_mutex_unlock(&ag->dns_lock);
-		/* Only the active room feeds its DNS server; a takeover loads
-		 * it in its own sequence (enumdr-notify). */
-		if (!listener_open(ag)) {
-			failed = 0;
-			continue;
-		}
-		failed = run_steps(ag) == -1;
-	}
-	return NULL;
+	/* Only the active room feeds its DNS server; a takeover loads it in
+	 * its own sequence (enumdr-notify). */
+	if (ag->stopping || !ag->dns_active(ag))
+		return JOB_IDLE;
+	return run_steps(ag) == -1 ? DNSJOB_RETRY_S * 1000 : JOB_IDLE;
 }
 
 void
 dnsjob_kick(struct agent *ag)
 {
-	pthread_mutex_lock(&ag->dns_lock);
-	ag->dns_kicked = 1;
-	pthread_cond_signal(&ag->dns_cond);
-	pthread_mutex_unlock(&ag->dns_lock);
+	job_wake(&ag->dns_job);
 }
 
 int
-dnsjob_start(struct agent *ag, char *err)
+dnsjob_start(struct agent *ag, int (*active)(struct agent *), char *err)
 {
-	agent_job_init(&ag->dns_lock, &ag->dns_cond);
-	if ((errno = pthread_create(&ag->dns_thread, NULL, dnsjob_main,
-	    ag)) != 0) {
-		errf_errno(err, "DNS update job: thread");
-		return -1;
-	}
-	ag->dns_started = 1;
-	return 0;
+	ag->dns_active = active;
+	ag->dns_job.name = "DNS update job";
+	ag->dns_job.run = dnsjob_run;
+	ag->dns_job.arg = ag;
+	ag->dns_job.coalesce_ms = DNSJOB_COALESCE_MS;
+	ag->dns_job.first_ms = JOB_IDLE;
+	return job_start(&ag->dns_job, err);
 }
 
 int
 dnsjob_stop(struct agent *ag, int wait_ms)
 {
-	if (!ag->dns_started)
-		return 0;
-	dnsjob_kick(ag);
-	if (agent_job_join(ag->dns_thread, wait_ms) == -1)
-		return -1;
-	ag->dns_started = 0;
-	return 0;
+	return job_stop(&ag->dns_job, wait_ms);
 }

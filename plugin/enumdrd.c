@@ -21,8 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,70 +60,11 @@ usage(FILE *out)
 	    DEFAULT_CONFIG);
 }
 
-/* ---- alarm lines ---------------------------------------------------- */
-
-/*
- * alarm.c's default sender calls openlog() with the alarm ident and
- * closelog() afterwards, and log.c calls openlog() with the program's
- * ident before each message: with several threads the two could swap
- * idents between openlog() and syslog().  The agent therefore sends alarm
- * lines on its own /dev/log socket, in the format syslog(3) uses.
- */
-void
-agent_alarm_sender(const struct alarm_ctx *ctx, int priority,
-    const char *line)
-{
-	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	static int fd = -1;
-	struct sockaddr_un sun;
-	char msg[2048], ts[32];
-	struct tm tm;
-	time_t now;
-	int len, tries, sent = 0;
-
-	if (foreground)
-		log_info("%s", line);
-	now = time(NULL);
-	localtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%b %e %H:%M:%S", &tm);
-	len = snprintf(msg, sizeof(msg), "<%d>%s %s[%ld]: %s",
-	    ctx->facility | priority, ts, ctx->ident[0] ? ctx->ident :
-	    "enumdr", (long)getpid(), line);
-	if (len < 0 || (size_t)len >= sizeof(msg))
-		len = (int)strlen(msg);
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	strlcpy_(sun.sun_path, "/dev/log", sizeof(sun.sun_path));
-	pthread_mutex_lock(&lock);
-	for (tries = 0; tries < 2 && !sent; tries++) {
-		if (fd == -1) {
-			fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-			if (fd != -1 && connect(fd, (struct sockaddr *)&sun,
-			    sizeof(sun)) == -1) {
-				close(fd);
-				fd = -1;
-			}
-			if (fd == -1)
-				break;
-		}
-		if (send(fd, msg, (size_t)len, MSG_NOSIGNAL) == len) {
-			sent = 1;
-		} else {
-			close(fd);	/* syslogd restarted: reconnect once */
-			fd = -1;
-		}
-	}
-	pthread_mutex_unlock(&lock);
-	if (!sent && !foreground)
-		log_warnx("alarm line not sent (no syslog at /dev/log): %s",
-		    line);
-}
-
 /* ---- configuration ---------------------------------------------------- */
 
-/* SIGHUP: apply what can change without rebinding; log the rest. */
+/* What SIGHUP does not apply (a rebind or a restart needs it): logged. */
 static void
-reload(struct agent *ag, const char *path)
+log_not_applied(const struct config *running, const struct config *nc)
 {
 	static const struct {
 		const char *key;
@@ -158,23 +97,11 @@ reload(struct agent *ag, const char *path)
 		{ "agent.peer_connections_per_address",
 		  offsetof(struct config, peer_per_address) },
 	};
-	struct config_step steps[CONFIG_MAX_STEPS];
-	struct config *nc;
-	char err[ENUMDR_ERRLEN];
 	const char *was, *now;
-	size_t i, nsteps;
+	size_t i;
 
-	if ((nc = calloc(1, sizeof(*nc))) == NULL) {
-		log_warnx("reload: out of memory");
-		return;
-	}
-	if (config_load(path, nc, err) == -1) {
-		log_warnx("reload: %s; keeping the running configuration", err);
-		free(nc);
-		return;
-	}
 	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-		was = (const char *)&ag->cfg + fixed[i].off;
+		was = (const char *)running + fixed[i].off;
 		now = (const char *)nc + fixed[i].off;
 		if (strcmp(was, now) != 0)
 			log_warnx("reload: %s changed from \"%s\" to \"%s\":"
@@ -182,7 +109,7 @@ reload(struct agent *ag, const char *path)
 			    was, now);
 	}
 	for (i = 0; i < sizeof(fixed_int) / sizeof(fixed_int[0]); i++) {
-		int iwas = *(const int *)((const char *)&ag->cfg +
+		int iwas = *(const int *)((const char *)running +
 		    fixed_int[i].off);
 		int inow = *(const int *)((const char *)nc + fixed_int[i].off);
 
@@ -191,6 +118,16 @@ reload(struct agent *ag, const char *path)
 			    " applied, restart enumdrd for it",
 			    fixed_int[i].key, iwas, inow);
 	}
+}
+
+/* Take what SIGHUP applies from nc into the running configuration (under
+ * cfg_lock); nc gets the old load steps, for config_free. */
+static void
+apply_reload(struct agent *ag, struct config *nc)
+{
+	struct config_step steps[CONFIG_MAX_STEPS];
+	size_t nsteps;
+
 	pthread_mutex_lock(&ag->cfg_lock);
 	ag->cfg.alarm_facility = nc->alarm_facility;
 	strlcpy_(ag->cfg.alarm_ident, nc->alarm_ident,
@@ -218,6 +155,26 @@ reload(struct agent *ag, const char *path)
 	alarm_ctx_init(&ag->alarms, ag->cfg.room, "-", ag->cfg.alarm_ident,
 	    ag->cfg.alarm_facility, ag->cfg.state_dir);
 	pthread_mutex_unlock(&ag->cfg_lock);
+}
+
+/* SIGHUP: apply what can change without rebinding; log the rest. */
+static void
+reload(struct agent *ag, const char *path)
+{
+	struct config *nc;
+	char err[ENUMDR_ERRLEN];
+
+	if ((nc = calloc(1, sizeof(*nc))) == NULL) {
+		log_warnx("reload: out of memory");
+		return;
+	}
+	if (config_load(path, nc, err) == -1) {
+		log_warnx("reload: %s; keeping the running configuration", err);
+		free(nc);
+		return;
+	}
+	log_not_applied(&ag->cfg, nc);
+	apply_reload(ag, nc);
 	config_free(nc);
 	free(nc);
 	pub_set_peers(&ag->pub, &ag->cfg);
@@ -336,33 +293,6 @@ stop_all(struct agent *ag)
 	return clean ? 0 : -1;
 }
 
-void
-agent_job_init(pthread_mutex_t *lock, pthread_cond_t *cond)
-{
-	pthread_condattr_t ca;
-
-	pthread_mutex_init(lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(cond, &ca);
-	pthread_condattr_destroy(&ca);
-}
-
-int
-agent_job_join(pthread_t thread, int wait_ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += wait_ms / 1000;
-	ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return pthread_timedjoin_np(thread, NULL, &ts) == 0 ? 0 : -1;
-}
-
 static void
 remove_stale_temps(struct agent *ag)
 {
@@ -408,7 +338,7 @@ start_all(struct agent *ag)
 		return EXIT_UNAVAILABLE;
 	}
 	if (snapjob_start(ag, err) == -1 || peerwatch_start(ag, err) == -1 ||
-	    dnsjob_start(ag, err) == -1) {
+	    dnsjob_start(ag, provision_listener_open, err) == -1) {
 		log_warnx("%s", err);
 		return EXIT_SOFTWARE;
 	}
@@ -454,33 +384,30 @@ main_loop(struct agent *ag, const char *config)
 	}
 }
 
-int
-main(int argc, char **argv)
+/* The options: -1 to go on, or the exit code (-h, -V, a usage error). */
+static int
+parse_options(int argc, char **argv, const char **config, int *check,
+    int *verbose)
 {
-	const char *config = getenv("ENUMDR_CONFIG");
-	char err[ENUMDR_ERRLEN];
-	struct agent *ag;
-	sigset_t set;
-	int ch, check = 0, verbose = 0, rc, fd;
+	int ch;
 
-	if (config == NULL || *config == '\0')
-		config = DEFAULT_CONFIG;
 	while ((ch = getopt(argc, argv, "c:dhnvV")) != -1) {
 		switch (ch) {
 		case 'c':
-			config = optarg;
+			*config = optarg;
 			break;
 		case 'd':
 			foreground = 1;
+			agent_alarm_foreground(1);
 			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
 		case 'n':
-			check = 1;
+			*check = 1;
 			break;
 		case 'v':
-			verbose = 1;
+			*verbose = 1;
 			break;
 		case 'V':
 			printf("enumdrd %s\n", PACKAGE_VERSION);
@@ -494,24 +421,15 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	log_init("enumdrd", 1, LOG_DAEMON);
-	log_set_verbose(verbose);
-	if ((ag = calloc(1, sizeof(*ag))) == NULL)
-		fatalx("out of memory");
-	if (config_load(config, &ag->cfg, err) == -1) {
-		log_warnx("%s", err);
-		free(ag);
-		return EXIT_CONFIG;
-	}
-	if (check) {
-		printf("configuration OK: %s (room %s, provisioning %s, peer"
-		    " API %s, control %s, %zu peers)\n", config, ag->cfg.room,
-		    ag->cfg.provisioning_listen, ag->cfg.peer_listen,
-		    ag->cfg.control_socket, ag->cfg.npeers);
-		config_free(&ag->cfg);
-		free(ag);
-		return EXIT_OK;
-	}
+	return -1;
+}
+
+/* A daemon's log and output: syslog unless -d, and stdout to /dev/null. */
+static void
+daemon_output(void)
+{
+	int fd;
+
 	if (!foreground)
 		log_init("enumdrd", 0, LOG_DAEMON);
 	/* A daemon has no stdout: nothing a library prints there (libcurl
@@ -523,6 +441,14 @@ main(int argc, char **argv)
 			log_warn("stdout to /dev/null");
 		close(fd);
 	}
+}
+
+/* The signal mask, the locks (the jobs' too) and the published state:
+ * before any thread starts. */
+static void
+agent_setup(struct agent *ag)
+{
+	sigset_t set;
 
 	/* Every thread inherits this mask; only sigtimedwait takes them. */
 	sigemptyset(&set);
@@ -536,6 +462,10 @@ main(int argc, char **argv)
 	pthread_mutex_init(&ag->writer_lock, NULL);
 	pthread_mutex_init(&ag->snapfiles_lock, NULL);
 	pthread_mutex_init(&ag->reader_lock, NULL);
+	pthread_mutex_init(&ag->snap_lock, NULL);
+	job_init(&ag->snap_job);
+	job_init(&ag->watch_job);
+	job_init(&ag->dns_job);
 	ag->ctl_fd = ag->ctl_wake[0] = ag->ctl_wake[1] = -1;
 	alarm_ctx_init(&ag->alarms, ag->cfg.room, "-", ag->cfg.alarm_ident,
 	    ag->cfg.alarm_facility, ag->cfg.state_dir);
@@ -543,11 +473,16 @@ main(int argc, char **argv)
 	pub_init(&ag->pub);
 	pub_set_peers(&ag->pub, &ag->cfg);
 	agent_storage_init(ag);
+}
 
-	if (transfer_global_init(err) == -1) {
-		log_warnx("%s", err);
-		return EXIT_SOFTWARE;
-	}
+/* Open the database, start everything, serve until SIGTERM or SIGINT and
+ * stop: the exit code. */
+static int
+serve(struct agent *ag, const char *config)
+{
+	char err[ENUMDR_ERRLEN];
+	int rc;
+
 	if ((rc = open_stores(ag)) != EXIT_OK)
 		goto done;
 	if (agent_refresh(ag, err) == -1) {
@@ -575,6 +510,46 @@ done:
 		fflush(NULL);
 		_exit(rc);
 	}
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *config = getenv("ENUMDR_CONFIG");
+	char err[ENUMDR_ERRLEN];
+	struct agent *ag;
+	int check = 0, verbose = 0, rc;
+
+	if (config == NULL || *config == '\0')
+		config = DEFAULT_CONFIG;
+	if ((rc = parse_options(argc, argv, &config, &check, &verbose)) != -1)
+		return rc;
+	log_init("enumdrd", 1, LOG_DAEMON);
+	log_set_verbose(verbose);
+	if ((ag = calloc(1, sizeof(*ag))) == NULL)
+		fatalx("out of memory");
+	if (config_load(config, &ag->cfg, err) == -1) {
+		log_warnx("%s", err);
+		free(ag);
+		return EXIT_CONFIG;
+	}
+	if (check) {
+		printf("configuration OK: %s (room %s, provisioning %s, peer"
+		    " API %s, control %s, %zu peers)\n", config, ag->cfg.room,
+		    ag->cfg.provisioning_listen, ag->cfg.peer_listen,
+		    ag->cfg.control_socket, ag->cfg.npeers);
+		config_free(&ag->cfg);
+		free(ag);
+		return EXIT_OK;
+	}
+	daemon_output();
+	agent_setup(ag);
+	if (transfer_global_init(err) == -1) {
+		log_warnx("%s", err);
+		return EXIT_SOFTWARE;
+	}
+	rc = serve(ag, config);
 	transfer_global_cleanup();
 	pub_free(&ag->pub);
 	log_info("room %s: agent stopped", ag->cfg.room);

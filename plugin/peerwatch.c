@@ -6,10 +6,8 @@
  * status` shows it.  Failure detection and recovery decisions (S0.3, S0.4,
  * S4.4) belong to the checkers; this is information only.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "agent.h"
 #include "log.h"
@@ -68,86 +66,65 @@ watch_one(const struct config_peer *cp, long connect_ms, struct pub_peer *p)
 	json_decref(root);
 }
 
-static void *
-peerwatch_main(void *arg)
+/* The job's work (job.h): one poll of every peer; the next in
+ * AGENT_PEERWATCH_S. */
+static int64_t
+peerwatch_run(void *arg)
 {
 	struct agent *ag = arg;
 	struct config_peer *peers;
 	struct pub_peer p;
-	struct timespec ts;
 	size_t n, i, j;
 	long connect_ms;
 
+	if (ag->stopping)
+		return JOB_IDLE;
 	if ((peers = calloc(CONFIG_MAX_PEERS, sizeof(*peers))) == NULL) {
 		log_warnx("peer watch: out of memory");
-		return NULL;
+		return AGENT_PEERWATCH_S * 1000;
 	}
-	while (!ag->stopping) {
-		pthread_mutex_lock(&ag->cfg_lock);
-		n = ag->cfg.npeers;
-		memcpy(peers, ag->cfg.peers, n * sizeof(*peers));
-		connect_ms = ag->cfg.connect_timeout_ms;
-		pthread_mutex_unlock(&ag->cfg_lock);
-		for (i = 0; i < n && !ag->stopping; i++) {
-			if (peers[i].heartbeat_url[0] == '\0')
-				continue;
-			/* Start from what we knew: `seen` data outlives a
-			 * failed poll. */
-			memset(&p, 0, sizeof(p));
-			pthread_mutex_lock(&ag->pub.lock);
-			for (j = 0; j < ag->pub.npeers; j++)
-				if (strcmp(ag->pub.peers[j].name,
-				    peers[i].name) == 0)
-					p = ag->pub.peers[j];
-			pthread_mutex_unlock(&ag->pub.lock);
-			strlcpy_(p.name, peers[i].name, sizeof(p.name));
-			watch_one(&peers[i], connect_ms, &p);
-			pub_set_peer(&ag->pub, &p);
-		}
-		pthread_mutex_lock(&ag->watch_lock);
-		if (!ag->stopping && !ag->watch_wake) {
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += AGENT_PEERWATCH_S;
-			pthread_cond_timedwait(&ag->watch_cond, &ag->watch_lock,
-			    &ts);
-		}
-		ag->watch_wake = 0;
-		pthread_mutex_unlock(&ag->watch_lock);
+	pthread_mutex_lock(&ag->cfg_lock);
+	n = ag->cfg.npeers;
+	memcpy(peers, ag->cfg.peers, n * sizeof(*peers));
+	connect_ms = ag->cfg.connect_timeout_ms;
+	pthread_mutex_unlock(&ag->cfg_lock);
+	for (i = 0; i < n && !ag->stopping; i++) {
+		if (peers[i].heartbeat_url[0] == '\0')
+			continue;
+		/* Start from what we knew: `seen` data outlives a failed
+		 * poll. */
+		memset(&p, 0, sizeof(p));
+		pthread_mutex_lock(&ag->pub.lock);
+		for (j = 0; j < ag->pub.npeers; j++)
+			if (strcmp(ag->pub.peers[j].name, peers[i].name) == 0)
+				p = ag->pub.peers[j];
+		pthread_mutex_unlock(&ag->pub.lock);
+		strlcpy_(p.name, peers[i].name, sizeof(p.name));
+		watch_one(&peers[i], connect_ms, &p);
+		pub_set_peer(&ag->pub, &p);
 	}
 	free(peers);
-	return NULL;
+	return AGENT_PEERWATCH_S * 1000;
 }
 
 void
 peerwatch_wake(struct agent *ag)
 {
-	pthread_mutex_lock(&ag->watch_lock);
-	ag->watch_wake = 1;
-	pthread_cond_signal(&ag->watch_cond);
-	pthread_mutex_unlock(&ag->watch_lock);
+	job_wake(&ag->watch_job);
 }
 
 int
 peerwatch_start(struct agent *ag, char *err)
 {
-	agent_job_init(&ag->watch_lock, &ag->watch_cond);
-	if ((errno = pthread_create(&ag->watch_thread, NULL, peerwatch_main,
-	    ag)) != 0) {
-		errf_errno(err, "peer watch: thread");
-		return -1;
-	}
-	ag->watch_started = 1;
-	return 0;
+	ag->watch_job.name = "peer watch";
+	ag->watch_job.run = peerwatch_run;
+	ag->watch_job.arg = ag;
+	ag->watch_job.first_ms = 0;
+	return job_start(&ag->watch_job, err);
 }
 
 int
 peerwatch_stop(struct agent *ag, int wait_ms)
 {
-	if (!ag->watch_started)
-		return 0;
-	peerwatch_wake(ag);
-	if (agent_job_join(ag->watch_thread, wait_ms) == -1)
-		return -1;
-	ag->watch_started = 0;
-	return 0;
+	return job_stop(&ag->watch_job, wait_ms);
 }

@@ -410,8 +410,8 @@ reply_closed(struct agent *ag, struct MHD_Connection *conn)
 	return http_reply_json(conn, MHD_HTTP_SERVICE_UNAVAILABLE, o);
 }
 
-static int
-listener_open(struct agent *ag)
+int
+provision_listener_open(struct agent *ag)
 {
 	int open;
 
@@ -848,7 +848,7 @@ prov_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		    NULL, "agent of room %s is stopping", ag->cfg.room);
 	if (rq->route == ROUTE_GET)
 		return handle_get(ag, conn, rq);
-	if (!listener_open(ag))
+	if (!provision_listener_open(ag))
 		return reply_closed(ag, conn);
 	if (rq->route == ROUTE_BATCH)
 		return handle_batch(ag, conn, rq);
