@@ -129,6 +129,56 @@ get_integer(json_t *obj, const char *name, const char *key, json_int_t min,
 	return 0;
 }
 
+/* A received value of len bytes for a message: at most outlen - 4 bytes
+ * ("..." when cut), anything but printable ASCII as '?'. */
+static const char *
+shown_value(const char *s, size_t len, char *out, size_t outlen)
+{
+	size_t i, n = len < outlen - 4 ? len : outlen - 4;
+
+	for (i = 0; i < n; i++)
+		out[i] = (unsigned char)s[i] < 0x20 ||
+		    (unsigned char)s[i] > 0x7e ? '?' : s[i];
+	strlcpy_(out + n, n < len ? "..." : "", outlen - n);
+	return out;
+}
+
+/* The string member key, one of words (NULL-terminated): its index into
+ * *out.  A value that is not one of them is named when it is short. */
+static int
+get_word(json_t *obj, const char *name, const char *key,
+    const char *const *words, int *out, char *err)
+{
+	char list[64], value[24];
+	const char *s;
+	json_t *v;
+	int i;
+
+	if (member(obj, name, key, &v, err) == -1)
+		return -1;
+	if (!json_is_string(v)) {
+		errf(err, "member \"%s\": not a string (it is %s)", name,
+		    type_name(v));
+		return -1;
+	}
+	s = json_string_value(v);
+	for (i = 0; words[i] != NULL; i++) {
+		if (json_string_length(v) == strlen(words[i]) &&
+		    strcmp(s, words[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	}
+	list[0] = '\0';
+	for (i = 0; words[i] != NULL; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list),
+		    "%s\"%s\"", i == 0 ? "" : words[i + 1] == NULL ? " or " :
+		    ", ", words[i]);
+	errf(err, "member \"%s\": \"%s\" is not %s", name, shown_value(s,
+	    json_string_length(v), value, sizeof(value)), list);
+	return -1;
+}
+
 /* A token of 1 to max - 1 characters of [A-Za-z0-9_-] (upper: no a-z). */
 static int
 token_valid(const char *s, size_t max, int upper)
@@ -307,26 +357,14 @@ parse_snapshot(json_t *root, struct peerproto_heartbeat *hb, char *err)
 static int
 parse_storage(json_t *root, struct peerproto_heartbeat *hb, char *err)
 {
-	char word[8];
+	/* In the order of enum peerproto_storage. */
+	static const char *const words[] = { "ok", "full", "error", NULL };
 	json_t *v;
+	int i;
 
-	if (get_string(root, "storage", "storage", word, sizeof(word),
-	    err) == -1) {
-		if (strstr(err, "longer than") == NULL)
-			return -1;
-		word[0] = '\0';		/* too long for any word: named below */
-	}
-	if (strcmp(word, "ok") == 0)
-		hb->storage = PEERPROTO_STORAGE_OK;
-	else if (strcmp(word, "full") == 0)
-		hb->storage = PEERPROTO_STORAGE_FULL;
-	else if (strcmp(word, "error") == 0)
-		hb->storage = PEERPROTO_STORAGE_ERROR;
-	else {
-		errf(err, "member \"storage\": \"%s\" is not \"ok\", \"full\""
-		    " or \"error\"", word[0] != '\0' ? word : "...");
+	if (get_word(root, "storage", "storage", words, &i, err) == -1)
 		return -1;
-	}
+	hb->storage = (enum peerproto_storage)i;
 	if (member(root, "storage_error", "storage_error", &v, err) == -1)
 		return -1;
 	if (hb->storage == PEERPROTO_STORAGE_OK) {
@@ -354,8 +392,9 @@ parse_storage(json_t *root, struct peerproto_heartbeat *hb, char *err)
 static int
 parse_members(json_t *root, struct peerproto_heartbeat *hb, char *err)
 {
-	char listener[8] = "";
+	static const char *const listener_words[] = { "closed", "open", NULL };
 	json_int_t i;
+	int w;
 
 	if (parse_version(root, hb, err) == -1)
 		return -1;
@@ -375,15 +414,10 @@ parse_members(json_t *root, struct peerproto_heartbeat *hb, char *err)
 		    " ([A-Z0-9_-]{1,%zu})", hb->role, sizeof(hb->role) - 1);
 		return -1;
 	}
-	if (get_string(root, "listener", "listener", listener,
-	    sizeof(listener), err) == -1 && strstr(err, "longer than") == NULL)
+	if (get_word(root, "listener", "listener", listener_words, &w,
+	    err) == -1)
 		return -1;
-	if (strcmp(listener, "open") != 0 && strcmp(listener, "closed") != 0) {
-		errf(err, "member \"listener\": \"%s\" is not \"open\" or"
-		    " \"closed\"", listener[0] != '\0' ? listener : "...");
-		return -1;
-	}
-	hb->listener_open = strcmp(listener, "open") == 0;
+	hb->listener_open = w == 1;
 	if (get_integer(root, "journal", "journal", 0, INT64_MAX, &i,
 	    err) == -1)
 		return -1;
