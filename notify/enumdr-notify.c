@@ -462,9 +462,9 @@ peer_invalid(struct notify *n, const struct config_peer *peer,
 	return -1;
 }
 
-/* A heartbeat of the peer, while it is not superseded: 1 parsed into hb;
- * 0 the peer is unreachable (dir_out set to what it pushed); -1 with err
- * (not a heartbeat: PEER_PROTOCOL raised). */
+/* Ask the peer's heartbeat once: 1 parsed into hb (the caller frees it);
+ * 0 the peer is unreachable (JOURNAL_POSITION, dir_out set to what it
+ * pushed); -1 with err, it answered with no heartbeat (PEER_PROTOCOL). */
 static int
 ask_peer(struct notify *n, const struct config_peer *peer,
     struct peerproto_heartbeat *hb, char *dir_out, size_t dirlen, char *err)
