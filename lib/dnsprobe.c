@@ -1,7 +1,10 @@
 /*
  * dnsprobe.c — SOA serial query over UDP (RFC 1035 sections 4.1, 3.3.13).
  * Every read from the reply is bounds-checked; compression pointers are
- * followed only backwards and at most 64 times.
+ * followed only backwards and at most 64 times.  A reply counts only when
+ * it answers our question (id, QR, opcode, the question echoed) with an
+ * SOA of the zone itself in class IN (tests/unit/test_dnsprobe.c feeds it
+ * crafted replies).
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -125,6 +128,58 @@ get16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
+/*
+ * Is the (possibly compressed) name at off the zone origin?  Compression
+ * pointers are followed only backwards (to an earlier offset than the
+ * label that points) and at most 64 times; the name is at most 255 bytes
+ * on the wire (RFC 1035 3.1).  Labels compare without regard to ASCII
+ * case (RFC 4343).  -1 when malformed (checked to the end even when an
+ * early label differs), 0 when another name, 1 when equal.
+ */
+static int
+name_is(const uint8_t *m, size_t len, size_t off, const char *origin)
+{
+	const char *o = origin;
+	size_t wire = 0, hops = 0, l, i;
+	int equal = 1;       /* so far; the whole name is checked anyway */
+
+	for (;;) {
+		if (off >= len)
+			return -1;
+		if ((m[off] & 0xc0) == 0xc0) {
+			size_t to;
+
+			if (off + 2 > len || ++hops > 64)
+				return -1;
+			to = (size_t)(m[off] & 0x3f) << 8 | m[off + 1];
+			if (to >= off)
+				return -1;
+			off = to;
+			continue;
+		}
+		if (m[off] & 0xc0)
+			return -1;
+		l = m[off];
+		wire += l + 1;
+		if (wire > 255 || off + 1 + l > len)
+			return -1;
+		if (l == 0)
+			return equal && (*o == '\0' ||
+			    (o[0] == '.' && o[1] == '\0'));
+		if (equal && o != origin) {
+			if (*o != '.')
+				equal = 0;
+			else
+				o++;
+		}
+		for (i = 0; equal && i < l; i++, o++)
+			if (*o == '\0' || *o == '.' ||
+			    tolower(m[off + 1 + i]) != tolower((unsigned char)*o))
+				equal = 0;
+		off += 1 + l;
+	}
+}
+
 static int
 parse_reply(const uint8_t *m, size_t len, uint16_t id, uint32_t *serial,
     const char *origin, char *err)
@@ -132,7 +187,9 @@ parse_reply(const uint8_t *m, size_t len, uint16_t id, uint32_t *serial,
 	size_t off = 12;
 	unsigned qd, an, i;
 
-	if (len < 12 || get16(m) != id || !(m[2] & 0x80)) {
+	/* an answer (QR), to a standard query (opcode 0), to our id */
+	if (len < 12 || get16(m) != id || !(m[2] & 0x80) ||
+	    (m[2] & 0x78) != 0) {
 		errf(err, "malformed DNS reply for %s", origin);
 		return -1;
 	}
@@ -146,23 +203,32 @@ parse_reply(const uint8_t *m, size_t len, uint16_t id, uint32_t *serial,
 	}
 	qd = get16(m + 4);
 	an = get16(m + 6);
-	for (i = 0; i < qd; i++) {
-		if (skip_name(m, len, &off) == -1 || off + 4 > len)
-			goto bad;
-		off += 4;
+	/* the question echoed: exactly ours (origin, SOA, IN) */
+	if (qd != 1 || name_is(m, len, off, origin) != 1 ||
+	    skip_name(m, len, &off) == -1 || off + 4 > len ||
+	    get16(m + off) != DNS_TYPE_SOA || get16(m + off + 2) !=
+	    DNS_CLASS_IN) {
+		errf(err, "DNS reply for %s does not answer its question",
+		    origin);
+		return -1;
 	}
+	off += 4;
 	for (i = 0; i < an; i++) {
-		uint16_t type, rdlen;
-		size_t rd;
+		uint16_t type, class, rdlen;
+		size_t rd, owner = off;
+		int mine;
 
 		if (skip_name(m, len, &off) == -1 || off + 10 > len)
 			goto bad;
 		type = get16(m + off);
+		class = get16(m + off + 2);
 		rdlen = get16(m + off + 8);
 		off += 10;
 		if (off + rdlen > len)
 			goto bad;
-		if (type == DNS_TYPE_SOA) {
+		if ((mine = name_is(m, len, owner, origin)) == -1)
+			goto bad;
+		if (type == DNS_TYPE_SOA && class == DNS_CLASS_IN && mine) {
 			rd = off;
 			if (skip_name(m, off + rdlen, &rd) == -1 ||
 			    skip_name(m, off + rdlen, &rd) == -1 ||

@@ -190,7 +190,8 @@ pub_set_push(struct published *pub, int ok, const char *error)
 		util_utc_iso8601(pub->last_push, sizeof(pub->last_push));
 		pub->push_error[0] = '\0';
 	} else {
-		strlcpy_(pub->push_error, error, sizeof(pub->push_error));
+		strlcpy_(pub->push_error, error != NULL ? error : "unknown error",
+		    sizeof(pub->push_error));
 	}
 	pthread_mutex_unlock(&pub->lock);
 }

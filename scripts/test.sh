@@ -4,7 +4,7 @@
 #   2. build with -Wall -Wextra -Werror and run every test (unit + integration);
 #   3. build again with AddressSanitizer + UndefinedBehaviorSanitizer and run
 #      the unit tests and the hostile-input integration tests there;
-#   4. cppcheck over lib/ src/;
+#   4. cppcheck over every C folder;
 #   5. make distcheck.
 # Under CI=true a skipped test is a failure (tests/tap.sh).
 set -eu
@@ -36,7 +36,8 @@ rm -rf _build-san && mkdir _build-san
 
 step "cppcheck"
 cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability \
-	--inline-suppr -I lib lib src
+	--inline-suppr -I lib -I plugin -I checkers \
+	lib src plugin checkers notify tests/unit
 
 step "make distcheck"
 (cd _build && make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror \

@@ -38,6 +38,25 @@ load(const char *yaml, struct config *cfg, char *err)
 }
 
 /* yaml must be refused with exactly the message want. */
+/* Nothing left for config_free to release: every load step's argv NULL,
+ * no steps counted. */
+static int
+all_released(const struct config *cfg)
+{
+	size_t i, j;
+
+	if (cfg->nsteps != 0)
+		return 0;
+	for (i = 0; i < CONFIG_MAX_STEPS; i++) {
+		if (cfg->steps[i].argc != 0)
+			return 0;
+		for (j = 0; j < CONFIG_MAX_ARGV + 1; j++)
+			if (cfg->steps[i].argv[j] != NULL)
+				return 0;
+	}
+	return 1;
+}
+
 static void
 fails_with(const char *yaml, const char *want, const char *what)
 {
@@ -131,7 +150,8 @@ test_example(void)
 	ok(cfg.steps[0].argv[0] == NULL && cfg.nsteps == 0,
 	    "config_free releases the argv strings");
 	config_free(&cfg);
-	ok(1, "config_free twice is safe");
+	ok(all_released(&cfg), "config_free twice is safe (every argv NULL;"
+	    " a double free would stop the sanitizer run)");
 }
 
 static void
@@ -459,7 +479,8 @@ test_files(void)
 
 	memset(&cfg, 0, sizeof(cfg));
 	config_free(&cfg);
-	ok(1, "config_free on a zeroed config");
+	ok(all_released(&cfg), "config_free on a zeroed config leaves it"
+	    " released");
 
 	is_int(config_load("/nonexistent/enumdr.yaml", &cfg, err), -1,
 	    "missing file");
