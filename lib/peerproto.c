@@ -392,7 +392,7 @@ parse_storage(json_t *root, struct peerproto_heartbeat *hb, char *err)
 static int
 parse_members(json_t *root, struct peerproto_heartbeat *hb, char *err)
 {
-	static const char *const listener_words[] = { "closed", "open", NULL };
+	static const char *const listener_words[] = { "open", "closed", NULL };
 	json_int_t i;
 	int w;
 
@@ -417,7 +417,7 @@ parse_members(json_t *root, struct peerproto_heartbeat *hb, char *err)
 	if (get_word(root, "listener", "listener", listener_words, &w,
 	    err) == -1)
 		return -1;
-	hb->listener_open = w == 1;
+	hb->listener_open = w == 0;
 	if (get_integer(root, "journal", "journal", 0, INT64_MAX, &i,
 	    err) == -1)
 		return -1;
