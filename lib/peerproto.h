@@ -91,8 +91,10 @@ const char *peerproto_storage_name(enum peerproto_storage s);
 int peerproto_heartbeat_parse(const char *body, size_t len,
     struct peerproto_heartbeat *hb, char *err);
 
-/* The heartbeat JSON of hb (the agent's answer), or NULL with err when hb
- * does not hold a valid heartbeat (emit what the parser accepts, only). */
+/* The heartbeat JSON of hb (the agent's answer, with "v"), or NULL with
+ * err when out of memory.  The caller fills hb from values that are valid
+ * by construction; the unit test's round trips hold the emitter to the
+ * parser. */
 json_t *peerproto_heartbeat_json(const struct peerproto_heartbeat *hb,
     char *err);
 

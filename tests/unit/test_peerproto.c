@@ -330,7 +330,6 @@ test_bodies(void)
 
 	/* Every truncation of a good body is refused, and says why. */
 	for (i = 1; i < len; i++) {
-		parser_tests++;
 		if (parse_text(good_text, i, err) != -1 || err[0] == '\0')
 			bad++;
 	}
@@ -497,6 +496,7 @@ main(void)
 	test_round_trip();
 	is_str(peerproto_storage_name(PEERPROTO_STORAGE_FULL), "full",
 	    "storage names");
-	diag("%d parser tests (bodies parsed)", parser_tests);
+	diag("%d parser tests (bodies parsed), %zu of them truncations",
+	    parser_tests, strlen(good_text) - 1);
 	return tap_done();
 }
