@@ -2,8 +2,9 @@
  * check-peer.c — enumdr-check-peer: is the peer room's agent alive?
  *
  * One HTTP heartbeat per run to the peer's heartbeat_url (S0.3).  A
- * response counts when it is HTTP 200 with a heartbeat JSON body naming
- * the peer's room; anything else is a miss.  The peer is declared down
+ * response counts when it is HTTP 200 with a heartbeat of the peer
+ * protocol (lib/peerproto.c, strict: every member present and valid)
+ * naming the peer's room; anything else is a miss.  The peer is declared down
  * (exit 1) after N consecutive misses (S0.3, --misses, default 3) or after
  * M failures within a window of T seconds (S4.4, --failures/--window,
  * default 3 in 10 s; the count restarts with each window), so one lost
@@ -33,6 +34,7 @@
 #include "config.h"
 #include "exitcodes.h"
 #include "log.h"
+#include "peerproto.h"
 #include "transfer.h"
 #include "util.h"
 
@@ -231,12 +233,14 @@ state_save(const char *state_dir, const char *path, const char *peer,
 	return util_write_file_atomic(path, buf, (size_t)n, 0640, err);
 }
 
-/* One heartbeat: 0 when the peer answered as itself, -1 with why. */
+/* One heartbeat (the peer protocol's client, lib/peerproto.c): 0 when the
+ * peer answered as itself, -1 with why — no answer, or an answer that is
+ * not a heartbeat of this protocol (the member named), or another room. */
 static int
 probe(const struct config *cfg, const struct config_peer *peer,
     long timeout_ms, char *why)
 {
-	struct checker_heartbeat hb;
+	struct peerproto_heartbeat hb;
 	char err[ENUMDR_ERRLEN], shown[CONFIG_URL_MAX];
 	int ret = -1;
 
@@ -245,16 +249,16 @@ probe(const struct config *cfg, const struct config_peer *peer,
 		errf(why, "%s", err);
 		return -1;
 	}
-	if (checker_heartbeat_get(peer->heartbeat_url, cfg->connect_timeout_ms,
-	    timeout_ms, &hb, err) == -1)
+	if (peerproto_heartbeat_get(peer->heartbeat_url,
+	    cfg->connect_timeout_ms, timeout_ms, &hb, NULL, err) !=
+	    PEERPROTO_OK)
 		errf(why, "%s", err);
-	else if (hb.status != 200)
-		errf(why, "%s answers HTTP status %ld", shown, hb.status);
 	else if (strcmp(hb.room, peer->name) != 0)
 		errf(why, "%s answers for room \"%s\", not \"%s\"", shown,
 		    hb.room, peer->name);
 	else
 		ret = 0;
+	peerproto_heartbeat_free(&hb);
 	transfer_global_cleanup();
 	return ret;
 }

@@ -14,8 +14,11 @@
  *      BACKUP, FAULT and STOP are healthy, any other role is not;
  *   3. in every role, the agent does not report that it cannot write the
  *      database ("storage" other than "ok": a full disk or a write error,
- *      S0.5/S0.6 — every change would be refused); an agent that sends
- *      no "storage" is judged by the other checks;
+ *      S0.5/S0.6 — every change would be refused).  The heartbeat is
+ *      asked and parsed strictly by lib/peerproto.c: an answer that is
+ *      not a heartbeat of this protocol (another HTTP status, a missing
+ *      or bad member, another protocol version) is unhealthy and the
+ *      line names the member;
  *   4. the database is readable: a read-only open and one query over the
  *      zone table (no work that grows with the number of numbers);
  *   5. with --dns and in role MASTER, the DNS server serves every zone's
@@ -45,6 +48,7 @@
 #include "dnsprobe.h"
 #include "exitcodes.h"
 #include "log.h"
+#include "peerproto.h"
 #include "serial.h"
 #include "store.h"
 #include "transfer.h"
@@ -147,15 +151,17 @@ parse_utc(const char *s)
 	return timegm(&tm);
 }
 
-/* Checks 1 to 3: the agent's heartbeat, the role it reports and whether
- * it can write the database.  *dns
- * is set to 0 when the role makes the DNS comparison meaningless. */
+/* Checks 1 to 3: the agent's heartbeat (the peer protocol's client and
+ * strict parser, lib/peerproto.c), the role it reports and whether it can
+ * write the database.  *dns is set to 0 when the role makes the DNS
+ * comparison meaningless. */
 static int
 check_agent(const struct config *cfg, int64_t deadline, int *dns, char *why)
 {
-	struct checker_heartbeat hb;
+	struct peerproto_heartbeat hb;
 	char url[CONFIG_URL_MAX + 32], err[ENUMDR_ERRLEN];
 	int64_t left;
+	int rc, ret = -1;
 
 	*dns = 1;
 	if (checker_agent_url(cfg->peer_listen, url, sizeof(url), err) == -1) {
@@ -163,29 +169,34 @@ check_agent(const struct config *cfg, int64_t deadline, int *dns, char *why)
 		return -1;
 	}
 	left = left_ms(deadline);
-	if (checker_heartbeat_get(url, cfg->connect_timeout_ms, (long)left,
-	    &hb, err) == -1) {
+	rc = peerproto_heartbeat_get(url, cfg->connect_timeout_ms, (long)left,
+	    &hb, NULL, err);
+	if (rc == PEERPROTO_EUNREACHABLE) {
 		setwhy(why, "agent down: %s", err);
+		return -1;
+	}
+	if (rc != PEERPROTO_OK) {
+		/* It answered, but not with a heartbeat of this protocol:
+		 * err names the status, the version or the member. */
+		setwhy(why, "agent unusable: %s", err);
 		return -1;
 	}
 	if (strcmp(hb.room, cfg->room) != 0) {
 		setwhy(why, "agent at %s is room \"%s\", not this"
 		    " room \"%s\" (check agent.peer_listen)", url, hb.room,
 		    cfg->room);
-		return -1;
+		goto done;
 	}
 	if (strcmp(hb.role, "MASTER-FAILED") == 0) {
 		setwhy(why, "takeover failed: the agent reports role"
-		    " MASTER-FAILED%s%s; this room must give up the VIP",
-		    hb.reason[0] ? ": " : "", hb.reason);
-		return -1;
+		    " MASTER-FAILED; this room must give up the VIP");
+		goto done;
 	}
 	if (strcmp(hb.role, "MASTER") == 0) {
-		if (strcmp(hb.listener, "open") != 0) {
+		if (!hb.listener_open) {
 			setwhy(why, "role MASTER but the provisioning"
-			    " listener is %s", hb.listener[0] ? hb.listener :
-			    "not reported");
-			return -1;
+			    " listener is closed");
+			goto done;
 		}
 	} else if (strcmp(hb.role, "MASTER-LOADING") != 0 &&
 	    strcmp(hb.role, "BACKUP") != 0 &&
@@ -193,28 +204,25 @@ check_agent(const struct config *cfg, int64_t deadline, int *dns, char *why)
 	    strcmp(hb.role, "FAULT") != 0 && strcmp(hb.role, "STOP") != 0) {
 		setwhy(why, "agent at %s reports an unknown role"
 		    " \"%s\"", url, hb.role);
-		return -1;
+		goto done;
 	}
 	/* Only a finished MASTER must serve the database's serials: the
 	 * takeover loads the DNS server (MASTER-LOADING), a standby's is
 	 * loaded at its takeover (S0.6). */
 	*dns = strcmp(hb.role, "MASTER") == 0;
-	if (hb.status != 200) {
-		setwhy(why, "agent at %s answers HTTP status %ld"
-		    " (role %s)", url, hb.status, hb.role);
-		return -1;
-	}
 	/* A room whose agent cannot write its database refuses every change
-	 * (507): it is not fit to hold the VIP, in any role.  An agent that
-	 * sends no "storage" (one from before it existed, during an upgrade)
-	 * is judged by the other checks. */
-	if (hb.storage[0] != '\0' && strcmp(hb.storage, "ok") != 0) {
+	 * (507): it is not fit to hold the VIP, in any role.  "storage" is a
+	 * required member of the heartbeat (doc/peer-protocol.md). */
+	if (hb.storage != PEERPROTO_STORAGE_OK) {
 		setwhy(why, "unhealthy: cannot write the database (the agent"
-		    " reports storage \"%s\"%s%s)", hb.storage,
-		    hb.storage_error[0] ? ": " : "", hb.storage_error);
-		return -1;
+		    " reports storage \"%s\": %s)",
+		    peerproto_storage_name(hb.storage), hb.storage_error);
+		goto done;
 	}
-	return 0;
+	ret = 0;
+done:
+	peerproto_heartbeat_free(&hb);
+	return ret;
 }
 
 /* Check 4: open the database read-only and read the zone table (origin,

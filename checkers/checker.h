@@ -1,15 +1,10 @@
 /*
  * checker.h — what the two health checkers share (S0.3, S0.4, S4.1, S4.4):
- * options common to both, the URL of the own agent's heartbeat, and one
- * bounded HTTP GET of a heartbeat parsed with jansson.
+ * options common to both and the URL of the own agent's heartbeat.
  *
- * A heartbeat is the agent's GET /v1/heartbeat answer:
- *   {"room":"A","role":"BACKUP","listener":"open|closed","journal":N,
- *    "zones":[{"origin":"6.4.e164.arpa","serial":123}],"snapshot":{...},
- *    "alarms":N,"storage":"ok|full|error","storage_error":"..."|null,
- *    "time":"..."}
- * Room, role, listener and storage matter to the checkers; the rest is
- * ignored.
+ * The heartbeat is asked and parsed by the peer protocol's client
+ * (lib/peerproto.h, doc/peer-protocol.md): one strict parser for every
+ * program.
  *
  * Like lib/, nothing here prints or exits: functions return 0 or -1 and
  * fill a caller's err buffer (ENUMDR_ERRLEN bytes) naming the URL.
@@ -28,18 +23,6 @@
 #define CHECKER_DEFAULT_CONFIG  SYSCONFDIR "/enumdr/enumdr.yaml"
 #define CHECKER_TIMEOUT_MS      1000            /* --timeout default */
 #define CHECKER_TIMEOUT_MAX_MS  60000           /* --timeout upper bound */
-#define CHECKER_HEARTBEAT_MAX   (1024 * 1024)   /* a heartbeat body is small */
-#define CHECKER_HEARTBEAT_PATH  "/v1/heartbeat"
-
-struct checker_heartbeat {
-	long status;                  /* HTTP status of the answer */
-	char room[CONFIG_NAME_MAX];   /* "room": the agent's room name */
-	char role[32];                /* "role": BACKUP, MASTER, ... */
-	char listener[16];            /* "listener": open | closed ("" if absent) */
-	char reason[256];             /* "error" or "reason" when present, else "" */
-	char storage[16];             /* "storage": ok | full | error ("" if absent) */
-	char storage_error[ENUMDR_ERRLEN]; /* "storage_error" ("" if absent) */
-};
 
 /* The configuration file: -c FILE when given, else $ENUMDR_CONFIG, else
  * CHECKER_DEFAULT_CONFIG (the admin command's rule). */
@@ -62,19 +45,5 @@ int checker_agent_url(const char *listen, char *url, size_t urllen,
 /* url with its password hidden ("http://user:***@host/..."), for
  * messages; out is always terminated. */
 void checker_url_show(const char *url, char *out, size_t outlen);
-
-/* GET url, the connect phase bounded by connect_ms and the whole request by
- * timeout_ms, and parse the body as a heartbeat.  0 when a heartbeat
- * arrived, whatever its HTTP status (hb->status says; an agent may answer
- * 503 with a body); -1 with err when nothing usable came back — no answer,
- * or a body that is not a heartbeat (then err gives the HTTP status). */
-int checker_heartbeat_get(const char *url, long connect_ms, long timeout_ms,
-    struct checker_heartbeat *hb, char *err);
-
-/* Parse a heartbeat body: a JSON object with string members "room" and
- * "role" ("listener", "error"/"reason", "storage", "storage_error"
- * optional: an agent before "storage" existed does not send it). */
-int checker_heartbeat_parse(const char *body, size_t len,
-    struct checker_heartbeat *hb, char *err);
 
 #endif

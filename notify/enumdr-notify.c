@@ -50,6 +50,7 @@
 #include "exitcodes.h"
 #include "load.h"
 #include "log.h"
+#include "peerproto.h"
 #include "snapshot.h"
 #include "store.h"
 #include "sync.h"
@@ -379,60 +380,18 @@ fig2(const char **fig, const char *k1, const char *v1, const char *k2,
 
 /* ---- the peer's side of a takeover ------------------------------------- */
 
-struct peer_view {
-	int reachable;
-	char room[64];
-	int listener_open;
-	long long journal;
-	long long snapshot_journal;   /* -1 when it has none */
-};
-
+/* Ask the peer's heartbeat through the peer protocol's client and strict
+ * parser (lib/peerproto.c): PEERPROTO_OK; PEERPROTO_EUNREACHABLE when no
+ * answer came (the peer is down); PEERPROTO_EPROTO when it answered with
+ * something that is not a heartbeat of this protocol (err names the HTTP
+ * status, the protocol version or the missing or bad member). */
 static int
 heartbeat(struct notify *n, const struct config_peer *peer,
-    struct peer_view *v, char *err)
+    struct peerproto_heartbeat *hb, char *err)
 {
-	struct transfer_opts o;
-	char *body = NULL;
-	const char *s;
-	size_t len;
-	long status = 0;
-	json_error_t jerr;
-	json_t *j, *snap;
-
-	memset(v, 0, sizeof(*v));
-	v->snapshot_journal = -1;
-	memset(&o, 0, sizeof(o));
-	o.connect_timeout_ms = n->cfg.connect_timeout_ms;
-	o.total_timeout_ms = n->cfg.connect_timeout_ms * 2;
-	if (transfer_http_get(peer->heartbeat_url, &o, 1 << 20, &body, &len,
-	    &status, err) == -1)
-		return -1;
-	if (status != 200) {
-		errf(err, "heartbeat %s answered HTTP %ld", peer->heartbeat_url,
-		    status);
-		free(body);
-		return -1;
-	}
-	j = json_loadb(body, len, 0, &jerr);
-	free(body);
-	if (!json_is_object(j)) {
-		errf(err, "heartbeat %s: not a JSON object (%s)",
-		    peer->heartbeat_url, j == NULL ? jerr.text : "wrong type");
-		json_decref(j);
-		return -1;
-	}
-	v->reachable = 1;
-	s = json_string_value(json_object_get(j, "room"));
-	strlcpy_(v->room, s != NULL ? s : "?", sizeof(v->room));
-	s = json_string_value(json_object_get(j, "listener"));
-	v->listener_open = s != NULL && strcmp(s, "open") == 0;
-	v->journal = json_integer_value(json_object_get(j, "journal"));
-	snap = json_object_get(j, "snapshot");
-	if (json_is_object(snap))
-		v->snapshot_journal = json_integer_value(
-		    json_object_get(snap, "journal"));
-	json_decref(j);
-	return 0;
+	return peerproto_heartbeat_get(peer->heartbeat_url,
+	    n->cfg.connect_timeout_ms, n->cfg.connect_timeout_ms * 2L, hb,
+	    NULL, err);
 }
 
 /* Fetch the peer's newest snapshot from its fetch_url into dir. */
@@ -485,31 +444,74 @@ peer_unreachable(struct notify *n, const struct config_peer *peer,
 }
 
 /*
+ * The peer answered, but not with a heartbeat of this protocol (S0.7):
+ * its journal position is unknown, and taking its pushed snapshot instead
+ * could lose what it committed since.  Not "unreachable": PEER_PROTOCOL
+ * (major) and the takeover fails at step sync.
+ */
+static int
+peer_invalid(struct notify *n, const struct config_peer *peer,
+    const char *why, char *err)
+{
+	char aerr[ENUMDR_ERRLEN];
+	const char *fig[5];
+
+	fig2(fig, "peer", peer->name, NULL, NULL);	/* why names the URL */
+	alarm_raise(&n->alarms, "PEER_PROTOCOL", ALARM_MAJOR, why, fig, aerr);
+	errf(err, "peer %s: %s", peer->name, why);
+	return -1;
+}
+
+/* Ask the peer's heartbeat once: 1 parsed into hb (the caller frees it);
+ * 0 the peer is unreachable (JOURNAL_POSITION, dir_out set to what it
+ * pushed); -1 with err, it answered with no heartbeat (PEER_PROTOCOL). */
+static int
+ask_peer(struct notify *n, const struct config_peer *peer,
+    struct peerproto_heartbeat *hb, char *dir_out, size_t dirlen, char *err)
+{
+	char herr[ENUMDR_ERRLEN], aerr[ENUMDR_ERRLEN];
+
+	switch (heartbeat(n, peer, hb, herr)) {
+	case PEERPROTO_OK:
+		alarm_clear(&n->alarms, "PEER_PROTOCOL", "the peer's heartbeat"
+		    " parses", NULL, aerr);
+		return 1;
+	case PEERPROTO_EUNREACHABLE:
+		/* The peer is down (the usual takeover). */
+		peer_unreachable(n, peer, herr, dir_out, dirlen);
+		return 0;
+	default:
+		return peer_invalid(n, peer, herr, err);
+	}
+}
+
+/*
  * Bring the newest data of one peer here (S0.2, S0.7).  Sets *dir_out to
  * the directory to sync from ("" when there is nothing to compare).
- * Returns -1 and err when the peer did not stand down or no snapshot
- * covering its journal arrived in time, or when superseded.
+ * Returns -1 and err when the peer answered with no valid heartbeat
+ * (PEER_PROTOCOL), did not stand down, or no snapshot covering its
+ * journal arrived in time, or when superseded.
  */
 static int
 gather_peer(struct notify *n, const struct config_peer *peer,
     char *dir_out, size_t dirlen, char *err)
 {
-	struct peer_view v;
+	struct peerproto_heartbeat hb;
 	char herr[ENUMDR_ERRLEN], fetched[PATH_MAX], aerr[ENUMDR_ERRLEN];
 	int64_t deadline = util_now_ms() + n->cfg.transfer_timeout_ms;
+	long long journal;
+	int rc;
 
 	dir_out[0] = '\0';
-	if (heartbeat(n, peer, &v, herr) == -1) {
-		/* The peer is down (the usual takeover). */
-		peer_unreachable(n, peer, herr, dir_out, dirlen);
-		return 0;
-	}
+	if ((rc = ask_peer(n, peer, &hb, dir_out, dirlen, err)) != 1)
+		return rc;
 	/* S0.7: the standby stands down (closes its listener) first. */
-	if (v.listener_open)
+	if (hb.listener_open)
 		log_info("peer %s still has its listener open: waiting up to"
 		    " %d ms for it to stand down", peer->name,
 		    n->cfg.transfer_timeout_ms);
-	while (v.listener_open) {
+	while (hb.listener_open) {
+		peerproto_heartbeat_free(&hb);
 		if (util_now_ms() > deadline) {
 			errf(err, "peer %s still has its listener open after"
 			    " %d ms (it has not stood down)", peer->name,
@@ -521,17 +523,18 @@ gather_peer(struct notify *n, const struct config_peer *peer,
 			return -1;
 		}
 		usleep(POLL_PEER_MS * 1000);
-		if (heartbeat(n, peer, &v, herr) == -1) {
-			/* It went away meanwhile: use what it pushed. */
-			peer_unreachable(n, peer, herr, dir_out, dirlen);
-			return 0;
-		}
+		/* Gone meanwhile: use what it pushed. */
+		if ((rc = ask_peer(n, peer, &hb, dir_out, dirlen, err)) != 1)
+			return rc;
 	}
 	alarm_clear(&n->alarms, "JOURNAL_POSITION", "peer journal position"
 	    " read", NULL, aerr);
+	journal = (long long)hb.journal;
 	log_info("peer %s: listener closed, journal %lld, snapshot journal"
-	    " %lld", peer->name, v.journal, v.snapshot_journal);
-	if (v.journal == 0) {
+	    " %lld", peer->name, journal, hb.have_snapshot ?
+	    (long long)hb.snapshot.journal : -1LL);
+	peerproto_heartbeat_free(&hb);
+	if (journal == 0) {
 		log_info("peer %s has never recorded a change: nothing to"
 		    " compare", peer->name);
 		return 0;
@@ -544,18 +547,18 @@ gather_peer(struct notify *n, const struct config_peer *peer,
 	for (;;) {
 		if (peer->fetch_url[0] != '\0' &&
 		    fetch_from(n, peer, fetched, herr) == 0 &&
-		    snapshot_covers(fetched, v.journal)) {
+		    snapshot_covers(fetched, journal)) {
 			strlcpy_(dir_out, fetched, dirlen);
 			return 0;
 		}
-		if (snapshot_covers(n->cfg.incoming_dir, v.journal)) {
+		if (snapshot_covers(n->cfg.incoming_dir, journal)) {
 			strlcpy_(dir_out, n->cfg.incoming_dir, dirlen);
 			return 0;
 		}
 		if (util_now_ms() > deadline) {
 			errf(err, "no snapshot of peer %s covering its journal"
 			    " position %lld arrived within %d ms", peer->name,
-			    v.journal, n->cfg.transfer_timeout_ms);
+			    journal, n->cfg.transfer_timeout_ms);
 			return -1;
 		}
 		if (superseded(n)) {

@@ -34,6 +34,7 @@
 
 #include "agent.h"
 #include "log.h"
+#include "peerproto.h"
 #include "util.h"
 
 void
@@ -279,39 +280,50 @@ pub_set_storage(struct published *pub, int storage, const char *error)
 	pthread_mutex_unlock(&pub->lock);
 }
 
-/* The heartbeat body (lock held). */
+/* The heartbeat body (lock held), built by the peer protocol's one
+ * emitter (lib/peerproto.c), so that what the agent sends is what every
+ * reader parses (S0.3, S0.4, S0.7). */
 static json_t *
 heartbeat_locked(const struct published *pub, const char *room)
 {
-	json_t *o, *zones, *snap;
-	char now[32];
+	struct peerproto_heartbeat hb;
+	char err[ENUMDR_ERRLEN];
+	json_t *o;
 	size_t i;
 
-	util_utc_iso8601(now, sizeof(now));
-	zones = json_array();
-	for (i = 0; zones != NULL && i < pub->nzones; i++)
-		json_array_append_new(zones, json_pack("{s:s,s:I}", "origin",
-		    pub->zones[i].origin, "serial",
-		    (json_int_t)pub->zones[i].serial));
-	if (pub->have_snapshot)
-		snap = json_pack("{s:s,s:I,s:I,s:s}", "created",
-		    pub->snap_created, "journal", (json_int_t)pub->snap_journal,
-		    "size", (json_int_t)pub->snap_size, "sha256",
-		    pub->snap_sha256);
-	else
-		snap = json_null();
-	o = json_pack("{s:s,s:s,s:s,s:I,s:o,s:o,s:i,s:s,s:o,s:s}",
-	    "room", room,
-	    "role", pub->role,
-	    "listener", pub->listener_open ? "open" : "closed",
-	    "journal", (json_int_t)pub->journal,
-	    "zones", zones,
-	    "snapshot", snap,
-	    "alarms", pub->alarms,
-	    "storage", storage_name(pub->storage),
-	    "storage_error", pub->storage == AGENT_STORAGE_OK ? json_null() :
-	    json_string(pub->storage_error),
-	    "time", now);
+	memset(&hb, 0, sizeof(hb));
+	strlcpy_(hb.room, room, sizeof(hb.room));
+	strlcpy_(hb.role, pub->role, sizeof(hb.role));
+	hb.listener_open = pub->listener_open;
+	hb.journal = pub->journal;
+	if (pub->nzones > 0 && (hb.zones = calloc(pub->nzones,
+	    sizeof(*hb.zones))) == NULL)
+		return NULL;
+	for (i = 0; i < pub->nzones; i++) {
+		strlcpy_(hb.zones[i].origin, pub->zones[i].origin,
+		    sizeof(hb.zones[i].origin));
+		hb.zones[i].serial = pub->zones[i].serial;
+	}
+	hb.nzones = pub->nzones;
+	hb.have_snapshot = pub->have_snapshot;
+	if (pub->have_snapshot) {
+		strlcpy_(hb.snapshot.created, pub->snap_created,
+		    sizeof(hb.snapshot.created));
+		hb.snapshot.journal = pub->snap_journal;
+		hb.snapshot.size = pub->snap_size;
+		strlcpy_(hb.snapshot.sha256, pub->snap_sha256,
+		    sizeof(hb.snapshot.sha256));
+	}
+	hb.alarms = pub->alarms;
+	hb.storage = pub->storage == AGENT_STORAGE_OK ? PEERPROTO_STORAGE_OK :
+	    pub->storage == AGENT_STORAGE_FULL ? PEERPROTO_STORAGE_FULL :
+	    PEERPROTO_STORAGE_ERROR;
+	if (hb.storage != PEERPROTO_STORAGE_OK)
+		strlcpy_(hb.storage_error, pub->storage_error,
+		    sizeof(hb.storage_error));
+	util_utc_iso8601(hb.time, sizeof(hb.time));
+	o = peerproto_heartbeat_json(&hb, err);
+	peerproto_heartbeat_free(&hb);
 	return o;
 }
 

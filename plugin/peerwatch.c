@@ -4,66 +4,42 @@
  * room, role and listener state are.  The provisioning listener uses it to
  * name the active room in its 503 while closed (S0.5), and `enumdr agent
  * status` shows it.  Failure detection and recovery decisions (S0.3, S0.4,
- * S4.4) belong to the checkers; this is information only.
+ * S4.4) belong to the checkers; this is information only.  The heartbeat
+ * is asked and parsed by the peer protocol's client (lib/peerproto.c).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent.h"
 #include "log.h"
-#include "transfer.h"
+#include "peerproto.h"
 #include "util.h"
 
-#define WATCH_BODY_MAX  (64 * 1024)
 #define WATCH_TOTAL_MS  3000
 
-/* Ask one peer; fill p (its name already set). */
+/* Ask one peer through the peer protocol's client (lib/peerproto.c); fill
+ * p (its name already set).  A heartbeat that answers but does not parse
+ * is a failed poll like no answer: p->error names the member. */
 static void
 watch_one(const struct config_peer *cp, long connect_ms, struct pub_peer *p)
 {
-	struct transfer_opts o;
-	json_error_t jerr;
-	json_t *root;
-	const char *room, *role, *listener;
-	char err[ENUMDR_ERRLEN], *body = NULL;
-	size_t len = 0;
-	long status = 0;
+	struct peerproto_heartbeat hb;
+	char err[ENUMDR_ERRLEN];
 
-	memset(&o, 0, sizeof(o));
-	o.connect_timeout_ms = connect_ms < WATCH_TOTAL_MS ? connect_ms :
-	    WATCH_TOTAL_MS;
-	o.total_timeout_ms = WATCH_TOTAL_MS;
 	p->polled = 1;
 	p->reachable = 0;
-	if (transfer_http_get(cp->heartbeat_url, &o, WATCH_BODY_MAX, &body,
-	    &len, &status, err) == -1) {
+	if (peerproto_heartbeat_get(cp->heartbeat_url, connect_ms,
+	    WATCH_TOTAL_MS, &hb, NULL, err) != PEERPROTO_OK) {
 		strlcpy_(p->error, err, sizeof(p->error));
-		return;
-	}
-	if (status != 200) {
-		snprintf(p->error, sizeof(p->error), "%.200s: HTTP status %ld",
-		    cp->heartbeat_url, status);
-		free(body);
-		return;
-	}
-	root = json_loadb(body, len, 0, &jerr);
-	free(body);
-	room = role = listener = NULL;
-	if (root == NULL || json_unpack(root, "{s:s,s:s,s:s}", "room", &room,
-	    "role", &role, "listener", &listener) == -1) {
-		snprintf(p->error, sizeof(p->error), "%.160s: not a heartbeat"
-		    " (%.60s)", cp->heartbeat_url, root == NULL ? jerr.text :
-		    "room, role or listener missing");
-		json_decref(root);
 		return;
 	}
 	p->reachable = p->seen = 1;
 	p->error[0] = '\0';
-	strlcpy_(p->room, room, sizeof(p->room));
-	strlcpy_(p->role, role, sizeof(p->role));
-	p->listener_open = strcmp(listener, "open") == 0;
+	strlcpy_(p->room, hb.room, sizeof(p->room));
+	strlcpy_(p->role, hb.role, sizeof(p->role));
+	p->listener_open = hb.listener_open;
 	util_utc_iso8601(p->last_seen, sizeof(p->last_seen));
-	json_decref(root);
+	peerproto_heartbeat_free(&hb);
 }
 
 /* The job's work (job.h): one poll of every peer; the next in

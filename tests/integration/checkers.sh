@@ -69,13 +69,20 @@ run_peer() {
 	err=$(cat "$T/err")
 }
 
-# heartbeat DIR ROOM ROLE LISTENER: (re)write an agent's heartbeat atomically.
+# heartbeat DIR ROOM ROLE LISTENER [DROP]: (re)write an agent's heartbeat
+# atomically, every member of peer protocol 1 (doc/peer-protocol.md); DROP
+# names a member to leave out.
 heartbeat() {
-	cat >"$1/v1/heartbeat.tmp" <<EOF
-{"room":"$2","role":"$3","listener":"$4","journal":1,
- "zones":[{"origin":"$zone","serial":1}],"snapshot":null,"alarms":0,
- "time":"2026-11-29T15:34:26Z"}
-EOF
+	python3 - "$1/v1/heartbeat.tmp" "$2" "$3" "$4" "${5:-}" "$zone" <<'PY'
+import json, sys
+path, room, role, listener, drop, zone = sys.argv[1:7]
+hb = {"v": 1, "room": room, "role": role, "listener": listener,
+      "journal": 1, "zones": [{"origin": zone, "serial": 1}],
+      "snapshot": None, "alarms": 0, "storage": "ok",
+      "storage_error": None, "time": "2026-11-29T15:34:26Z"}
+hb.pop(drop, None)
+open(path, "w").write(json.dumps(hb))
+PY
 	mv "$1/v1/heartbeat.tmp" "$1/v1/heartbeat"
 }
 
@@ -174,7 +181,21 @@ run_svc; is $rc 1 "a heartbeat of another room on peer_listen: unhealthy"
 like "$err" 'room "B", not this room "A"' "... naming both rooms"
 printf 'not json' >"$T/agent/v1/heartbeat"
 run_svc; is $rc 1 "a heartbeat that is not JSON: unhealthy"
-like "$err" "not a heartbeat" "... says so"
+like "$err" "agent unusable: heartbeat from .*: not JSON" "... says so"
+heartbeat "$T/agent" A BACKUP closed storage
+run_svc; is $rc 1 "a heartbeat without \"storage\": unhealthy (strict, peer protocol 1)"
+like "$err" 'member "storage" missing' "... naming the member"
+heartbeat "$T/agent" A MASTER open listener
+run_svc; is $rc 1 "a heartbeat without \"listener\": unhealthy"
+like "$err" 'member "listener" missing' "... naming the member"
+heartbeat "$T/agent" A BACKUP closed
+sed 's/"v": 1/"v": 2/' "$T/agent/v1/heartbeat" >"$T/agent/v1/heartbeat.tmp" &&
+	mv "$T/agent/v1/heartbeat.tmp" "$T/agent/v1/heartbeat"
+run_svc; is $rc 1 "a heartbeat of protocol version 2: unhealthy"
+like "$err" 'protocol version 2 .member "v".; this program speaks version 1' "... saying so"
+heartbeat "$T/agent" A BACKUP closed v
+run_svc; is $rc 1 "a heartbeat without \"v\" (an agent before peer protocol 1): unhealthy"
+like "$err" 'member "v" missing: no protocol version' "... saying so"
 rm -f "$T/agent/v1/heartbeat"
 run_svc; is $rc 1 "heartbeat 404: unhealthy"
 like "$err" "HTTP status 404" "... naming the status"
@@ -266,6 +287,11 @@ run_peer; is $rc 0 "HTTP 404: a miss (2 of 3)"
 like "$err" "HTTP status 404" "... says so"
 heartbeat "$T/peer" B MASTER open
 run_peer; is $rc 0 "answers again: alive"
+heartbeat "$T/peer" B BACKUP closed journal
+run_peer --misses 100 --failures 100
+is $rc 0 "a heartbeat without \"journal\": a miss"
+like "$err" 'peer B: miss 1 of 100 .*member "journal" missing' "... naming the member"
+heartbeat "$T/peer" B MASTER open
 
 # --- check-peer: M failures within T seconds (S4.4) -------------------------------
 rm -f "$state"

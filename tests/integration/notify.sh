@@ -22,6 +22,11 @@
 #     the peer's pushed snapshot imported from incoming_dir; the peer alive
 #     with its listener open (failback, S0.7) -> wait for it to stand down,
 #     then import its newer data; JOURNAL_POSITION cleared.
+#  5. A peer that answers with no valid heartbeat (issue 13, S0.7; a
+#     python3 http.server on B's peer port serving a heartbeat without
+#     "journal"): not "unreachable" — PEER_PROTOCOL (major) names the
+#     member, the takeover fails at step sync, the listener stays closed;
+#     once the heartbeat is whole again the takeover opens and clears it.
 #
 # The syslog receiver is set up as in alarm-syslog.sh: the script re-runs
 # itself in a private mount namespace with an overlay over /dev, so that a
@@ -37,7 +42,7 @@ enumdr="$top_builddir/src/enumdr"
 
 if [ "${ENUMDR_NOTIFY_NS:-}" != 1 ]; then
 	need_root
-	need_cmd rsyslogd unshare mount umount curl ss mkfifo
+	need_cmd rsyslogd unshare mount umount curl ss mkfifo python3
 	need_built "$notify" "$enumdrd" "$enumdr"
 fi
 reexec_private_mount_ns ENUMDR_NOTIFY_NS "$0" "$@"
@@ -424,6 +429,51 @@ A provision show +46704 >/dev/null 2>&1
 ok $? "failback: room A has +46704, acknowledged by B"
 like "$(since)" 'id=JOURNAL_POSITION event=clear severity=minor room=A' \
 	"failback: B answered -> JOURNAL_POSITION cleared"
+
+# === 5. A peer whose heartbeat lacks "journal" (issue 13, S0.7) ===============
+nfyA INSTANCE VI_1 BACKUP 90 && state_is "BACKUP closed"
+ok $? "protocol: room A stands down"
+kill_pid "$agentB"
+mkdir -p "$T/fakeB/v1"
+fake_heartbeat() {  # fake_heartbeat [MEMBER TO LEAVE OUT]
+	python3 - "$T/fakeB/v1/heartbeat.tmp" "${1:-}" "$zone" <<'PY'
+import json, sys
+path, drop, zone = sys.argv[1:4]
+hb = {"v": 1, "room": "B", "role": "BACKUP", "listener": "closed",
+      "journal": 0, "zones": [{"origin": zone, "serial": 100}],
+      "snapshot": None, "alarms": 0, "storage": "ok",
+      "storage_error": None, "time": "2026-12-02T04:20:31Z"}
+hb.pop(drop, None)
+open(path, "w").write(json.dumps(hb))
+PY
+	mv "$T/fakeB/v1/heartbeat.tmp" "$T/fakeB/v1/heartbeat"
+}
+fake_heartbeat journal
+bg_start fakeB python3 -m http.server --bind 127.0.0.1 "$b_peer" \
+	--directory "$T/fakeB" >>"$T/fakeB.log" 2>&1
+wait_for 10 curl -sf "http://127.0.0.1:$b_peer/v1/heartbeat"
+ok $? "protocol: a fake peer B serves a heartbeat without \"journal\""
+mark
+nfyA INSTANCE VI_1 MASTER 100
+is $? 1 "protocol: the takeover exits 1 (not a peer that is down)"
+is "$(state)" "MASTER-FAILED closed" "protocol: listener stays closed, role MASTER-FAILED"
+wait_log 5 'id=PEER_PROTOCOL event=raise'
+like "$(since | grep 'id=PEER_PROTOCOL')" '^local3\.err enumdr\[[0-9]+\]: enumdr-alarm v1 id=PEER_PROTOCOL event=raise severity=major room=A instance=VI_1 what="heartbeat from http://127\.0\.0\.1:'"$b_peer"'/v1/heartbeat: member \\"journal\\" missing" peer=B$' \
+	"protocol: rsyslog got PEER_PROTOCOL naming the member"
+like "$(since | grep 'id=LOAD_STEP')" 'event=raise severity=critical .*member \\"journal\\" missing" step=sync$' \
+	"protocol: the takeover failed at step sync"
+since | grep -q 'id=JOURNAL_POSITION event=raise'
+is $? 1 "protocol: not taken for an unreachable peer (no JOURNAL_POSITION)"
+like "$(since)" 'takeover failed at step sync: peer B: heartbeat from .*member "journal" missing' \
+	"protocol: enumdr-notify logs the failed step"
+fake_heartbeat
+mark
+nfyA INSTANCE VI_1 MASTER 100
+is $? 0 "protocol: with a whole heartbeat (journal 0) the takeover succeeds"
+is "$(state)" "MASTER open" "protocol: listener open"
+wait_log 5 'id=PEER_PROTOCOL event=clear'
+ok $? "protocol: PEER_PROTOCOL cleared"
+kill_pid "$fakeB"
 
 diag "notify.sh ran in $(($(now_ms) - t_start)) ms"
 if [ "$tap_failed" -ne 0 ]; then

@@ -1,0 +1,117 @@
+/*
+ * peerproto.h — the protocol between rooms, in one place (issue 13): the
+ * heartbeat an agent answers on GET /v1/heartbeat (S0.3, S0.4: liveness;
+ * S0.7: its journal position, the "number-table sequence number"), as a
+ * struct, with one emitter (the agent), one strict parser and one bounded
+ * client (the agent's peer watch, the checkers, enumdr-notify).  The
+ * format and its rules: doc/peer-protocol.md.
+ *
+ * Strict: every member the protocol lists must be present, with its JSON
+ * type and a valid value; a missing or bad one is an error naming it,
+ * never a default.  Members the protocol does not list are ignored (a
+ * later version of the same protocol may add some).  "v" is the protocol
+ * version: a heartbeat of another version (or of an agent from before
+ * "v", which sends none) is refused with an error that says so.
+ *
+ * Like all of lib/, nothing here prints or exits: functions return a
+ * status and fill the caller's err (ENUMDR_ERRLEN bytes).
+ */
+#ifndef ENUMDR_PEERPROTO_H
+#define ENUMDR_PEERPROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "store.h"
+#include "util.h"
+
+#define PEERPROTO_VERSION        1              /* "v" of this release */
+#define PEERPROTO_HEARTBEAT_PATH "/v1/heartbeat"
+#define PEERPROTO_BODY_MAX       (1024 * 1024)  /* a heartbeat body, bytes */
+#define PEERPROTO_ZONES_MAX      10000          /* zones in one heartbeat */
+#define PEERPROTO_ROLE_MAX       16             /* role token + NUL */
+#define PEERPROTO_TIME_MAX       21             /* 2026-11-29T15:34:26Z + NUL */
+#define PEERPROTO_SHA256_MAX     65             /* 64 hex digits + NUL */
+#define PEERPROTO_TEXT_MAX       ENUMDR_ERRLEN  /* storage_error, bytes + NUL */
+
+/* Results of peerproto_heartbeat_get. */
+#define PEERPROTO_OK             0
+#define PEERPROTO_EUNREACHABLE   (-1)   /* no answer: connect, timeout, ... */
+#define PEERPROTO_EPROTO         (-2)   /* an answer that is no heartbeat */
+
+/* "storage": can the agent write its database (S0.5, S0.6). */
+enum peerproto_storage {
+	PEERPROTO_STORAGE_OK,            /* "ok" */
+	PEERPROTO_STORAGE_FULL,          /* "full": disk full */
+	PEERPROTO_STORAGE_ERROR          /* "error": any other failed write */
+};
+
+/* One zone of "zones". */
+struct peerproto_zone {
+	char origin[STORE_ORIGIN_MAX];   /* valid by store_origin_valid */
+	uint32_t serial;                 /* SOA serial, 0..2^32-1 */
+};
+
+/* "snapshot": the agent's latest export (when have_snapshot). */
+struct peerproto_snapshot {
+	char created[PEERPROTO_TIME_MAX];     /* UTC, as util_utc_iso8601 */
+	int64_t journal;                      /* journal position it holds */
+	uint64_t size;                        /* database bytes */
+	char sha256[PEERPROTO_SHA256_MAX];    /* of the database, lower hex */
+};
+
+/* One heartbeat: every member the agent sends. */
+struct peerproto_heartbeat {
+	int version;                          /* "v": PEERPROTO_VERSION */
+	char room[CONFIG_NAME_MAX];           /* "room": [A-Za-z0-9_-]{1,63} */
+	char role[PEERPROTO_ROLE_MAX];        /* "role": [A-Z0-9_-]{1,15} */
+	int listener_open;                    /* "listener": "open"|"closed" */
+	int64_t journal;                      /* "journal": >= 0 (S0.7) */
+	struct peerproto_zone *zones;         /* "zones" (malloc'd; owned) */
+	size_t nzones;
+	int have_snapshot;                    /* "snapshot" is an object */
+	struct peerproto_snapshot snapshot;   /* ... then this */
+	int alarms;                           /* "alarms": active alarms >= 0 */
+	enum peerproto_storage storage;       /* "storage" */
+	char storage_error[PEERPROTO_TEXT_MAX]; /* "" when ok (null) */
+	char time[PEERPROTO_TIME_MAX];        /* "time": the agent's UTC clock */
+};
+
+/* "ok", "full" or "error". */
+const char *peerproto_storage_name(enum peerproto_storage s);
+
+/* Parse a heartbeat body of len bytes into hb (which the caller frees with
+ * peerproto_heartbeat_free, also after a failure).  0, or -1 with err
+ * naming the member: "member \"journal\" missing",
+ * "member \"zones[2].serial\": 4294967296 is out of range 0..4294967295",
+ * "protocol version 2 (member \"v\"); this program speaks 1", ... */
+int peerproto_heartbeat_parse(const char *body, size_t len,
+    struct peerproto_heartbeat *hb, char *err);
+
+/* The heartbeat JSON of hb (the agent's answer, with "v"), or NULL with
+ * err when out of memory.  The caller fills hb from values that are valid
+ * by construction; the unit test's round trips hold the emitter to the
+ * parser. */
+json_t *peerproto_heartbeat_json(const struct peerproto_heartbeat *hb,
+    char *err);
+
+/* Release hb's zones; hb may be reused. */
+void peerproto_heartbeat_free(struct peerproto_heartbeat *hb);
+
+/*
+ * GET url (http or https), the connect phase bounded by connect_ms and
+ * the whole request by total_ms, and parse the answer.  PEERPROTO_OK;
+ * PEERPROTO_EUNREACHABLE when no answer came (err from the transfer:
+ * "GET URL: ..."); PEERPROTO_EPROTO when an answer came that is not a
+ * heartbeat of this protocol — another HTTP status than 200, a body over
+ * PEERPROTO_BODY_MAX, a parse error — with err "heartbeat from URL: ..."
+ * (the URL's password hidden).  *status (may be NULL) is the HTTP status,
+ * 0 when none.  transfer_global_init must have been called.
+ */
+int peerproto_heartbeat_get(const char *url, long connect_ms, long total_ms,
+    struct peerproto_heartbeat *hb, long *status, char *err);
+
+#endif
