@@ -68,7 +68,7 @@ naptr() {  # naptr USER — one E2U+sip record as JSON
 }
 heartbeat() { curl -s "$peer/v1/heartbeat"; }
 
-A init >/dev/null && A zone add $zone --serial 1000 >/dev/null
+A init --zone $zone:1000 >/dev/null
 ok $? "room A: database and zone $zone (serial 1000)"
 
 out=$("$enumdrd" -n -c "$conf"); ok $? "enumdrd -n: configuration OK"
