@@ -96,11 +96,11 @@ reply_error(const char *fmt, ...)
 
 /* Read one line (without its newline) within the deadline; -1 and a
  * reason in why when none came.  Bytes that followed the newline (the
- * start of a body) are moved to after the line's terminating NUL:
- * *extra says how many. */
+ * start of a body) stay in line after it: *first points to them, *extra
+ * says how many. */
 static int
-read_line(int fd, char *line, size_t linelen, size_t *extra,
-    const char **why)
+read_line(int fd, char *line, size_t linelen, const char **first,
+    size_t *extra, const char **why)
 {
 	struct pollfd pfd;
 	int64_t deadline = util_now_ms() + AGENT_CONTROL_TIMEOUT_MS, left;
@@ -109,6 +109,7 @@ read_line(int fd, char *line, size_t linelen, size_t *extra,
 	char *nl;
 
 	*extra = 0;
+	*first = "";
 	for (;;) {
 		left = deadline - util_now_ms();
 		if (left <= 0) {
@@ -136,6 +137,7 @@ read_line(int fd, char *line, size_t linelen, size_t *extra,
 		if ((nl = memchr(line + len, '\n', (size_t)r)) != NULL) {
 			end = len + (size_t)r;
 			*nl = '\0';
+			*first = nl + 1;
 			*extra = end - (size_t)(nl + 1 - line);
 			break;
 		}
@@ -157,8 +159,6 @@ read_line(int fd, char *line, size_t linelen, size_t *extra,
 		}
 	}
 	len = strlen(line);
-	if (*extra > 0 && len + 1 + *extra + 1 <= linelen)
-		line[len + 1 + *extra] = '\0';
 	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
 		line[--len] = '\0';
 	return 0;
@@ -627,7 +627,7 @@ serve(struct agent *ag, int fd)
 	tv.tv_usec = (AGENT_CONTROL_TIMEOUT_MS % 1000) * 1000;
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1)
 		log_warn("control: SO_SNDTIMEO");
-	if (read_line(fd, line, sizeof(line), &extra, &why) == -1) {
+	if (read_line(fd, line, sizeof(line), &first, &extra, &why) == -1) {
 		log_warnx("control: uid %u: %s", (unsigned)uid, why);
 		control_reply(fd, reply_error("%s", why));
 		return;
@@ -641,7 +641,6 @@ serve(struct agent *ag, int fd)
 		    line, "denied", 1));
 		return;
 	}
-	first = line + strlen(line) + 1;
 	arg = strchr(line, ' ');
 	if (arg != NULL) {
 		while (*arg == ' ')
