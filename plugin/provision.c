@@ -350,17 +350,17 @@ parse_change(json_t *o, const char *where, int with_op, enum store_op op,
 
 /* The body as a JSON object, or a 400 naming line and column. */
 static json_t *
-parse_body(const struct prov_request *rq, struct prov_error *pe)
+parse_body(const char *body, size_t len, struct prov_error *pe)
 {
 	json_error_t jerr;
 	json_t *root;
 
-	if (rq->len == 0) {
+	if (len == 0) {
 		prov_fail(pe, MHD_HTTP_BAD_REQUEST, NULL,
 		    "empty request body: a JSON object is expected");
 		return NULL;
 	}
-	root = json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, &jerr);
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
 		prov_fail(pe, MHD_HTTP_BAD_REQUEST, NULL,
 		    "malformed JSON at line %d, column %d: %s", jerr.line,
@@ -554,14 +554,14 @@ handle_one(struct agent *ag, struct MHD_Connection *conn,
 	memset(&pe, 0, sizeof(pe));
 	switch (rq->route) {
 	case ROUTE_ADD:
-		if ((root = parse_body(rq, &pe)) == NULL ||
+		if ((root = parse_body(rq->body, rq->len, &pe)) == NULL ||
 		    parse_change(root, "", 0, STORE_ADD, c, &pe) == -1)
 			goto bad;
 		break;
 	case ROUTE_REPLACE:
 		c->op = STORE_REPLACE;
 		if (parse_e164(rq->e164, "e164", &c->entry, &pe) == -1 ||
-		    (root = parse_body(rq, &pe)) == NULL ||
+		    (root = parse_body(rq->body, rq->len, &pe)) == NULL ||
 		    check_fields(root, allowed_put, "", &pe) == -1)
 			goto bad;
 		v = json_object_get(root, "e164");
@@ -604,16 +604,12 @@ parse_batch(const char *body, size_t len, struct store_change **changesp,
 {
 	static const char *const allowed[] = { "changes", NULL };
 	struct store_change *changes = NULL;
-	struct prov_request rq;
 	char where[32];
 	json_t *root, *arr;
 	size_t i, n;
 	int ret = -1;
 
-	memset(&rq, 0, sizeof(rq));
-	rq.body = (char *)(uintptr_t)body;
-	rq.len = len;
-	if ((root = parse_body(&rq, pe)) == NULL ||
+	if ((root = parse_body(body, len, pe)) == NULL ||
 	    check_fields(root, allowed, "", pe) == -1)
 		goto done;
 	arr = json_object_get(root, "changes");
