@@ -2,7 +2,9 @@
  * enumdr-notify — what keepalived runs on every VRRP transition.
  *
  *   -> MASTER (S0.6; failback S0.7, S4.3): tell the agent MASTER-LOADING;
- *      serial-compare sync (S0.2) against every peer: wait for a peer that
+ *      serial-compare sync (S0.2) against every peer, run by the agent (a
+ *      `sync DIR` control request: the agent is the database's only
+ *      writer; the alarms of its report are raised here): wait for a peer that
  *      still has its listener open to stand down, take its newest snapshot,
  *      ask its journal position (S0.7: alarm and continue on failure),
  *      import when the peer is newer; then the load steps in order

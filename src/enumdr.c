@@ -1,8 +1,13 @@
 /*
  * enumdr.c — the admin command: provisioning by hand, zones, serials,
  * snapshots and the serial-compare sync (S0.1, S0.2), status and alarms.
- * It is what an operator types; the agent and the notify program use the
- * same lib/ modules.  Exit codes: lib/exitcodes.h, doc/enumdr.md.
+ * It is what an operator types.  The room agent enumdrd is the database's
+ * only writer (issue 13): provision, zone add, snapshot export|import and
+ * sync are requests on its control socket (agent_cmd.c, lib/control.c);
+ * without an agent they say so (69), a change with the listener closed is
+ * refused with the provisioning API's 503 reason (75).  The read-only
+ * commands read the database directly; `init` creates it (and its --zone
+ * zones while no agent runs).  Exit codes: lib/exitcodes.h, doc/enumdr.md.
  */
 #include <errno.h>
 #include <getopt.h>
