@@ -159,9 +159,8 @@ EOF
 	AGENT_PROV=http://127.0.0.1:$_pp
 	AGENT_PEER=http://127.0.0.1:$_peerp
 	if [ ! -f "$AGENT_DB" ]; then
-		"$enumdr" -c "$AGENT_CONF" init >/dev/null &&
-		"$enumdr" -c "$AGENT_CONF" zone add "$zone" >/dev/null ||
-			die "enumdr init / zone add failed"
+		"$enumdr" -c "$AGENT_CONF" init --zone "$zone" >/dev/null ||
+			die "enumdr init --zone failed"
 	fi
 	"$enumdrd" -d -c "$AGENT_CONF" 2>>"$_dir/agent.log" &
 	_apid=$!

@@ -1,9 +1,10 @@
 /*
  * control.c — the client of enumdrd's control socket (S0.5, S0.6, S0.7):
- * used by `enumdr agent ...` and by the notify program to open and close
- * the provisioning listener, ask for a snapshot, report the VRRP role and
- * read the agent's status.  Every step (connect, send, receive) is bounded
- * by one deadline.
+ * used by `enumdr agent ...`, by the CLI's writing commands (provision,
+ * zone add, snapshot, sync: the agent is the database's only writer) and
+ * by the notify program to open and close the provisioning listener, ask
+ * for a snapshot or a sync, report the VRRP role and read the agent's
+ * status.  Every step (connect, send, receive) is bounded by one deadline.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,9 +49,28 @@ int
 control_request(const char *socket_path, const char *line, char *reply,
     size_t replylen, int timeout_ms, char *err)
 {
+	return control_request_body(socket_path, line, NULL, 0, reply,
+	    replylen, timeout_ms, err);
+}
+
+int
+control_long_timeout_ms(int transfer_timeout_ms)
+{
+	long long ms = 60000LL + 2LL * (transfer_timeout_ms > 0 ?
+	    transfer_timeout_ms : 0);
+
+	return ms > CONTROL_LONG_TIMEOUT_MAX_MS ? CONTROL_LONG_TIMEOUT_MAX_MS :
+	    (int)ms;
+}
+
+int
+control_request_body(const char *socket_path, const char *line,
+    const char *body, size_t bodylen, char *reply, size_t replylen,
+    int timeout_ms, char *err)
+{
 	struct sockaddr_un sun;
 	int64_t deadline = util_now_ms() + timeout_ms;
-	size_t len = 0, off = 0, linelen;
+	size_t len = 0, off = 0, linelen, total;
 	struct timeval tv;
 	ssize_t n;
 	char *nl;
@@ -98,10 +118,13 @@ control_request(const char *socket_path, const char *line, char *reply,
 		errf_errno(err, "control: O_NONBLOCK");
 		goto fail;
 	}
-	/* The request, then its newline. */
-	while (off <= linelen) {
-		const char *p = off < linelen ? line + off : "\n";
-		size_t want = off < linelen ? linelen - off : 1;
+	/* The request, its newline, then the body (if any). */
+	total = linelen + 1 + (body != NULL ? bodylen : 0);
+	while (off < total) {
+		const char *p = off < linelen ? line + off :
+		    off == linelen ? "\n" : body + (off - linelen - 1);
+		size_t want = off < linelen ? linelen - off :
+		    off == linelen ? 1 : total - off;
 
 		n = send(fd, p, want, MSG_NOSIGNAL);
 		if (n == -1 && errno == EINTR)

@@ -6,6 +6,8 @@
  * documented in doc/enumdrd.md:
  *
  *   open | close | status | snapshot | role MASTER|BACKUP|FAULT|STOP
+ *   provision LEN (+ LEN bytes of JSON) | zone ORIGIN [SERIAL]
+ *   export [DIR] | import DIR | sync DIR [dry-run]
  */
 #ifndef ENUMDR_CONTROL_H
 #define ENUMDR_CONTROL_H
@@ -24,5 +26,17 @@
  * errno is EACCES when the socket's file permissions refused us. */
 int control_request(const char *socket_path, const char *line, char *reply,
     size_t replylen, int timeout_ms, char *err);
+
+/* The same with a body: line ("provision LEN"), its newline, then bodylen
+ * bytes of body (the agent reads at most 1 MiB within 5 s). */
+int control_request_body(const char *socket_path, const char *line,
+    const char *body, size_t bodylen, char *reply, size_t replylen,
+    int timeout_ms, char *err);
+
+/* The reply timeout for a request that imports or exports a whole
+ * database (sync, import, export of a million numbers takes seconds):
+ * 60 s plus twice the configured transfer timeout, at most 1 hour. */
+#define CONTROL_LONG_TIMEOUT_MAX_MS (3600 * 1000)
+int control_long_timeout_ms(int transfer_timeout_ms);
 
 #endif

@@ -2,7 +2,9 @@
  * enumdr-notify — what keepalived runs on every VRRP transition.
  *
  *   -> MASTER (S0.6; failback S0.7, S4.3): tell the agent MASTER-LOADING;
- *      serial-compare sync (S0.2) against every peer: wait for a peer that
+ *      serial-compare sync (S0.2) against every peer, run by the agent (a
+ *      `sync DIR` control request: the agent is the database's only
+ *      writer; the alarms of its report are raised here): wait for a peer that
  *      still has its listener open to stand down, take its newest snapshot,
  *      ask its journal position (S0.7: alarm and continue on failure),
  *      import when the peer is newer; then the load steps in order
@@ -587,21 +589,62 @@ takeover_failed(struct notify *n, const char *step, const char *msg)
 	return -1;
 }
 
+/* Ask the agent (the database's only writer) to sync against the peer's
+ * snapshot in dir: its report in *reply (the caller's to decref), or -1
+ * and err when it could not be asked or did not answer in time. */
+static int
+agent_sync(struct notify *n, const char *dir, json_t **reply, char *err)
+{
+	char line[PATH_MAX + 16], *text;
+	json_error_t jerr;
+	int rc = -1;
+
+	*reply = NULL;
+	if ((size_t)snprintf(line, sizeof(line), "sync %s", dir) >= 256) {
+		errf(err, "sync: the snapshot directory %s is too long for a"
+		    " control request line (256 bytes)", dir);
+		return -1;
+	}
+	if ((text = malloc(CONTROL_REPLY_MAX)) == NULL) {
+		errf(err, "sync: out of memory");
+		return -1;
+	}
+	/* An import of a million numbers takes seconds: the long timeout. */
+	if (control_request(n->cfg.control_socket, line, text,
+	    CONTROL_REPLY_MAX, control_long_timeout_ms(
+	    n->cfg.transfer_timeout_ms), err) == -1)
+		goto done;
+	*reply = json_loads(text, 0, &jerr);
+	if (*reply == NULL || !json_is_object(*reply)) {
+		errf(err, "agent reply to \"sync\" is not a JSON object: %s",
+		    *reply == NULL ? jerr.text : "not an object");
+		json_decref(*reply);
+		*reply = NULL;
+		goto done;
+	}
+	rc = 0;
+done:
+	free(text);
+	return rc;
+}
+
+static const char *
+jstr(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
 static int
 sync_step(struct notify *n, char *err)
 {
-	char dir[PATH_MAX], quarantine[PATH_MAX], aerr[ENUMDR_ERRLEN],
-	    path[PATH_MAX];
-	struct sync_report rep;
-	struct sync_opts opts;
-	struct store *st;
-	const char *fig[5];
+	char dir[PATH_MAX], aerr[ENUMDR_ERRLEN], path[PATH_MAX];
+	const char *fig[5], *step, *row, *outcome, *kept;
+	json_t *rep;
 	size_t i, compared = 0;
-	int rc = 0, diverged = 0, undefined = 0, invalid = 0, synced;
+	int rc = 0, diverged = 0, undefined = 0, invalid = 0, imported;
 
-	if (util_path_join(quarantine, sizeof(quarantine), n->cfg.state_dir,
-	    "diverged", err) == -1)
-		return -1;
 	for (i = 0; i < n->cfg.npeers && rc == 0; i++) {
 		const struct config_peer *peer = &n->cfg.peers[i];
 
@@ -617,18 +660,16 @@ sync_step(struct notify *n, char *err)
 			    " compare", peer->name, dir);
 			continue;
 		}
-		if (store_open(n->cfg.database, 0, &st, err) != STORE_OK) {
-			fig2(fig, "database", n->cfg.database, NULL, NULL);
+		/* The import is the agent's: it is the only writer. */
+		if (agent_sync(n, dir, &rep, err) == -1) {
+			fig2(fig, "peer", peer->name, "step", "agent");
 			alarm_raise(&n->alarms, "SYNC_QUERY", ALARM_MAJOR, err,
 			    fig, aerr);
 			return -1;
 		}
-		memset(&opts, 0, sizeof(opts));
-		opts.on_diverged = n->cfg.on_diverged;
-		opts.quarantine_dir = quarantine;
-		memset(&rep, 0, sizeof(rep));
-		synced = sync_run(st, dir, &opts, &rep, err);
-		if (synced == -1 && rep.invalid_row[0] != '\0') {
+		step = jstr(rep, "step");
+		row = jstr(rep, "invalid_row");
+		if (!json_is_true(json_object_get(rep, "ok")) && row != NULL) {
 			/*
 			 * Sound files, invalid rows (issue 12): the peer's
 			 * snapshot is refused whole and this room goes on
@@ -639,35 +680,47 @@ sync_step(struct notify *n, char *err)
 			 * the peer's data may be missing from service.
 			 */
 			const char *ifig[] = { "peer", peer->name, "row",
-			    rep.invalid_row, "dir", dir, NULL };
+			    row, "dir", dir, NULL };
 
+			errf(err, "%s", jstr(rep, "error") ? jstr(rep, "error") :
+			    "invalid row");
 			alarm_raise(&n->alarms, "SNAPSHOT_INVALID",
 			    ALARM_CRITICAL, err, ifig, aerr);
 			log_warnx("sync with %s (%s): snapshot refused, going on"
 			    " with this room's own data: %s", peer->name, dir,
 			    err);
 			invalid = 1;
-		} else if (synced == -1) {
-			const char *id = strstr(rep.step, "own") ? "SYNC_QUERY" :
-			    strstr(rep.step, "serial file") ? "SYNC_READ" :
+		} else if (!json_is_true(json_object_get(rep, "ok"))) {
+			/* a failed step, or refused before it ran */
+			const char *id = step == NULL ? "SYNC_QUERY" :
+			    strstr(step, "own") ? "SYNC_QUERY" :
+			    strstr(step, "serial file") ? "SYNC_READ" :
 			    "SYNC_IMPORT";
-			fig2(fig, "peer", peer->name, "step", rep.step);
+
+			errf(err, "%s", jstr(rep, "error") ? jstr(rep, "error") :
+			    "the agent refused the sync");
+			fig2(fig, "peer", peer->name, "step", step != NULL ?
+			    step : "agent");
 			alarm_raise(&n->alarms, id, ALARM_MAJOR, err, fig, aerr);
 			rc = -1;
 		} else {
 			compared++;
-			log_info("sync with %s (%s): %s%s", peer->name, dir,
-			    sync_outcome_name(rep.outcome),
-			    rep.imported ? ", imported" : "");
+			outcome = jstr(rep, "outcome") ? jstr(rep, "outcome") :
+			    "?";
+			kept = jstr(rep, "kept_dir") ? jstr(rep, "kept_dir") : "";
+			imported = json_is_true(json_object_get(rep,
+			    "imported"));
+			log_info("sync with %s (%s): %s%s (by the agent)",
+			    peer->name, dir, outcome, imported ? ", imported" :
+			    "");
 			alarm_clear(&n->alarms, "SYNC_READ", "sync ok", NULL, aerr);
 			alarm_clear(&n->alarms, "SYNC_QUERY", "sync ok", NULL, aerr);
 			alarm_clear(&n->alarms, "SYNC_IMPORT", "sync ok", NULL, aerr);
-			if (rep.outcome == SYNC_DIVERGED ||
-			    rep.outcome == SYNC_UNDEFINED) {
+			if (strcmp(outcome, "diverged") == 0 ||
+			    strcmp(outcome, "undefined") == 0) {
 				/* Both sides kept; serve and tell the operator. */
-				fig2(fig, "peer", peer->name, "kept",
-				    rep.kept_dir);
-				if (rep.outcome == SYNC_DIVERGED) {
+				fig2(fig, "peer", peer->name, "kept", kept);
+				if (strcmp(outcome, "diverged") == 0) {
 					diverged = 1;
 					alarm_raise(&n->alarms, "SYNC_DIVERGED",
 					    ALARM_CRITICAL, "both rooms have"
@@ -683,8 +736,7 @@ sync_step(struct notify *n, char *err)
 				}
 			}
 		}
-		sync_report_free(&rep);
-		store_close(st);
+		json_decref(rep);
 	}
 	if (rc == 0 && !invalid)
 		alarm_clear(&n->alarms, "SNAPSHOT_INVALID", "no invalid peer"

@@ -4,8 +4,10 @@
  * S0.3/S0.4/S0.7 heartbeat and sequence number for the peers).
  *
  * One process, these threads:
- *   main        signals (sigtimedwait, no handlers), SIGHUP reload, refresh
- *               of the published state once a second, orderly shutdown
+ *   main        signals (sigtimedwait, no handlers), SIGHUP reload, the
+ *               storage probe and alarm count once a second, orderly
+ *               shutdown (the published state moves with the agent's own
+ *               commits and imports: nothing else writes the database)
  *   MHD         two libmicrohttpd daemons, a thread per connection:
  *               provisioning (provision.c) and the peer API (peerapi.c)
  *   watchdog    their deadlines and limits' summary lines (http.c; its
@@ -60,6 +62,8 @@
 #define AGENT_JOURNAL_LIMIT_DEF 1000
 #define AGENT_CONTROL_LINE_MAX 256                    /* control request line */
 #define AGENT_CONTROL_TIMEOUT_MS 2000                 /* to read that line */
+#define AGENT_CONTROL_BODY_MAX AGENT_BODY_MAX         /* `provision LEN` body */
+#define AGENT_CONTROL_BODY_TIMEOUT_MS 5000            /* to read that body */
 #define AGENT_RETRY_MAX_S  30                         /* failed push: retry within */
 #define AGENT_PEERWATCH_S  5                          /* peer heartbeat poll period */
 #define AGENT_ROLE_MAX     16
@@ -244,6 +248,27 @@ enum store_status agent_store_apply(struct agent *ag,
 void agent_storage_tick(struct agent *ag);
 /* Another write failed (a snapshot export): probe at the next tick. */
 void agent_storage_suspect(struct agent *ag);
+
+/* provision.c — the one way a provisioning change commits (the HTTP API
+ * and the control socket's `provision` both come here). */
+enum provision_gate {
+	PROVISION_COMMITTED = 0,          /* store_apply ran: see its status */
+	PROVISION_CLOSED,                 /* listener closed: nothing written */
+	PROVISION_STOPPING                /* the agent stops: nothing written */
+};
+enum provision_gate provision_commit(struct agent *ag,
+    const struct store_change *changes, size_t n,
+    struct store_change_result *res, size_t *failed, enum store_status *s,
+    char *err);
+/* {"error":"provisioning closed in room A","active_room":"B"} (the 503
+ * reason; active_room only when a peer's heartbeat said it is open). */
+json_t *provision_closed_json(struct agent *ag);
+/* Parse a batch body {"changes":[{"op","e164","naptr"},...]} as POST
+ * /v1/batch does: 0 and *changes (calloc'd, *n of them), or -1 with the
+ * HTTP status, the offending field ("" when none) and err. */
+int provision_parse_batch(const char *body, size_t len,
+    struct store_change **changes, size_t *n, unsigned int *status,
+    char *field, size_t fieldlen, char *err);
 
 /* provision.c, peerapi.c — the HTTP daemons. */
 struct MHD_Daemon *provision_start(struct agent *ag, const char *listen,

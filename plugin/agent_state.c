@@ -5,11 +5,13 @@
  * Heartbeats (S0.3, S0.4) and `enumdr agent status` answer from here only,
  * under a lock that is held for microseconds: they never wait on a write.
  *
- * Commits update it directly (pub_commit, under the writer lock); once a
- * second the main thread re-reads zones and journal on the read-only
- * connection, which catches changes made outside the agent (`enumdr zone
- * add`, an import) — that read is dropped when a commit came in between,
- * because the commit's figures are newer.
+ * Commits update it directly (pub_commit, under the writer lock); a full
+ * re-read of zones and journal on the read-only connection (agent_refresh)
+ * runs at start and after the agent's own zone adds, imports and syncs
+ * (control_server.c) — dropped when a commit came in between, because the
+ * commit's figures are newer.  Nothing polls: the agent is the only writer,
+ * and a change made past it (the sqlite3 shell) is not seen until the next
+ * start (doc/enumdrd.md: unsupported).
  *
  * Whether the database can be written (S0.5, S0.6: an active room that
  * refuses every change must say so, so that keepalived moves the VIP):

@@ -10,11 +10,24 @@
  *                          BACKUP, FAULT, STOP, INIT, or the takeover's
  *                          steps MASTER-LOADING, MASTER-FAILED
  *
+ * and the writes of the database that are not the HTTP API's — the agent
+ * is its only writer (`enumdr provision|zone|snapshot|sync`, the notify
+ * program's takeover sync):
+ *
+ *   provision LEN          + LEN bytes of a batch body (provision.c's
+ *                          parser and commit path: the listener gate)
+ *   zone ORIGIN [SERIAL]   add a zone (open or closed)
+ *   export [DIR]           snapshot + serial file into DIR (snapshot_dir)
+ *   import DIR             a whole snapshot; only while closed
+ *   sync [--dry-run] DIR   S0.2 against the snapshot in DIR; the report
+ *                          as JSON; only while closed (a dry run: any time)
+ *
  * Only root and the agent's own user may ask (SO_PEERCRED); anyone else
  * gets {"ok":false,"error":"permission denied for uid N"} and nothing
  * changes.  The socket is mode 0660; a request line is at most 256 bytes
- * and must arrive within 2 s.  `close` takes the writer lock: when it has
- * answered, no further change commits until `open`.
+ * and must arrive within 2 s, a body within 5 s more.  `close` takes the
+ * writer lock: when it has answered, no further change commits until
+ * `open`.  One client at a time: a sync holds the socket while it runs.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -32,6 +45,7 @@
 
 #include "agent.h"
 #include "log.h"
+#include "sync.h"
 #include "util.h"
 
 /* Reply one line on a control client and close it. */
@@ -82,16 +96,21 @@ reply_error(const char *fmt, ...)
 }
 
 /* Read one line (without its newline) within the deadline; -1 and a
- * reason in why when none came. */
+ * reason in why when none came.  Bytes that followed the newline (the
+ * start of a body) stay in line after it: *first points to them, *extra
+ * says how many. */
 static int
-read_line(int fd, char *line, size_t linelen, const char **why)
+read_line(int fd, char *line, size_t linelen, const char **first,
+    size_t *extra, const char **why)
 {
 	struct pollfd pfd;
 	int64_t deadline = util_now_ms() + AGENT_CONTROL_TIMEOUT_MS, left;
-	size_t len = 0;
+	size_t len = 0, end;
 	ssize_t r;
 	char *nl;
 
+	*extra = 0;
+	*first = "";
 	for (;;) {
 		left = deadline - util_now_ms();
 		if (left <= 0) {
@@ -116,9 +135,16 @@ read_line(int fd, char *line, size_t linelen, const char **why)
 			return -1;
 		}
 		line[len + (size_t)r] = '\0';
-		if ((nl = strchr(line + len, '\n')) != NULL) {
+		if ((nl = memchr(line + len, '\n', (size_t)r)) != NULL) {
+			end = len + (size_t)r;
 			*nl = '\0';
+			*first = nl + 1;
+			*extra = end - (size_t)(nl + 1 - line);
 			break;
+		}
+		if (memchr(line + len, '\0', (size_t)r) != NULL) {
+			*why = "NUL byte in the request line";
+			return -1;
 		}
 		len += (size_t)r;
 		if (r == 0) {
@@ -137,6 +163,60 @@ read_line(int fd, char *line, size_t linelen, const char **why)
 	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
 		line[--len] = '\0';
 	return 0;
+}
+
+/* The body of `provision LEN`: len bytes, the first have of them already
+ * read (in first), the rest within AGENT_CONTROL_BODY_TIMEOUT_MS.  A
+ * malloc'd, NUL-terminated copy, or NULL and a reason in why. */
+static char *
+read_body(int fd, size_t len, const char *first, size_t have,
+    const char **why)
+{
+	struct pollfd pfd;
+	int64_t deadline = util_now_ms() + AGENT_CONTROL_BODY_TIMEOUT_MS, left;
+	ssize_t r;
+	char *body;
+
+	if (have > len) {
+		*why = "more body bytes than the request line announced";
+		return NULL;
+	}
+	if ((body = malloc(len + 1)) == NULL) {
+		*why = "out of memory for the request body";
+		return NULL;
+	}
+	memcpy(body, first, have);
+	while (have < len) {
+		left = deadline - util_now_ms();
+		if (left <= 0) {
+			*why = "request body not complete within 5 s";
+			goto fail;
+		}
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, (int)left) == -1) {
+			if (errno == EINTR)
+				continue;
+			*why = "poll failed";
+			goto fail;
+		}
+		if (pfd.revents == 0)
+			continue;
+		r = read(fd, body + have, len - have);
+		if (r == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r <= 0) {
+			*why = r == 0 ? "request body shorter than announced" :
+			    "read failed";
+			goto fail;
+		}
+		have += (size_t)r;
+	}
+	body[len] = '\0';
+	return body;
+fail:
+	free(body);
+	return NULL;
 }
 
 static json_t *
@@ -218,6 +298,348 @@ request_snapshot(struct agent *ag, int fd)
 	}
 }
 
+/* An error reply with the HTTP-like status the CLI maps to its exit code
+ * (doc/enumdrd.md, "The control socket"). */
+static json_t *
+reply_status(unsigned int status, const char *field, const char *msg)
+{
+	json_t *o = reply_error("%s", msg);
+
+	if (o != NULL) {
+		json_object_set_new(o, "status", json_integer(status));
+		if (field != NULL && field[0] != '\0')
+			json_object_set_new(o, "field", json_string(field));
+	}
+	return o;
+}
+
+static unsigned int
+store_status_code(enum store_status s)
+{
+	switch (s) {
+	case STORE_OK: return 200;
+	case STORE_EINVAL: return 400;
+	case STORE_ENOZONE: return 422;
+	case STORE_EEXIST: return 409;
+	case STORE_ENOENT: return 404;
+	case STORE_EBUSY: return 503;
+	case STORE_EFULL: return 507;
+	case STORE_EIO: break;
+	}
+	return 500;
+}
+
+static const char *
+op_name(enum store_op op)
+{
+	return op == STORE_ADD ? "add" : op == STORE_REPLACE ? "replace" :
+	    "remove";
+}
+
+/* provision LEN: a batch body through provision.c's parser and its one
+ * commit path (the listener gate, the storage alarms, the DNS commit). */
+static json_t *
+do_provision(struct agent *ag, int fd, const char *arg, const char *first,
+    size_t have, uid_t uid)
+{
+	struct store_change *changes = NULL;
+	struct store_change_result *res = NULL;
+	char err[ENUMDR_ERRLEN], field[128], *body = NULL, *end;
+	const char *why = NULL;
+	enum store_status s = STORE_EIO;
+	unsigned long long len;
+	unsigned int status;
+	size_t n = 0, failed = 0, i;
+	json_t *o = NULL, *arr;
+
+	errno = 0;
+	len = strtoull(arg, &end, 10);
+	if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno != 0 ||
+	    len == 0 || len > AGENT_CONTROL_BODY_MAX)
+		return reply_status(400, NULL, "provision: LEN must be 1 to"
+		    " 1048576 (the body's bytes)");
+	if ((body = read_body(fd, (size_t)len, first, have, &why)) == NULL)
+		return reply_status(400, NULL, why);
+	if (provision_parse_batch(body, (size_t)len, &changes, &n, &status,
+	    field, sizeof(field), err) == -1) {
+		o = reply_status(status, field, err);
+		goto done;
+	}
+	if ((res = calloc(n, sizeof(*res))) == NULL) {
+		o = reply_status(500, NULL, "out of memory");
+		goto done;
+	}
+	switch (provision_commit(ag, changes, n, res, &failed, &s, err)) {
+	case PROVISION_STOPPING:
+		o = reply_status(503, NULL, "the agent is stopping");
+		goto done;
+	case PROVISION_CLOSED:
+		o = provision_closed_json(ag);
+		if (o != NULL) {
+			json_object_set_new(o, "ok", json_false());
+			json_object_set_new(o, "status", json_integer(503));
+			json_object_set_new(o, "closed", json_true());
+		}
+		goto done;
+	default:
+		break;
+	}
+	if (s != STORE_OK) {
+		if (store_status_code(s) >= 500)
+			log_warnx("control: provision: %s", err);
+		o = reply_status(store_status_code(s), failed < n ? "e164" :
+		    NULL, err);
+		if (o != NULL && failed < n)
+			json_object_set_new(o, "index", json_integer(
+			    (json_int_t)failed));
+		goto done;
+	}
+	log_info("control: %zu change%s committed (uid %u)", n,
+	    n == 1 ? "" : "s", (unsigned)uid);
+	arr = json_array();
+	for (i = 0; arr != NULL && i < n; i++)
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I,s:I}",
+		    "op", op_name(changes[i].op), "e164", changes[i].entry.e164,
+		    "zone", res[i].zone, "serial", (json_int_t)res[i].serial,
+		    "journal", (json_int_t)res[i].journal_seq));
+	o = json_pack("{s:b,s:s,s:I,s:I,s:o}", "ok", 1, "room", ag->cfg.room,
+	    "changes", (json_int_t)n, "journal",
+	    (json_int_t)res[n - 1].journal_seq, "results", arr);
+done:
+	free(res);
+	free(changes);
+	free(body);
+	return o;
+}
+
+/* Under the writer lock, after a write that was not a provisioning
+ * change: publish the zones and journal it left. */
+static void
+republish(struct agent *ag)
+{
+	char err[ENUMDR_ERRLEN];
+
+	if (agent_refresh(ag, err) == -1)
+		log_warnx("control: publish zone serials: %s", err);
+}
+
+/* zone ORIGIN [SERIAL] */
+static json_t *
+do_zone(struct agent *ag, const char *arg, uid_t uid)
+{
+	char origin[STORE_ORIGIN_MAX + 2], err[ENUMDR_ERRLEN], *end;
+	unsigned long long serial = 1;
+	const char *sp = strchr(arg, ' ');
+	enum store_status s;
+	size_t olen = sp != NULL ? (size_t)(sp - arg) : strlen(arg);
+
+	if (olen == 0 || olen >= sizeof(origin))
+		return reply_status(400, NULL, "zone: expected ORIGIN [SERIAL]");
+	memcpy(origin, arg, olen);
+	origin[olen] = '\0';
+	if (sp != NULL) {
+		errno = 0;
+		serial = strtoull(sp + 1, &end, 10);
+		if (sp[1] < '0' || sp[1] > '9' || *end != '\0' || errno != 0 ||
+		    serial > 4294967295ULL)
+			return reply_status(400, NULL, "zone: SERIAL must be"
+			    " 0..4294967295");
+	}
+	pthread_mutex_lock(&ag->writer_lock);
+	if (ag->writer == NULL) {
+		pthread_mutex_unlock(&ag->writer_lock);
+		return reply_status(503, NULL, "the agent is stopping");
+	}
+	s = store_add_zone(ag->writer, origin, (uint32_t)serial, err);
+	if (s == STORE_OK)
+		republish(ag);
+	pthread_mutex_unlock(&ag->writer_lock);
+	if (s != STORE_OK)
+		return reply_status(store_status_code(s), NULL, err);
+	log_info("control: zone %s added, serial %llu (uid %u)", origin,
+	    serial, (unsigned)uid);
+	return json_pack("{s:b,s:s,s:s,s:I}", "ok", 1, "room", ag->cfg.room,
+	    "zone", origin, "serial", (json_int_t)serial);
+}
+
+/* The refusal of a whole-database write while the room serves. */
+static json_t *
+reply_open(struct agent *ag, const char *what)
+{
+	char msg[256];
+	json_t *o;
+
+	snprintf(msg, sizeof(msg), "%s refused: the provisioning listener of"
+	    " room %s is open, and it would overwrite the data being served;"
+	    " close it first (enumdr agent close)", what, ag->cfg.room);
+	o = reply_status(503, NULL, msg);
+	if (o != NULL)
+		json_object_set_new(o, "listener", json_string("open"));
+	return o;
+}
+
+/* export [DIR] (snapshot_dir when none), under the writer lock like the
+ * periodic job, and the snapshot-files lock when it replaces those. */
+static json_t *
+do_export(struct agent *ag, const char *arg, uid_t uid)
+{
+	const char *dir = arg != NULL && arg[0] != '\0' ? arg :
+	    ag->cfg.snapshot_dir;
+	int own = strcmp(dir, ag->cfg.snapshot_dir) == 0, rc;
+	char err[ENUMDR_ERRLEN];
+	struct serial_file sf;
+	json_t *o;
+
+	memset(&sf, 0, sizeof(sf));
+	pthread_mutex_lock(&ag->writer_lock);
+	if (ag->writer == NULL) {
+		pthread_mutex_unlock(&ag->writer_lock);
+		return reply_status(503, NULL, "the agent is stopping");
+	}
+	pthread_mutex_lock(&ag->snapfiles_lock);
+	rc = snapshot_export(ag->writer, dir, ag->cfg.room, &sf, err);
+	if (rc == 0 && own)
+		pub_set_snapshot(&ag->pub, &sf);
+	pthread_mutex_unlock(&ag->snapfiles_lock);
+	pthread_mutex_unlock(&ag->writer_lock);
+	if (rc == -1) {
+		agent_storage_suspect(ag);
+		return reply_status(500, NULL, err);
+	}
+	log_info("control: snapshot exported into %s (uid %u)", dir,
+	    (unsigned)uid);
+	o = json_pack("{s:b,s:s,s:s,s:I,s:I,s:I,s:s}", "ok", 1, "room",
+	    ag->cfg.room, "dir", dir, "zones", (json_int_t)sf.nzones,
+	    "journal", (json_int_t)sf.journal_pos, "size",
+	    (json_int_t)sf.snapshot_size, "sha256", sf.snapshot_sha256);
+	serial_file_free(&sf);
+	return o;
+}
+
+/* import DIR: only while the listener is closed. */
+static json_t *
+do_import(struct agent *ag, const char *dir, uid_t uid)
+{
+	char err[ENUMDR_ERRLEN];
+	int rc;
+
+	pthread_mutex_lock(&ag->writer_lock);
+	if (ag->writer == NULL || ag->open) {
+		int stopping = ag->writer == NULL;
+
+		pthread_mutex_unlock(&ag->writer_lock);
+		return stopping ? reply_status(503, NULL,
+		    "the agent is stopping") : reply_open(ag, "import");
+	}
+	rc = snapshot_import(ag->writer, dir, NULL, 0, err);
+	if (rc == 0)
+		republish(ag);
+	pthread_mutex_unlock(&ag->writer_lock);
+	if (rc == -1) {
+		log_warnx("control: import of %s refused: %s", dir, err);
+		return reply_status(400, NULL, err);
+	}
+	log_info("control: snapshot %s imported (uid %u)", dir,
+	    (unsigned)uid);
+	return json_pack("{s:b,s:s,s:s}", "ok", 1, "room", ag->cfg.room,
+	    "dir", dir);
+}
+
+/* The sync report as JSON: what `enumdr sync --json` and enumdr-notify
+ * read (outcome, per-zone verdicts, imported, kept_dir). */
+static json_t *
+sync_report_json(const struct agent *ag, const struct sync_report *rep,
+    const char *dir)
+{
+	json_t *o, *zones, *z;
+	size_t i;
+
+	zones = json_array();
+	for (i = 0; zones != NULL && i < rep->nzones; i++) {
+		const struct sync_zone *sz = &rep->zones[i];
+
+		z = json_pack("{s:s,s:o,s:o,s:s}", "origin", sz->origin,
+		    "own", sz->own_present ? json_integer(sz->own_serial) :
+		    json_null(), "peer", sz->peer_present ?
+		    json_integer(sz->peer_serial) : json_null(), "verdict",
+		    sync_zone_verdict_name(sz->verdict));
+		json_array_append_new(zones, z);
+	}
+	o = json_pack("{s:b,s:s,s:s,s:s,s:I,s:s,s:b,s:I,s:o,s:o}", "ok", 1,
+	    "room", ag->cfg.room, "dir", dir, "peer", rep->peer_room,
+	    "peer_journal", (json_int_t)rep->peer_journal, "outcome",
+	    sync_outcome_name(rep->outcome), "imported", rep->imported,
+	    "nimported", (json_int_t)rep->nimported, "zones",
+	    zones != NULL ? zones : json_array(), "kept_dir",
+	    rep->kept_dir[0] != '\0' ? json_string(rep->kept_dir) :
+	    json_null());
+	return o;
+}
+
+/* sync [--dry-run] DIR: S0.2 on the writer.  Only while closed, unless a
+ * dry run (it compares, and keeps a diverged peer's copy aside, but
+ * writes nothing in the database).  A failed step is
+ * {"ok":false,"error","step","invalid_row"}; the alarms are the caller's
+ * (it knows the peer or URL the snapshot came from). */
+static json_t *
+do_sync(struct agent *ag, const char *arg, uid_t uid)
+{
+	char err[ENUMDR_ERRLEN], quarantine[PATH_MAX];
+	struct sync_report rep;
+	struct sync_opts opts;
+	const char *dir = arg;
+	int rc, stopping;
+	json_t *o;
+
+	memset(&opts, 0, sizeof(opts));
+	if (strncmp(dir, "--dry-run ", 10) == 0) {
+		opts.dry_run = 1;
+		for (dir += 10; *dir == ' '; dir++)
+			;
+	}
+	if (dir[0] == '\0')
+		return reply_status(400, NULL, "sync: expected [--dry-run] DIR");
+	if (util_path_join(quarantine, sizeof(quarantine), ag->cfg.state_dir,
+	    "diverged", err) == -1)
+		return reply_status(500, NULL, err);
+	opts.quarantine_dir = quarantine;
+	pthread_mutex_lock(&ag->cfg_lock);
+	opts.on_diverged = ag->cfg.on_diverged;
+	pthread_mutex_unlock(&ag->cfg_lock);
+	memset(&rep, 0, sizeof(rep));
+	pthread_mutex_lock(&ag->writer_lock);
+	stopping = ag->writer == NULL;
+	if (stopping || (ag->open && !opts.dry_run)) {
+		pthread_mutex_unlock(&ag->writer_lock);
+		return stopping ? reply_status(503, NULL,
+		    "the agent is stopping") : reply_open(ag, "sync");
+	}
+	rc = sync_run(ag->writer, dir, &opts, &rep, err);
+	if (rc == 0 && rep.imported)
+		republish(ag);
+	pthread_mutex_unlock(&ag->writer_lock);
+	if (rc == -1) {
+		log_warnx("control: sync from %s failed at step \"%s\": %s",
+		    dir, rep.step, err);
+		o = reply_status(rep.invalid_row[0] != '\0' ? 400 : 500, NULL,
+		    err);
+		if (o != NULL) {
+			json_object_set_new(o, "step", json_string(rep.step));
+			json_object_set_new(o, "invalid_row",
+			    rep.invalid_row[0] != '\0' ?
+			    json_string(rep.invalid_row) : json_null());
+		}
+		sync_report_free(&rep);
+		return o;
+	}
+	log_info("control: sync from %s: %s%s (uid %u)", dir,
+	    sync_outcome_name(rep.outcome), rep.imported ? ", imported" : "",
+	    (unsigned)uid);
+	o = sync_report_json(ag, &rep, dir);
+	sync_report_free(&rep);
+	return o;
+}
+
 /* One client: credentials, request line, reply. */
 static void
 serve(struct agent *ag, int fd)
@@ -226,7 +648,8 @@ serve(struct agent *ag, int fd)
 	struct ucred cred;
 	struct timeval tv;
 	socklen_t clen = sizeof(cred);
-	const char *why = NULL, *arg;
+	const char *why = NULL, *arg, *first;
+	size_t extra;
 	uid_t uid;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == -1) {
@@ -240,7 +663,7 @@ serve(struct agent *ag, int fd)
 	tv.tv_usec = (AGENT_CONTROL_TIMEOUT_MS % 1000) * 1000;
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1)
 		log_warn("control: SO_SNDTIMEO");
-	if (read_line(fd, line, sizeof(line), &why) == -1) {
+	if (read_line(fd, line, sizeof(line), &first, &extra, &why) == -1) {
 		log_warnx("control: uid %u: %s", (unsigned)uid, why);
 		control_reply(fd, reply_error("%s", why));
 		return;
@@ -259,7 +682,9 @@ serve(struct agent *ag, int fd)
 		while (*arg == ' ')
 			arg++;
 	}
-	if (strcmp(line, "open") == 0)
+	if (extra > 0 && strncmp(line, "provision ", 10) != 0)
+		control_reply(fd, reply_error("only provision takes a body"));
+	else if (strcmp(line, "open") == 0)
 		control_reply(fd, set_listener(ag, 1, uid));
 	else if (strcmp(line, "close") == 0)
 		control_reply(fd, set_listener(ag, 0, uid));
@@ -269,9 +694,22 @@ serve(struct agent *ag, int fd)
 		request_snapshot(ag, fd);	/* answered when run */
 	else if (strncmp(line, "role ", 5) == 0 && arg != NULL)
 		control_reply(fd, set_role(ag, arg, uid));
+	else if (strncmp(line, "provision ", 10) == 0 && arg != NULL)
+		control_reply(fd, do_provision(ag, fd, arg, first, extra, uid));
+	else if (strncmp(line, "zone ", 5) == 0 && arg != NULL)
+		control_reply(fd, do_zone(ag, arg, uid));
+	else if (strcmp(line, "export") == 0 ||
+	    (strncmp(line, "export ", 7) == 0 && arg != NULL))
+		control_reply(fd, do_export(ag, arg, uid));
+	else if (strncmp(line, "import ", 7) == 0 && arg != NULL)
+		control_reply(fd, do_import(ag, arg, uid));
+	else if (strncmp(line, "sync ", 5) == 0 && arg != NULL)
+		control_reply(fd, do_sync(ag, arg, uid));
 	else
 		control_reply(fd, reply_error("unknown request \"%.64s\""
-		    " (open, close, status, snapshot, role ROLE)", line));
+		    " (open, close, status, snapshot, role ROLE, provision LEN,"
+		    " zone ORIGIN [SERIAL], export [DIR], import DIR,"
+		    " sync [--dry-run] DIR)", line));
 }
 
 static void *

@@ -349,9 +349,8 @@ static void
 main_loop(struct agent *ag, const char *config)
 {
 	struct timespec tick = { 1, 0 };
-	char err[ENUMDR_ERRLEN];
 	sigset_t set;
-	int sig, warned = 0;
+	int sig;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -362,14 +361,10 @@ main_loop(struct agent *ag, const char *config)
 		if (sig == -1) {
 			if (errno != EAGAIN)
 				continue;
-			/* Once a second: changes made outside the agent. */
-			if (agent_refresh(ag, err) == -1) {
-				if (!warned)
-					log_warnx("refresh: %s", err);
-				warned = 1;
-			} else {
-				warned = 0;
-			}
+			/* Once a second: the storage probe and the alarm
+			 * count.  The zones and the journal are not re-read:
+			 * the agent is the only writer, its commits and
+			 * imports publish their own figures. */
 			agent_storage_tick(ag);
 			agent_refresh_alarms(ag);
 			continue;

@@ -350,17 +350,17 @@ parse_change(json_t *o, const char *where, int with_op, enum store_op op,
 
 /* The body as a JSON object, or a 400 naming line and column. */
 static json_t *
-parse_body(const struct prov_request *rq, struct prov_error *pe)
+parse_body(const char *body, size_t len, struct prov_error *pe)
 {
 	json_error_t jerr;
 	json_t *root;
 
-	if (rq->len == 0) {
+	if (len == 0) {
 		prov_fail(pe, MHD_HTTP_BAD_REQUEST, NULL,
 		    "empty request body: a JSON object is expected");
 		return NULL;
 	}
-	root = json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, &jerr);
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
 		prov_fail(pe, MHD_HTTP_BAD_REQUEST, NULL,
 		    "malformed JSON at line %d, column %d: %s", jerr.line,
@@ -394,8 +394,8 @@ store_http_status(enum store_status s)
 	return MHD_HTTP_INTERNAL_SERVER_ERROR;
 }
 
-static enum MHD_Result
-reply_closed(struct agent *ag, struct MHD_Connection *conn)
+json_t *
+provision_closed_json(struct agent *ag)
 {
 	char active[CONFIG_NAME_MAX];
 	char msg[128];
@@ -407,7 +407,14 @@ reply_closed(struct agent *ag, struct MHD_Connection *conn)
 	o = json_pack("{s:s}", "error", msg);
 	if (o != NULL && active[0] != '\0')
 		json_object_set_new(o, "active_room", json_string(active));
-	return http_reply_json(conn, MHD_HTTP_SERVICE_UNAVAILABLE, o);
+	return o;
+}
+
+static enum MHD_Result
+reply_closed(struct agent *ag, struct MHD_Connection *conn)
+{
+	return http_reply_json(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+	    provision_closed_json(ag));
 }
 
 int
@@ -428,6 +435,35 @@ op_word(enum store_op op)
 	    "remove";
 }
 
+/* The one commit path of a provisioning change, whoever asks (the HTTP
+ * API, the control socket's `provision`): the listener gate (S0.5) under
+ * the writer lock, agent_store_apply (the storage alarms), the published
+ * serials and the DNS group commit.  PROVISION_COMMITTED with *s the
+ * store's verdict, or PROVISION_CLOSED / PROVISION_STOPPING with nothing
+ * written. */
+enum provision_gate
+provision_commit(struct agent *ag, const struct store_change *changes,
+    size_t n, struct store_change_result *res, size_t *failed,
+    enum store_status *s, char *err)
+{
+	pthread_mutex_lock(&ag->writer_lock);
+	if (ag->writer == NULL) {
+		pthread_mutex_unlock(&ag->writer_lock);
+		return PROVISION_STOPPING;
+	}
+	if (!ag->open) {
+		pthread_mutex_unlock(&ag->writer_lock);
+		return PROVISION_CLOSED;
+	}
+	*s = agent_store_apply(ag, changes, n, res, failed, err);
+	if (*s == STORE_OK)
+		pub_commit(&ag->pub, res, n);
+	pthread_mutex_unlock(&ag->writer_lock);
+	if (*s == STORE_OK)
+		dnsjob_kick(ag);
+	return PROVISION_COMMITTED;
+}
+
 /* Commit n changes in one transaction and answer.  batch: the body is
  * {"changes":n,"journal":N,"results":[...]} and errors name changes[i]. */
 static enum MHD_Result
@@ -445,23 +481,17 @@ apply_changes(struct agent *ag, struct MHD_Connection *conn,
 		return http_reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    NULL, "out of memory");
 	t0 = util_now_ms();
-	pthread_mutex_lock(&ag->writer_lock);
-	if (!ag->open || ag->writer == NULL) {
-		pthread_mutex_unlock(&ag->writer_lock);
+	switch (provision_commit(ag, changes, n, res, &failed, &s, err)) {
+	case PROVISION_STOPPING:
 		free(res);
-		if (ag->writer == NULL)
-			return http_reply_error(conn,
-			    MHD_HTTP_SERVICE_UNAVAILABLE, NULL,
-			    "agent of room %s is stopping", ag->cfg.room);
+		return http_reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    NULL, "agent of room %s is stopping", ag->cfg.room);
+	case PROVISION_CLOSED:
+		free(res);
 		return reply_closed(ag, conn);
+	default:
+		break;
 	}
-	s = agent_store_apply(ag, changes, n, res, &failed, err);
-	if (s == STORE_OK)
-		pub_commit(&ag->pub, res, n);
-	pthread_mutex_unlock(&ag->writer_lock);
-	if (s == STORE_OK)
-		dnsjob_kick(ag);
-
 	if (s != STORE_OK) {
 		unsigned int status = store_http_status(s);
 
@@ -524,14 +554,14 @@ handle_one(struct agent *ag, struct MHD_Connection *conn,
 	memset(&pe, 0, sizeof(pe));
 	switch (rq->route) {
 	case ROUTE_ADD:
-		if ((root = parse_body(rq, &pe)) == NULL ||
+		if ((root = parse_body(rq->body, rq->len, &pe)) == NULL ||
 		    parse_change(root, "", 0, STORE_ADD, c, &pe) == -1)
 			goto bad;
 		break;
 	case ROUTE_REPLACE:
 		c->op = STORE_REPLACE;
 		if (parse_e164(rq->e164, "e164", &c->entry, &pe) == -1 ||
-		    (root = parse_body(rq, &pe)) == NULL ||
+		    (root = parse_body(rq->body, rq->len, &pe)) == NULL ||
 		    check_fields(root, allowed_put, "", &pe) == -1)
 			goto bad;
 		v = json_object_get(root, "e164");
@@ -566,51 +596,84 @@ bad:
 	return prov_reply_error(conn, &pe);
 }
 
+/* A batch body {"changes":[...]} into *changesp (calloc'd, *np of them):
+ * the parser of POST /v1/batch and of the control socket's `provision`. */
+static int
+parse_batch(const char *body, size_t len, struct store_change **changesp,
+    size_t *np, struct prov_error *pe)
+{
+	static const char *const allowed[] = { "changes", NULL };
+	struct store_change *changes = NULL;
+	char where[32];
+	json_t *root, *arr;
+	size_t i, n;
+	int ret = -1;
+
+	if ((root = parse_body(body, len, pe)) == NULL ||
+	    check_fields(root, allowed, "", pe) == -1)
+		goto done;
+	arr = json_object_get(root, "changes");
+	if (arr == NULL || !json_is_array(arr) || json_array_size(arr) < 1 ||
+	    json_array_size(arr) > AGENT_BATCH_MAX) {
+		prov_fail(pe, MHD_HTTP_BAD_REQUEST, "changes",
+		    "changes: must be an array of 1 to %d changes",
+		    AGENT_BATCH_MAX);
+		goto done;
+	}
+	n = json_array_size(arr);
+	if ((changes = calloc(n, sizeof(*changes))) == NULL) {
+		prov_fail(pe, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
+		    "out of memory for %zu changes", n);
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(where, sizeof(where), "changes[%zu]", i);
+		if (parse_change(json_array_get(arr, i), where, 1, STORE_ADD,
+		    &changes[i], pe) == -1)
+			goto done;
+	}
+	*changesp = changes;
+	*np = n;
+	changes = NULL;
+	ret = 0;
+done:
+	json_decref(root);
+	free(changes);
+	return ret;
+}
+
+int
+provision_parse_batch(const char *body, size_t len,
+    struct store_change **changes, size_t *n, unsigned int *status,
+    char *field, size_t fieldlen, char *err)
+{
+	struct prov_error pe;
+
+	memset(&pe, 0, sizeof(pe));
+	if (parse_batch(body, len, changes, n, &pe) == 0)
+		return 0;
+	*status = pe.status;
+	strlcpy_(field, pe.field, fieldlen);
+	strlcpy_(err, pe.msg, ENUMDR_ERRLEN);
+	return -1;
+}
+
 /* POST /v1/batch: every change in one transaction, all or none. */
 static enum MHD_Result
 handle_batch(struct agent *ag, struct MHD_Connection *conn,
     struct prov_request *rq)
 {
-	static const char *const allowed[] = { "changes", NULL };
 	struct store_change *changes = NULL;
 	struct prov_error pe;
-	char where[32];
-	json_t *root, *arr;
 	enum MHD_Result ret;
-	size_t i, n;
+	size_t n;
 
 	memset(&pe, 0, sizeof(pe));
-	if ((root = parse_body(rq, &pe)) == NULL ||
-	    check_fields(root, allowed, "", &pe) == -1)
-		goto bad;
-	arr = json_object_get(root, "changes");
-	if (arr == NULL || !json_is_array(arr) || json_array_size(arr) < 1 ||
-	    json_array_size(arr) > AGENT_BATCH_MAX) {
-		prov_fail(&pe, MHD_HTTP_BAD_REQUEST, "changes",
-		    "changes: must be an array of 1 to %d changes",
-		    AGENT_BATCH_MAX);
-		goto bad;
-	}
-	n = json_array_size(arr);
-	if ((changes = calloc(n, sizeof(*changes))) == NULL) {
-		prov_fail(&pe, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
-		    "out of memory for %zu changes", n);
-		goto bad;
-	}
-	for (i = 0; i < n; i++) {
-		snprintf(where, sizeof(where), "changes[%zu]", i);
-		if (parse_change(json_array_get(arr, i), where, 1, STORE_ADD,
-		    &changes[i], &pe) == -1)
-			goto bad;
-	}
-	json_decref(root);
+	if (parse_batch(rq->body, rq->len, &changes, &n, &pe) == -1)
+		return prov_reply_error(conn, &pe);
 	ret = apply_changes(ag, conn, changes, n, 1);
 	free(changes);
 	return ret;
-bad:
-	json_decref(root);
-	free(changes);
-	return prov_reply_error(conn, &pe);
 }
 
 /* GET /v1/numbers/{e164}, on the read-only connection. */

@@ -74,8 +74,7 @@ room_files A
 room_files B
 A() { "$bin/enumdr" -c "$T/A/enumdr.yaml" "$@"; }
 B() { "$bin/enumdr" -c "$T/B/enumdr.yaml" "$@"; }
-A zone add 6.4.e164.arpa --serial 2026112900 >/dev/null
-A zone add 1.e164.arpa --serial 1 >/dev/null
+A init --zone 6.4.e164.arpa:2026112900 --zone 1.e164.arpa:1 >/dev/null
 say "start room A: Knot, enumdrd, keepalived; A takes the VIP and runs its takeover (S0.6)"
 start_room A
 wait_for 30 listener_open A

@@ -223,3 +223,56 @@ agent_cmd(const struct config *cfg, int argc, char **argv, int json)
 	free(reply);
 	return rc;
 }
+
+int
+agent_write(const struct config *cfg, const char *what, const char *line,
+    const char *body, size_t bodylen, int timeout_ms, json_t **replyp)
+{
+	char err[ENUMDR_ERRLEN], *reply;
+	json_error_t jerr;
+	json_t *r;
+	int rc = EXIT_OK;
+
+	*replyp = NULL;
+	if ((reply = malloc(REPLY_MAX)) == NULL) {
+		fprintf(stderr, "enumdr: out of memory\n");
+		return EXIT_SOFTWARE;
+	}
+	if (control_request_body(cfg->control_socket, line, body, bodylen,
+	    reply, REPLY_MAX, timeout_ms, err) == -1) {
+		if (errno == EACCES) {
+			fprintf(stderr, "enumdr: %s: the control socket %s"
+			    " refused us: %s\n", what, cfg->control_socket,
+			    err);
+			rc = EX_NOPERM;
+		} else {
+			fprintf(stderr, "enumdr: %s: the room agent enumdrd"
+			    " is not running (control socket %s: %s); start"
+			    " it (systemctl start enumdrd, or enumdrd -c"
+			    " CONFIG): it is the only writer of the database"
+			    "\n", what, cfg->control_socket, err);
+			rc = EXIT_UNAVAILABLE;
+		}
+		goto done;
+	}
+	r = json_loads(reply, 0, &jerr);
+	if (r == NULL || !json_is_object(r)) {
+		fprintf(stderr, "enumdr: %s: agent of room %s: unreadable reply"
+		    " (%s): %.200s\n", what, cfg->room, r == NULL ? jerr.text :
+		    "not an object", reply);
+		json_decref(r);
+		rc = EXIT_SOFTWARE;
+		goto done;
+	}
+	if (json_is_true(json_object_get(r, "denied"))) {
+		fprintf(stderr, "enumdr: %s: agent of room %s: %s\n", what,
+		    cfg->room, str(r, "error", "refused"));
+		json_decref(r);
+		rc = EX_NOPERM;
+		goto done;
+	}
+	*replyp = r;
+done:
+	free(reply);
+	return rc;
+}

@@ -1,8 +1,13 @@
 /*
  * enumdr.c — the admin command: provisioning by hand, zones, serials,
  * snapshots and the serial-compare sync (S0.1, S0.2), status and alarms.
- * It is what an operator types; the agent and the notify program use the
- * same lib/ modules.  Exit codes: lib/exitcodes.h, doc/enumdr.md.
+ * It is what an operator types.  The room agent enumdrd is the database's
+ * only writer (issue 13): provision, zone add, snapshot export|import and
+ * sync are requests on its control socket (agent_cmd.c, lib/control.c);
+ * without an agent they say so (69), a change with the listener closed is
+ * refused with the provisioning API's 503 reason (75).  The read-only
+ * commands read the database directly; `init` creates it (and its --zone
+ * zones while no agent runs).  Exit codes: lib/exitcodes.h, doc/enumdr.md.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,6 +23,7 @@
 #include "agent_cmd.h"
 #include "alarm.h"
 #include "config.h"
+#include "control.h"
 #include "dnsprobe.h"
 #include "exitcodes.h"
 #include "serial.h"
@@ -32,6 +38,10 @@
 #define SYSCONFDIR "/etc"
 #endif
 #define DEFAULT_CONFIG SYSCONFDIR "/enumdr/enumdr.yaml"
+/* a change waits for the writer lock: a transaction, or an export */
+#define TIMEOUT_WRITE_MS 60000
+/* refused by the room's state: provisioning closed, import/sync while open */
+#define EXIT_REFUSED EX_TEMPFAIL
 
 static const char *progname = "enumdr";
 static int json_output;
@@ -42,7 +52,8 @@ usage(FILE *out)
 	fprintf(out,
 "usage: enumdr [-c CONFIG] [--json] COMMAND [ARGS]\n"
 "\n"
-"  init                              create the database and directories\n"
+"  init [--zone ORIGIN[:SERIAL]]...  create the database and directories\n"
+"                                    (and zones, before the agent first starts)\n"
 "  zone add ORIGIN [--serial N]      add an ENUM zone, e.g. 6.4.e164.arpa\n"
 "  zones                             list zones: serial, number count\n"
 "  provision add NUMBER (--sip URI | --naptr RECORD)...\n"
@@ -72,7 +83,11 @@ usage(FILE *out)
 "\n"
 "Exit codes: 0 done, 1 failed, 3 sync diverged (split brain), 4 sync\n"
 "undefined (RFC 1982), 64 usage, 65 invalid data, 66 unreadable input,\n"
-"69 peer unreachable, 74 database or file I/O error, 78 configuration error.\n",
+"69 peer or room agent unreachable, 74 database or file I/O error,\n"
+"75 refused by the room's state (provisioning closed; import/sync while\n"
+"open), 77 permission denied, 78 configuration error.\n"
+"provision, zone add, snapshot and sync write through the room agent\n"
+"enumdrd (its control socket): it is the database's only writer.\n",
 	    DEFAULT_CONFIG);
 }
 
@@ -128,6 +143,70 @@ json_str(const char *s)
 	putchar('"');
 }
 
+/* The exit code of an agent's {"ok":false,...} reply: its "status" is
+ * the provisioning API's HTTP status for the same failure. */
+static int
+reply_exit(json_t *r)
+{
+	json_t *v = json_object_get(r, "status");
+	long long st = json_is_integer(v) ? (long long)json_integer_value(v) :
+	    500;
+
+	if (json_is_true(json_object_get(r, "closed")) ||
+	    json_is_string(json_object_get(r, "listener")))
+		return EXIT_REFUSED;
+	switch (st) {
+	case 400: case 422: return EXIT_DATAERR;
+	case 404: case 409: return EXIT_FAILED;
+	default: return EXIT_IOERR;
+	}
+}
+
+static const char *
+reply_str(json_t *r, const char *key, const char *def)
+{
+	json_t *v = json_object_get(r, key);
+
+	return json_is_string(v) ? json_string_value(v) : def;
+}
+
+/* Print an agent's refusal; its exit code. */
+static int
+reply_fail(json_t *r)
+{
+	const char *active = reply_str(r, "active_room", NULL);
+
+	if (json_is_true(json_object_get(r, "closed")))
+		fprintf(stderr, "%s: %s%s%s; change it in the active room, or"
+		    " open this room's listener first (enumdr agent open)\n",
+		    progname, reply_str(r, "error", "provisioning closed"),
+		    active != NULL ? ", the active room is " : "",
+		    active != NULL ? active : "");
+	else
+		fprintf(stderr, "%s: %s\n", progname,
+		    reply_str(r, "error", "the agent refused the request"));
+	return reply_exit(r);
+}
+
+/* An absolute path for the agent, whose working directory is not ours;
+ * -1 when it does not fit a request line. */
+static int
+abs_dir(const char *dir, char *out, size_t outlen)
+{
+	char cwd[PATH_MAX];
+
+	if (dir[0] == '/')
+		return strlcpy_(out, dir, outlen) < outlen &&
+		    strchr(dir, '\n') == NULL ? 0 : -1;
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return -1;
+	if ((size_t)snprintf(out, outlen, "%s/%s", cwd, dir) >= outlen)
+		return -1;
+	return strchr(out, '\n') == NULL ? 0 : -1;
+}
+#define AGENT_DIR_MAX 224	/* a directory in a 256-byte request line */
+#define AGENT_CONTROL_LINE 256
+
 struct ctx {
 	struct config cfg;
 	struct alarm_ctx alarms;
@@ -158,15 +237,76 @@ open_store(struct ctx *c, int flags)
 	return EXIT_OK;
 }
 
+/* --zone ORIGIN[:SERIAL] of init. */
 static int
-cmd_init(struct ctx *c)
+parse_init_zone(const char *arg, char *origin, size_t originlen,
+    uint32_t *serial)
+{
+	const char *colon = strchr(arg, ':');
+	unsigned long long v = 1;
+	size_t len = colon != NULL ? (size_t)(colon - arg) : strlen(arg);
+	char *end;
+
+	if (len == 0 || len >= originlen)
+		return -1;
+	memcpy(origin, arg, len);
+	origin[len] = '\0';
+	if (colon != NULL) {
+		errno = 0;
+		v = strtoull(colon + 1, &end, 10);
+		if (errno || *end || colon[1] < '0' || colon[1] > '9' ||
+		    v > 4294967295ULL)
+			return -1;
+	}
+	*serial = (uint32_t)v;
+	return 0;
+}
+
+/* Does an agent answer on the control socket? */
+static int
+agent_running(const struct config *cfg)
+{
+	char err[ENUMDR_ERRLEN], *reply;
+	int rc;
+
+	if ((reply = malloc(CONTROL_REPLY_MAX)) == NULL)
+		return 1;	/* cannot tell: the safe answer */
+	rc = control_request(cfg->control_socket, "status", reply,
+	    CONTROL_REPLY_MAX, 2000, err) == 0;
+	free(reply);
+	return rc;
+}
+
+/* init [--zone ORIGIN[:SERIAL]]...: the database and directories, and the
+ * room's zones before its agent first starts (no agent runs without a
+ * database; while one runs, zones are added through it). */
+static int
+cmd_init(struct ctx *c, int argc, char **argv)
 {
 	const char *dirs[] = { c->cfg.snapshot_dir, c->cfg.incoming_dir,
 	    c->cfg.state_dir };
-	char err[ENUMDR_ERRLEN], dbdir[PATH_MAX], *slash;
+	char err[ENUMDR_ERRLEN], dbdir[PATH_MAX], *slash,
+	    origin[STORE_ORIGIN_MAX + 1];
+	enum store_status s;
+	uint32_t serial;
 	size_t i;
-	int rc;
+	int a, rc;
 
+	for (a = 0; a < argc; a += 2) {
+		if (strcmp(argv[a], "--zone") != 0 || a + 1 >= argc)
+			return usage_error("init: expected [--zone ORIGIN[:SERIAL]]...");
+		if (parse_init_zone(argv[a + 1], origin, sizeof(origin),
+		    &serial) == -1)
+			return usage_error("init: --zone %s: expected ORIGIN or"
+			    " ORIGIN:SERIAL (0..4294967295)", argv[a + 1]);
+	}
+	if (argc > 0 && agent_running(&c->cfg)) {
+		fprintf(stderr, "%s: init --zone: the room agent enumdrd runs"
+		    " (control socket %s) and is the only writer of the"
+		    " database; add zones through it: enumdr zone add ORIGIN\n",
+		    progname, c->cfg.control_socket);
+		return EXIT_FAILED;
+	}
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		if (util_mkdir_p(dirs[i], 0750, err) == -1)
 			return fail(EXIT_IOERR, err);
@@ -179,15 +319,23 @@ cmd_init(struct ctx *c)
 	if ((rc = open_store(c, STORE_CREATE)) != EXIT_OK)
 		return rc;
 	printf("room %s: database %s ready\n", c->cfg.room, c->cfg.database);
+	for (a = 0; a < argc; a += 2) {
+		(void)parse_init_zone(argv[a + 1], origin, sizeof(origin),
+		    &serial);
+		s = store_add_zone(c->st, origin, serial, err);
+		if (s != STORE_OK)
+			return fail(store_exit(s), err);
+		printf("zone %s added, serial %u\n", origin, serial);
+	}
 	return EXIT_OK;
 }
 
 static int
 cmd_zone(struct ctx *c, int argc, char **argv)
 {
-	char err[ENUMDR_ERRLEN], *end;
+	char line[AGENT_CONTROL_LINE], *end;
 	unsigned long long serial = 1;
-	enum store_status s;
+	json_t *r;
 	int rc;
 
 	if (argc < 2 || strcmp(argv[0], "add") != 0)
@@ -200,11 +348,19 @@ cmd_zone(struct ctx *c, int argc, char **argv)
 	} else if (argc != 2) {
 		return usage_error("zone add: unexpected argument '%s'", argv[2]);
 	}
-	if ((rc = open_store(c, 0)) != EXIT_OK)
+	if (strlen(argv[1]) > STORE_ORIGIN_MAX || strpbrk(argv[1], " \n") !=
+	    NULL)
+		return fail(EXIT_DATAERR, "zone add: invalid zone origin");
+	snprintf(line, sizeof(line), "zone %s %llu", argv[1], serial);
+	if ((rc = agent_write(&c->cfg, "zone add", line, NULL, 0,
+	    TIMEOUT_WRITE_MS, &r)) != EXIT_OK)
 		return rc;
-	s = store_add_zone(c->st, argv[1], (uint32_t)serial, err);
-	if (s != STORE_OK)
-		return fail(store_exit(s), err);
+	if (!json_is_true(json_object_get(r, "ok"))) {
+		rc = reply_fail(r);
+		json_decref(r);
+		return rc;
+	}
+	json_decref(r);
 	printf("zone %s added, serial %llu\n", argv[1], serial);
 	return EXIT_OK;
 }
@@ -279,11 +435,72 @@ sip_record(const char *uri, struct naptr_record *r, char *err)
 	return store_naptr_valid(r, err);
 }
 
+/* One change as the body of the agent's `provision` request: the shape
+ * of POST /v1/batch, parsed by the agent as the HTTP API parses it. */
+static char *
+change_body(const struct store_change *ch)
+{
+	const struct number_entry *e = &ch->entry;
+	json_t *o, *arr = NULL, *chg;
+	char *text;
+	size_t i;
+
+	chg = json_pack("{s:s,s:s}", "op", ch->op == STORE_ADD ? "add" :
+	    ch->op == STORE_REPLACE ? "replace" : "remove", "e164", e->e164);
+	if (chg != NULL && ch->op != STORE_REMOVE) {
+		arr = json_array();
+		for (i = 0; arr != NULL && i < e->nnaptr; i++)
+			json_array_append_new(arr, json_pack(
+			    "{s:i,s:i,s:s,s:s,s:s,s:s}", "order",
+			    (int)e->naptr[i].order, "preference",
+			    (int)e->naptr[i].preference, "flags",
+			    e->naptr[i].flags, "service", e->naptr[i].service,
+			    "regexp", e->naptr[i].regexp, "replacement",
+			    e->naptr[i].replacement));
+		json_object_set_new(chg, "naptr", arr);
+	}
+	o = json_pack("{s:[o]}", "changes", chg);
+	text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return text;
+}
+
+/* The change through the agent (the listener gate, S0.5): printed as
+ * before, only after the agent's commit. */
+static int
+provision_through_agent(struct ctx *c, const char *action,
+    const struct store_change *ch)
+{
+	char line[64], *body;
+	json_t *r, *res;
+	int rc;
+
+	if ((body = change_body(ch)) == NULL)
+		return fail(EXIT_SOFTWARE, "out of memory");
+	snprintf(line, sizeof(line), "provision %zu", strlen(body));
+	rc = agent_write(&c->cfg, "provision", line, body, strlen(body),
+	    TIMEOUT_WRITE_MS, &r);
+	free(body);
+	if (rc != EXIT_OK)
+		return rc;
+	if (!json_is_true(json_object_get(r, "ok"))) {
+		rc = reply_fail(r);
+		json_decref(r);
+		return rc;
+	}
+	res = json_array_get(json_object_get(r, "results"), 0);
+	printf("%s %s: zone %s serial %lld journal %lld\n", action,
+	    ch->entry.e164, reply_str(res, "zone", "?"),
+	    (long long)json_integer_value(json_object_get(res, "serial")),
+	    (long long)json_integer_value(json_object_get(res, "journal")));
+	json_decref(r);
+	return EXIT_OK;
+}
+
 static int
 cmd_provision(struct ctx *c, int argc, char **argv)
 {
 	struct store_change ch;
-	struct store_change_result res;
 	struct number_entry *e = &ch.entry;
 	char err[ENUMDR_ERRLEN], *text;
 	enum store_status s;
@@ -341,55 +558,63 @@ cmd_provision(struct ctx *c, int argc, char **argv)
 	} else {
 		return usage_error("provision: unknown action '%s'", argv[0]);
 	}
-	if ((rc = open_store(c, 0)) != EXIT_OK)
-		return rc;
-	s = store_apply(c->st, &ch, 1, &res, NULL, err);
-	if (s != STORE_OK)
-		return fail(store_exit(s), err);
-	printf("%s %s: zone %s serial %u journal %lld\n", argv[0], e->e164,
-	    res.zone, res.serial, (long long)res.journal_seq);
-	return EXIT_OK;
+	return provision_through_agent(c, argv[0], &ch);
 }
 
 static int
 cmd_snapshot(struct ctx *c, int argc, char **argv)
 {
-	struct serial_file sf;
-	char err[ENUMDR_ERRLEN];
-	const char *dir;
-	int rc;
+	char err[ENUMDR_ERRLEN], dir[PATH_MAX], line[AGENT_CONTROL_LINE];
+	int rc, timeout = control_long_timeout_ms(c->cfg.transfer_timeout_ms);
+	json_t *r;
 
 	if (argc < 1)
 		return usage_error("snapshot: expected export [DIR] or import DIR");
-	if (strcmp(argv[0], "export") == 0 && argc <= 2) {
-		dir = argc == 2 ? argv[1] : c->cfg.snapshot_dir;
-		if ((rc = open_store(c, 0)) != EXIT_OK)
-			return rc;
-		memset(&sf, 0, sizeof(sf));
-		if (snapshot_export(c->st, dir, c->cfg.room, &sf, err) == -1) {
-			const char *fig[] = { "dir", dir, NULL };
-			char aerr[ENUMDR_ERRLEN];
+	if (!((strcmp(argv[0], "export") == 0 && argc <= 2) ||
+	    (strcmp(argv[0], "import") == 0 && argc == 2)))
+		return usage_error("snapshot: expected export [DIR] or import DIR");
+	if (argc == 2 && (abs_dir(argv[1], dir, sizeof(dir)) == -1 ||
+	    strlen(dir) > AGENT_DIR_MAX))
+		return fail(EXIT_USAGE, "snapshot: DIR must be an absolute path"
+		    " of at most 224 bytes (the agent's request line)");
+	if (argc == 2)
+		snprintf(line, sizeof(line), "%s %s", argv[0], dir);
+	else
+		snprintf(line, sizeof(line), "export");
+	if ((rc = agent_write(&c->cfg, argv[0][0] == 'e' ? "snapshot export" :
+	    "snapshot import", line, NULL, 0, timeout, &r)) != EXIT_OK)
+		return rc;
+	if (argv[0][0] == 'e') {
+		const char *d = argc == 2 ? argv[1] : c->cfg.snapshot_dir;
+
+		if (!json_is_true(json_object_get(r, "ok"))) {
+			const char *fig[] = { "dir", d, NULL };
+
 			alarm_raise(&c->alarms, "SNAPSHOT_EXPORT", ALARM_MAJOR,
-			    err, fig, aerr);
-			return fail(EXIT_IOERR, err);
+			    reply_str(r, "error", "export failed"), fig, err);
+			rc = reply_fail(r);
+			json_decref(r);
+			return rc;
 		}
 		alarm_clear(&c->alarms, "SNAPSHOT_EXPORT", "snapshot exported",
 		    NULL, err);
-		printf("snapshot %s: %zu zones, journal %lld, %llu bytes,"
-		    " sha256 %s\n", dir, sf.nzones, (long long)sf.journal_pos,
-		    (unsigned long long)sf.snapshot_size, sf.snapshot_sha256);
-		serial_file_free(&sf);
+		printf("snapshot %s: %lld zones, journal %lld, %lld bytes,"
+		    " sha256 %s\n", d,
+		    (long long)json_integer_value(json_object_get(r, "zones")),
+		    (long long)json_integer_value(json_object_get(r, "journal")),
+		    (long long)json_integer_value(json_object_get(r, "size")),
+		    reply_str(r, "sha256", "?"));
+		json_decref(r);
 		return EXIT_OK;
 	}
-	if (strcmp(argv[0], "import") == 0 && argc == 2) {
-		if ((rc = open_store(c, 0)) != EXIT_OK)
-			return rc;
-		if (snapshot_import(c->st, argv[1], NULL, 0, err) == -1)
-			return fail(EXIT_DATAERR, err);
-		printf("snapshot %s imported\n", argv[1]);
-		return EXIT_OK;
+	if (!json_is_true(json_object_get(r, "ok"))) {
+		rc = reply_fail(r);
+		json_decref(r);
+		return rc;
 	}
-	return usage_error("snapshot: expected export [DIR] or import DIR");
+	json_decref(r);
+	printf("snapshot %s imported\n", argv[1]);
+	return EXIT_OK;
 }
 
 /* Fetch a peer's snapshot directory URL into dir (database first). */
@@ -407,89 +632,86 @@ fetch_snapshot(struct ctx *c, const char *url, const char *dir, char *err)
 	return rc;
 }
 
+/* The agent's sync report, printed as `enumdr sync` always printed it. */
 static void
-print_sync_report(const struct ctx *c, const struct sync_report *rep,
-    const char *from)
+print_sync_report(const struct ctx *c, json_t *r, const char *from)
 {
+	json_t *zones = json_object_get(r, "zones"), *z, *o, *arr, *v;
+	const char *kept = reply_str(r, "kept_dir", NULL);
+	int imported = json_is_true(json_object_get(r, "imported"));
+	char *text;
 	size_t i;
 
 	if (json_output) {
-		printf("{\"room\":");
-		json_str(c->cfg.room);
-		printf(",\"from\":");
-		json_str(from);
-		printf(",\"peer\":");
-		json_str(rep->peer_room);
-		printf(",\"outcome\":\"%s\",\"imported\":%s,\"zones\":[",
-		    sync_outcome_name(rep->outcome), rep->imported ? "true" : "false");
-		for (i = 0; i < rep->nzones; i++) {
-			const struct sync_zone *z = &rep->zones[i];
-			printf("%s{\"origin\":", i ? "," : "");
-			json_str(z->origin);
-			if (z->own_present)
-				printf(",\"own\":%u", z->own_serial);
-			else
-				printf(",\"own\":null");
-			if (z->peer_present)
-				printf(",\"peer\":%u", z->peer_serial);
-			else
-				printf(",\"peer\":null");
-			printf(",\"verdict\":\"%s\"}",
-			    sync_zone_verdict_name(z->verdict));
+		arr = json_array();
+		for (i = 0; arr != NULL && i < json_array_size(zones); i++) {
+			json_t *own, *peer;
+
+			z = json_array_get(zones, i);
+			own = json_object_get(z, "own");
+			peer = json_object_get(z, "peer");
+			json_array_append_new(arr, json_pack("{s:s,s:O,s:O,s:s}",
+			    "origin", reply_str(z, "origin", "?"), "own",
+			    own != NULL ? own : json_null(), "peer", peer != NULL ?
+			    peer : json_null(), "verdict", reply_str(z, "verdict",
+			    "?")));
 		}
-		printf("]");
-		if (rep->kept_dir[0]) {
-			printf(",\"kept\":");
-			json_str(rep->kept_dir);
-		}
-		printf("}\n");
+		o = json_pack("{s:s,s:s,s:s,s:s,s:b,s:o}", "room", c->cfg.room,
+		    "from", from, "peer", reply_str(r, "peer", ""), "outcome",
+		    reply_str(r, "outcome", "?"), "imported", imported,
+		    "zones", arr != NULL ? arr : json_array());
+		if (o != NULL && kept != NULL)
+			json_object_set_new(o, "kept", json_string(kept));
+		text = o != NULL ? json_dumps(o, JSON_COMPACT |
+		    JSON_PRESERVE_ORDER) : NULL;
+		if (text != NULL)
+			printf("%s\n", text);
+		free(text);
+		json_decref(o);
 		return;
 	}
 	printf("sync of room %s from %s (peer room %s, journal %lld)\n",
-	    c->cfg.room, from, rep->peer_room, (long long)rep->peer_journal);
+	    c->cfg.room, from, reply_str(r, "peer", ""),
+	    (long long)json_integer_value(json_object_get(r, "peer_journal")));
 	printf("%-32s %12s %12s  %s\n", "ZONE", "OWN", "PEER", "VERDICT");
-	for (i = 0; i < rep->nzones; i++) {
-		const struct sync_zone *z = &rep->zones[i];
+	for (i = 0; i < json_array_size(zones); i++) {
 		char own[16] = "-", peer[16] = "-";
-		if (z->own_present)
-			snprintf(own, sizeof(own), "%u", z->own_serial);
-		if (z->peer_present)
-			snprintf(peer, sizeof(peer), "%u", z->peer_serial);
-		printf("%-32s %12s %12s  %s\n", z->origin, own, peer,
-		    sync_zone_verdict_name(z->verdict));
+
+		z = json_array_get(zones, i);
+		if (json_is_integer(v = json_object_get(z, "own")))
+			snprintf(own, sizeof(own), "%lld",
+			    (long long)json_integer_value(v));
+		if (json_is_integer(v = json_object_get(z, "peer")))
+			snprintf(peer, sizeof(peer), "%lld",
+			    (long long)json_integer_value(v));
+		printf("%-32s %12s %12s  %s\n", reply_str(z, "origin", "?"),
+		    own, peer, reply_str(z, "verdict", "?"));
 	}
-	printf("outcome: %s%s\n", sync_outcome_name(rep->outcome),
-	    rep->imported ? " (imported)" : "");
-	if (rep->kept_dir[0])
-		printf("peer's snapshot kept in %s\n", rep->kept_dir);
+	printf("outcome: %s%s\n", reply_str(r, "outcome", "?"),
+	    imported ? " (imported)" : "");
+	if (kept != NULL)
+		printf("peer's snapshot kept in %s\n", kept);
 }
 
 static int
 cmd_sync(struct ctx *c, int argc, char **argv)
 {
-	struct sync_report rep;
-	struct sync_opts opts;
 	char err[ENUMDR_ERRLEN], aerr[ENUMDR_ERRLEN], dir[PATH_MAX],
-	    quarantine[PATH_MAX];
-	const char *from = NULL;
-	int i, rc, code;
+	    adir[PATH_MAX], line[AGENT_CONTROL_LINE];
+	const char *from = NULL, *outcome, *step, *row;
+	int i, rc, code, dry_run = 0;
+	json_t *r;
 
-	memset(&opts, 0, sizeof(opts));
 	for (i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
 			from = argv[++i];
 		else if (strcmp(argv[i], "--dry-run") == 0)
-			opts.dry_run = 1;
+			dry_run = 1;
 		else
 			return usage_error("sync: unexpected argument '%s'", argv[i]);
 	}
 	if (from == NULL)
 		return usage_error("sync: --from DIR|URL is required");
-	if (util_path_join(quarantine, sizeof(quarantine), c->cfg.state_dir,
-	    "diverged", err) == -1)
-		return fail(EXIT_CONFIG, err);
-	opts.quarantine_dir = quarantine;
-	opts.on_diverged = c->cfg.on_diverged;
 
 	if (strstr(from, "://") != NULL) {
 		if (util_path_join(dir, sizeof(dir), c->cfg.state_dir, "fetched",
@@ -506,32 +728,44 @@ cmd_sync(struct ctx *c, int argc, char **argv)
 	} else {
 		strlcpy_(dir, from, sizeof(dir));
 	}
-	if ((rc = open_store(c, 0)) != EXIT_OK) {
-		const char *fig[] = { "database", c->cfg.database, NULL };
-		alarm_raise(&c->alarms, "SYNC_QUERY", ALARM_MAJOR,
-		    "own database unreadable", fig, aerr);
+	if (abs_dir(dir, adir, sizeof(adir)) == -1 ||
+	    strlen(adir) > AGENT_DIR_MAX)
+		return fail(EXIT_USAGE, "sync: the snapshot directory must be"
+		    " a path of at most 224 bytes (the agent's request line)");
+	snprintf(line, sizeof(line), "sync %s%s", dry_run ? "--dry-run " : "",
+	    adir);
+	if ((rc = agent_write(&c->cfg, "sync", line, NULL, 0,
+	    control_long_timeout_ms(c->cfg.transfer_timeout_ms), &r)) !=
+	    EXIT_OK)
 		return rc;
-	}
-	memset(&rep, 0, sizeof(rep));
-	if (sync_run(c->st, dir, &opts, &rep, err) == -1) {
-		if (rep.invalid_row[0] != '\0') {
+	if (!json_is_true(json_object_get(r, "ok"))) {
+		step = reply_str(r, "step", NULL);
+		row = reply_str(r, "invalid_row", NULL);
+		if (step == NULL) {	/* refused before it ran: open, stopping */
+			rc = reply_fail(r);
+			json_decref(r);
+			return rc;
+		}
+		if (row != NULL) {
 			/* sound files, invalid data: refused whole (issue 12) */
-			const char *fig[] = { "step", rep.step, "row",
-			    rep.invalid_row, "from", from, NULL };
+			const char *fig[] = { "step", step, "row", row, "from",
+			    from, NULL };
 			alarm_raise(&c->alarms, "SNAPSHOT_INVALID",
-			    ALARM_CRITICAL, err, fig, aerr);
+			    ALARM_CRITICAL, reply_str(r, "error", "?"), fig,
+			    aerr);
 			fprintf(stderr, "%s: sync failed at step \"%s\": %s\n",
-			    progname, rep.step, err);
-			sync_report_free(&rep);
+			    progname, step, reply_str(r, "error", "?"));
+			json_decref(r);
 			return EXIT_DATAERR;
 		}
-		const char *id = strstr(rep.step, "own") ? "SYNC_QUERY" :
-		    strstr(rep.step, "serial file") ? "SYNC_READ" : "SYNC_IMPORT";
-		const char *fig[] = { "step", rep.step, "from", from, NULL };
-		alarm_raise(&c->alarms, id, ALARM_MAJOR, err, fig, aerr);
-		sync_report_free(&rep);
+		const char *id = strstr(step, "own") ? "SYNC_QUERY" :
+		    strstr(step, "serial file") ? "SYNC_READ" : "SYNC_IMPORT";
+		const char *fig[] = { "step", step, "from", from, NULL };
+		alarm_raise(&c->alarms, id, ALARM_MAJOR, reply_str(r, "error",
+		    "?"), fig, aerr);
 		fprintf(stderr, "%s: sync failed at step \"%s\": %s\n", progname,
-		    rep.step, err);
+		    step, reply_str(r, "error", "?"));
+		json_decref(r);
 		return strcmp(id, "SYNC_READ") == 0 ? EXIT_NOINPUT : EXIT_IOERR;
 	}
 	alarm_clear(&c->alarms, "SYNC_READ", "peer serial file read", NULL, aerr);
@@ -539,26 +773,27 @@ cmd_sync(struct ctx *c, int argc, char **argv)
 	alarm_clear(&c->alarms, "SYNC_IMPORT", "sync completed", NULL, aerr);
 	alarm_clear(&c->alarms, "SNAPSHOT_INVALID", "sync completed: nothing"
 	    " invalid to import", NULL, aerr);
-	print_sync_report(c, &rep, from);
+	print_sync_report(c, r, from);
 	code = EXIT_OK;
-	if (rep.outcome == SYNC_DIVERGED || rep.outcome == SYNC_UNDEFINED) {
-		const char *id = rep.outcome == SYNC_DIVERGED ? "SYNC_DIVERGED" :
-		    "SYNC_UNDEFINED";
-		const char *fig[] = { "peer", rep.peer_room, "kept", rep.kept_dir,
-		    NULL };
-		alarm_raise(&c->alarms, id, ALARM_CRITICAL,
-		    rep.outcome == SYNC_DIVERGED ?
+	outcome = reply_str(r, "outcome", "");
+	if (strcmp(outcome, "diverged") == 0 ||
+	    strcmp(outcome, "undefined") == 0) {
+		int div = strcmp(outcome, "diverged") == 0;
+		const char *id = div ? "SYNC_DIVERGED" : "SYNC_UNDEFINED";
+		const char *fig[] = { "peer", reply_str(r, "peer", ""), "kept",
+		    reply_str(r, "kept_dir", ""), NULL };
+		alarm_raise(&c->alarms, id, ALARM_CRITICAL, div ?
 		    "both rooms have newer zones (split brain); peer data kept" :
 		    "zone serials 2^31 apart: comparison undefined (RFC 1982)",
 		    fig, aerr);
-		code = rep.outcome == SYNC_DIVERGED ? EXIT_DIVERGED : EXIT_UNDEFINED;
+		code = div ? EXIT_DIVERGED : EXIT_UNDEFINED;
 	} else {
 		alarm_clear(&c->alarms, "SYNC_DIVERGED", "rooms agree again",
 		    NULL, aerr);
 		alarm_clear(&c->alarms, "SYNC_UNDEFINED", "serials comparable",
 		    NULL, aerr);
 	}
-	sync_report_free(&rep);
+	json_decref(r);
 	return code;
 }
 
@@ -870,8 +1105,8 @@ main(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	if ((rc = load_config(&c, config)) != EXIT_OK)
 		return rc;
-	if (strcmp(cmd, "init") == 0 && argc == 1)
-		rc = cmd_init(&c);
+	if (strcmp(cmd, "init") == 0)
+		rc = cmd_init(&c, argc - 1, argv + 1);
 	else if (strcmp(cmd, "zone") == 0)
 		rc = cmd_zone(&c, argc - 1, argv + 1);
 	else if (strcmp(cmd, "zones") == 0 && argc == 1)

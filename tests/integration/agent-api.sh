@@ -13,13 +13,16 @@
 #    zone, oversized body, unknown field, failing batch): a 4xx naming the
 #    problem, serial and journal position unchanged;
 #  - peer API: heartbeat, journal limits, upload names and size limits;
+#  - the control socket's writing requests: bounded bodies, the HTTP API's
+#    parser and messages; no poll of the database (a sqlite3 change is not
+#    published);
 #  - SIGTERM: exit 0, control socket removed.
 # Needs root (setpriv to another uid), curl, sqlite3.
 . "$top_srcdir/tests/tap.sh"
 . "$top_srcdir/tests/integration/lib.sh"
 
 need_root
-need_cmd curl sqlite3 setpriv ss
+need_cmd curl sqlite3 setpriv ss python3
 enumdr="$top_builddir/src/enumdr"
 enumdrd="$top_builddir/plugin/enumdrd"
 need_built "$enumdr" "$enumdrd"
@@ -68,7 +71,7 @@ naptr() {  # naptr USER — one E2U+sip record as JSON
 }
 heartbeat() { curl -s "$peer/v1/heartbeat"; }
 
-A init >/dev/null && A zone add $zone --serial 1000 >/dev/null
+A init --zone $zone:1000 >/dev/null
 ok $? "room A: database and zone $zone (serial 1000)"
 
 out=$("$enumdrd" -n -c "$conf"); ok $? "enumdrd -n: configuration OK"
@@ -246,6 +249,44 @@ like "$out" "role       MASTER" "status: role"
 like "$out" "zone       $zone +serial +1008" "status: zone serial"
 like "$out" "journal    8" "status: journal position"
 like "$(A --json agent status)" '"ok":true,"room":"A"|"room":"A"' "status --json: the agent's JSON"
+# --- the control socket's writing requests (issue 13: the only writer) -----------
+ctl() {  # ctl LINE [BODY] — the raw reply of one control request (python3)
+	python3 - "$T/ctl/control.sock" "$@" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n" + (sys.argv[3].encode() if len(sys.argv) > 3 else b""))
+if len(sys.argv) > 4:   # announced more than sent: keep the connection half-open
+	s.shutdown(socket.SHUT_WR)
+out = b""
+while True:
+	b = s.recv(65536)
+	if not b:
+		break
+	out += b
+print(out.decode().strip())
+PY
+}
+like "$(ctl 'provision 0')" '"ok":false,"error":"provision: LEN must be 1 to 1048576' "control: provision 0 refused"
+like "$(ctl 'provision 2000000')" '"status":400' "control: a body over 1 MiB refused before it is read"
+like "$(ctl 'provision 50' '{"changes":[]}' short)" '"error":"request body shorter than announced"' \
+	"control: a body shorter than announced refused"
+like "$(ctl 'provision 9' '{"changes')" '"error":"malformed JSON at line 1' "control: malformed body: the HTTP API's parser's message"
+b='{"changes":[{"op":"add","e164":"+46x"}]}'
+like "$(ctl "provision ${#b}" "$b")" \
+	'"field":"changes\[0\].e164"' "control: an invalid number names the field as the HTTP API does"
+like "$(ctl 'open' 'junk')" '"error":"only provision takes a body"' "control: a body on another request refused"
+like "$(ctl 'import /nonexistent')" '"status":400' "control: import of a missing directory refused (closed)"
+is "$(serial) $(jpos) $(nnumbers)" "1008 8 4" "control: refused requests changed nothing"
+
+# --- no poll: a change made past the agent is not seen (unsupported) ------------
+sqlite3 "$T/A/db/enumdr.db" "UPDATE zone SET serial = 4242 WHERE origin = '$zone'"
+sleep 2.5
+like "$(heartbeat)" "\"origin\":\"$zone\",\"serial\":1008" \
+	"no poll: a change made with sqlite3 past the agent is not published (2.5 s later)"
+sqlite3 "$T/A/db/enumdr.db" "UPDATE zone SET serial = 1008 WHERE origin = '$zone'"
+
 kill -TERM "$agent"
 wait "$agent"; is $? 0 "SIGTERM: exit 0"
 like "$(cat "$T/agent.log")" "room A: agent stopped" "logs its stop"

@@ -73,7 +73,7 @@ missing() {
 	comm -23 "$T/acked" "$T/present"
 }
 
-A init >/dev/null && A zone add $zone --serial 5000 >/dev/null
+A init --zone $zone:5000 >/dev/null
 ok $? "room A: database and zone (serial 5000)"
 
 # --- SIGKILL in the middle of a stream ----------------------------------------

@@ -87,8 +87,7 @@ b_names_a() {
 	    grep -q '"active_room":"A"'
 }
 
-A init >/dev/null && A zone add $zone --serial 100 >/dev/null &&
-	B init >/dev/null && B zone add $zone --serial 100 >/dev/null
+A init --zone $zone:100 >/dev/null && B init --zone $zone:100 >/dev/null
 ok $? "rooms A and B: databases, zone $zone at serial 100"
 start_a; ok $? "agent A started"
 start_b; ok $? "agent B started"

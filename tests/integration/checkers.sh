@@ -24,7 +24,7 @@ need_cmd python3 knotd knotc ss
 enumdr="$top_builddir/src/enumdr"
 svc="$top_builddir/checkers/enumdr-check-service"
 chkpeer="$top_builddir/checkers/enumdr-check-peer"
-need_built "$enumdr" "$svc" "$chkpeer"
+need_built "$enumdr" "$svc" "$chkpeer" "$top_builddir/plugin/enumdrd"
 # Loopback heartbeats must not go through a proxy from the environment.
 
 make_tmpdir T enumdr-checkers
@@ -54,6 +54,24 @@ peers:
 EOF
 conf=$T/A/enumdr.yaml
 A() { "$enumdr" -c "$conf" "$@"; }
+# The room's data is written by a real enumdrd (the database's only writer),
+# started only while it writes, on ports of its own: the heartbeats the
+# checkers read here are the static ones above.
+pick_port writer_prov
+pick_port writer_peer
+sed -e "s#peer_listen: .*#peer_listen: 127.0.0.1:$writer_peer\\
+  provisioning_listen: 127.0.0.1:$writer_prov\\
+  control_socket: $T/writer.sock\\
+  snapshot_interval_s: 0#" "$conf" >"$T/writer.yaml"
+W() { "$enumdr" -c "$T/writer.yaml" "$@"; }
+writer_provision() {  # writer_provision NUMBER URI — through a short-lived agent
+	agent_start writer_pid "$T/writer.yaml" "$T/writer.log" &&
+	W agent open >/dev/null &&
+	W provision add "$1" --sip "$2" >/dev/null
+	_rc=$?
+	kill_pid "$writer_pid"
+	return $_rc
+}
 
 # run_svc ARGS... / run_peer ARGS...: rc, out (stdout) and err (stderr).
 run_svc() {
@@ -115,8 +133,8 @@ like "$err" 'no peer named "Z"' "... naming the peer"
 
 # --- the room's data and its DNS server ----------------------------------------
 A init >/dev/null || { echo "Bail out! enumdr init failed"; exit 1; }
-A zone add $zone --serial 100 >/dev/null &&
-A provision add +4681234567 --sip sip:+4681234567@ims.a.example >/dev/null &&
+A init --zone $zone:100 >/dev/null &&
+writer_provision +4681234567 sip:+4681234567@ims.a.example &&
 A zonefiles "$T/zones" >/dev/null || { echo "Bail out! cannot set up room A's data"; exit 1; }
 
 cat >"$T/knot.conf" <<EOF
@@ -220,7 +238,7 @@ fi
 run_svc; is $rc 0 "database back: healthy"
 
 # --- check-service: the served serial ------------------------------------------
-A provision add +4681234568 --sip sip:+4681234568@ims.a.example >/dev/null
+writer_provision +4681234568 sip:+4681234568@ims.a.example
 db_serial=$(A --json serials | sed -n 's/.*"serial":\([0-9]*\).*/\1/p')
 is "$db_serial" 102 "the database serial moved to 102; the DNS server still has 101"
 run_svc --dns "$dns" --grace 0; is $rc 0 "BACKUP with a stale DNS server: healthy (a standby loads at takeover, S0.6)"

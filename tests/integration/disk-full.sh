@@ -180,7 +180,7 @@ free_checks() {
 }
 
 # --- the room ---------------------------------------------------------------
-A init >/dev/null && A zone add $zone --serial 1000 >/dev/null
+A init --zone $zone:1000 >/dev/null
 ok $? "room A: database and zone $zone on the tmpfs"
 start_agent; ok $? "enumdrd answers its heartbeat"
 A agent open >/dev/null && A agent role MASTER >/dev/null

@@ -78,19 +78,31 @@ load:
     argv: [$(command -v knotc), -c, $T/knot.conf, -t, "5", zone-reload]
     timeout_ms: 10000
 EOF
+pick_port p_prov
+pick_port p_peer
 cat >"$T/P/enumdr.yaml" <<EOF
 room: P
 database: $T/P/db/enumdr.db
 snapshot_dir: $T/P/snapshot
 incoming_dir: $T/P/incoming
 state_dir: $T/P/state
+agent:
+  provisioning_listen: 127.0.0.1:$p_prov
+  peer_listen: 127.0.0.1:$p_peer
+  control_socket: $T/P/state/control.sock
+  snapshot_interval_s: 0
 EOF
 A() { "$enumdr" -c "$T/A/enumdr.yaml" "$@"; }
 P() { "$enumdr" -c "$T/P/enumdr.yaml" "$@"; }
-P init >/dev/null && P zone add $zone --serial 100 >/dev/null &&
+# Every write goes through the room's agent (the database's only writer):
+# P's runs throughout, A's for the syncs of section 1 (listener closed).
+P init --zone $zone:100 >/dev/null && A init >/dev/null &&
+	agent_start p_agent "$T/P/enumdr.yaml" "$T/P/agent.log" &&
+	P agent open >/dev/null &&
 	P provision add +46701 --sip sip:+46701@ims.p.example >/dev/null &&
 	P snapshot export >/dev/null &&
-	A init >/dev/null && A snapshot import "$T/P/snapshot" >/dev/null
+	agent_start a_agent0 "$T/A/enumdr.yaml" "$T/agent.log" &&
+	A snapshot import "$T/P/snapshot" >/dev/null
 ok $? "room A starts as a copy of peer P (zone $zone, +46701)"
 # P goes on: its snapshot is newer than A's data, so a sync imports it.
 P provision add +46702 --sip sip:+46702@ims.p.example >/dev/null &&
@@ -217,6 +229,7 @@ $cases
 EOF_CASES
 
 # === 2. a takeover with the snapshot PUT into incoming_dir ==================
+kill_pid "$a_agent0"	# restarted below, after the crash's leftovers
 # what a crashed upload (the agent's NAME.part.XXXXXX) and a crashed
 # export (NAME.tmp.PID of a process that is gone) leave behind
 mkdir -p "$T/A/incoming" "$T/A/snapshot"

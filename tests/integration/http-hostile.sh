@@ -187,7 +187,7 @@ for fate in ("503", "408"):
             break
 EOF
 
-A init >/dev/null && A zone add $zone --serial 1000 >/dev/null
+A init --zone $zone:1000 >/dev/null
 ok $? "room A: database and zone $zone (serial 1000)"
 bg_start agent "$enumdrd" -d -c "$conf" 2>>"$T/agent.log"
 wait_for 10 curl -sf "$peer/v1/heartbeat"; ok $? "the agent answers its heartbeat"

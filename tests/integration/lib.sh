@@ -18,6 +18,12 @@
 #   kill_pidfile FILE [SECS]    kill_pid on the pid in FILE
 #   bg_start PIDVAR CMD [ARG...] start CMD in the background, PIDVAR=pid,
 #                               killed at exit
+#   agent_start PIDVAR CONF [LOG]  the room agent enumdrd -d on CONF (stderr
+#                               appended to LOG), killed at exit; waits
+#                               (10 s) until its control socket answers.
+#                               The agent is the database's only writer:
+#                               `enumdr zone add|provision|sync|snapshot`
+#                               need it (`enumdr init --zone` does not)
 #   now_ms                      milliseconds since the epoch
 #   diag_file FILE [LINES]      show the last LINES (20) of FILE as TAP diag
 #   netns_create NAME           network namespace with lo up, deleted at exit
@@ -205,6 +211,12 @@ bg_start() {  # bg_start PIDVAR CMD [ARG...] — output goes where the caller se
 	"$@" &
 	eval "$_lib_var=\$!"
 	on_exit "kill_pid $!"
+}
+
+agent_start() {  # agent_start PIDVAR CONF [LOG]
+	bg_start "$1" "$top_builddir/plugin/enumdrd" -d -c "$2" \
+	    2>>"${3:-/dev/null}"
+	wait_for 10 "$top_builddir/src/enumdr" -c "$2" agent status
 }
 
 diag_file() {  # diag_file FILE [LINES]

@@ -125,8 +125,7 @@ EOF
 A() { "$enumdr" -c "$confA" "$@"; }
 B() { "$enumdr" -c "$confB" "$@"; }
 nfyA() { "$notify" -c "$confA" "$@"; }
-A init >/dev/null && A zone add $zone --serial 100 >/dev/null &&
-	B init >/dev/null && B zone add $zone --serial 100 >/dev/null
+A init --zone $zone:100 >/dev/null && B init --zone $zone:100 >/dev/null
 ok $? "rooms A and B: databases with zone $zone (serial 100)"
 
 heartbeat() { curl -s --max-time 2 "http://127.0.0.1:$1/v1/heartbeat"; }
@@ -382,12 +381,17 @@ ok $? "timeout: and clears LOAD_STEP"
 # === 4. Sync at takeover (S0.2, S0.7) =========================================
 nfyA INSTANCE VI_1 BACKUP 90 && state_is "BACKUP closed"
 ok $? "sync: room A stands down (its snapshot pushed to B's fixed directory)"
-# Room B starts from A's data and gets a newer change while A is standby.
-B snapshot import "$T/B/incoming" >/dev/null &&
+# Room B starts from A's data and gets a newer change while A is standby
+# (through B's agent, the only writer of B's database; then it goes down).
+agent_start agentB0 "$confB" "$T/agentB.log" &&
+	B snapshot import "$T/B/incoming" >/dev/null &&
+	B agent open >/dev/null &&
 	B provision add +46703 --sip sip:b3@ims.example >/dev/null &&
 	B snapshot export "$T/A/incoming" >/dev/null
 ok $? "sync: room B imports A's snapshot, adds +46703, pushes its snapshot to A's incoming_dir"
+kill_pid "$agentB0"
 mark
+agentA_lines=$(wc -l <"$T/agentA.log" | tr -d ' ')
 nfyA INSTANCE VI_1 MASTER 100
 is $? 0 "sync, peer down: MASTER exits 0"
 is "$(state)" "MASTER open" "sync, peer down: the takeover went on, listener open"
@@ -395,6 +399,10 @@ like "$(since)" 'id=JOURNAL_POSITION event=raise severity=minor room=A' \
 	"sync, peer down: JOURNAL_POSITION (minor) raised (S0.7: alarm and continue)"
 like "$(since)" "sync with B \\($T/A/incoming\\): peer-newer, imported" \
 	"sync, peer down: B's pushed snapshot imported from incoming_dir"
+like "$(tail -n +"$((agentA_lines + 1))" "$T/agentA.log")" \
+	"control: sync from $T/A/incoming: peer-newer, imported" \
+	"sync, peer down: the import was room A's agent's (a control request), not the notify program's"
+like "$(since)" "peer-newer, imported \(by the agent\)" "sync, peer down: enumdr-notify says the agent imported"
 A provision show +46703 >"$T/show.out" 2>&1
 ok $? "sync, peer down: room A has B's number +46703"
 A provision show +46701 >/dev/null 2>&1

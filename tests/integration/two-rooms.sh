@@ -41,8 +41,7 @@ room_files A
 room_files B
 A() { "$bin/enumdr" -c "$T/A/enumdr.yaml" "$@"; }
 B() { "$bin/enumdr" -c "$T/B/enumdr.yaml" "$@"; }
-A zone add 6.4.e164.arpa --serial 2026112900 >/dev/null &&
-A zone add 1.e164.arpa --serial 1 >/dev/null
+A init --zone 6.4.e164.arpa:2026112900 --zone 1.e164.arpa:1 >/dev/null
 ok $? "room A: database with zones 6.4.e164.arpa and 1.e164.arpa"
 ip netns exec "$NA" keepalived -t -f "$T/A/keepalived.conf" >"$T/kt.out" 2>&1
 ok $? "keepalived -t accepts room A's keepalived.conf" || diag_file "$T/kt.out"
