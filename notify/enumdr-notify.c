@@ -58,6 +58,7 @@
 #include "sync.h"
 #include "transfer.h"
 #include "util.h"
+#include "vrrp_event.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -68,15 +69,6 @@
 #define COALESCE_MS 100         /* a burst of events: the latest one wins */
 #define STOP_GRACE_MS 500       /* after SIGTERM: wait for the STOP lines */
 #define POLL_PEER_MS 200        /* stand-down and snapshot waits */
-
-enum vrrp_state { ST_NONE, ST_MASTER, ST_BACKUP, ST_FAULT, ST_STOP };
-
-struct event {
-	char type[16];          /* INSTANCE or GROUP */
-	char name[128];
-	enum vrrp_state state;
-	int priority;
-};
 
 struct notify {
 	struct config cfg;
@@ -89,7 +81,7 @@ struct notify {
 	char fifo_buf[FIFO_BUF_LEN];
 	size_t fifo_fill;       /* bytes of an unfinished line in fifo_buf */
 	int fifo_discarding;    /* skipping the rest of an overlong line */
-	struct event pending;   /* the latest event not yet acted on */
+	struct vrrp_event pending;   /* the latest event not yet acted on */
 	int have_pending;
 	pid_t parent;           /* keepalived; 0 when not watched */
 
@@ -101,30 +93,6 @@ struct notify {
 };
 
 static volatile sig_atomic_t stopping;
-
-static const char *
-state_name(enum vrrp_state s)
-{
-	switch (s) {
-	case ST_MASTER: return "MASTER";
-	case ST_BACKUP: return "BACKUP";
-	case ST_FAULT: return "FAULT";
-	case ST_STOP: return "STOP";
-	default: return "NONE";
-	}
-}
-
-/* keepalived's target states; DELETED (an instance removed by a reload)
- * is a stop for us. */
-static enum vrrp_state
-state_from(const char *s)
-{
-	if (strcmp(s, "MASTER") == 0) return ST_MASTER;
-	if (strcmp(s, "BACKUP") == 0) return ST_BACKUP;
-	if (strcmp(s, "FAULT") == 0) return ST_FAULT;
-	if (strcmp(s, "STOP") == 0 || strcmp(s, "DELETED") == 0) return ST_STOP;
-	return ST_NONE;
-}
 
 static void
 usage(FILE *out)
@@ -161,54 +129,8 @@ shown(const char *in, size_t inlen, char *out, size_t outlen)
 
 /* ---- events ------------------------------------------------------------ */
 
-/* Parse a notify FIFO line: TYPE "NAME" STATE [PRIORITY].  0 when it is a
- * state event; 1 when it is a line to ignore (VS/RS lines of the checker
- * side, MASTER_RX_LOWER_PRI, *_PRIORITY); -1 when malformed. */
 static int
-parse_fifo_line(const char *line, struct event *ev)
-{
-	char state[32];
-	const char *p = line, *q;
-	size_t n;
-
-	memset(ev, 0, sizeof(*ev));
-	q = strchr(p, ' ');
-	if (q == NULL || q == p || (size_t)(q - p) >= sizeof(ev->type))
-		return -1;
-	memcpy(ev->type, p, (size_t)(q - p));
-	p = q + 1;
-	if (*p == '"') {
-		q = strchr(p + 1, '"');
-		if (q == NULL)
-			return -1;
-		n = (size_t)(q - p - 1);
-		if (n >= sizeof(ev->name))
-			return -1;
-		memcpy(ev->name, p + 1, n);
-		p = q + 1;
-	} else {
-		q = strchr(p, ' ');
-		if (q == NULL || (size_t)(q - p) >= sizeof(ev->name))
-			return -1;
-		memcpy(ev->name, p, (size_t)(q - p));
-		p = q;
-	}
-	if (*p != ' ')
-		return -1;
-	while (*p == ' ')
-		p++;
-	if (sscanf(p, "%31s %d", state, &ev->priority) < 1)
-		return -1;
-	if (strcmp(ev->type, "INSTANCE") != 0 && strcmp(ev->type, "GROUP") != 0)
-		return 1;
-	ev->state = state_from(state);
-	if (ev->state == ST_NONE)
-		return 1;
-	return 0;
-}
-
-static int
-event_is_ours(const struct notify *n, const struct event *ev)
+event_is_ours(const struct notify *n, const struct vrrp_event *ev)
 {
 	return n->instance == NULL || strcmp(n->instance, ev->name) == 0;
 }
@@ -218,8 +140,8 @@ event_is_ours(const struct notify *n, const struct event *ev)
 static void
 fifo_line(struct notify *n, const char *line, size_t len)
 {
-	char text[96];
-	struct event ev;
+	char text[96], why[ENUMDR_ERRLEN];
+	struct vrrp_event ev;
 	int rc;
 
 	if (len > 0 && line[len - 1] == '\r')
@@ -232,13 +154,13 @@ fifo_line(struct notify *n, const char *line, size_t len)
 		    len, len > LINE_MAX_LEN ? "" : " with a NUL byte", text);
 		return;
 	}
-	rc = parse_fifo_line(line, &ev);
-	if (rc == -1) {
-		log_warnx("notify FIFO: line not understood, ignored: \"%s\"",
-		    text);
+	rc = vrrp_event_parse_fifo(line, len, &ev, why);
+	if (rc == VRRP_MALFORMED) {
+		log_warnx("notify FIFO: line not understood, ignored: \"%s\""
+		    " (%s)", text, why);
 		return;
 	}
-	if (rc == 1) {
+	if (rc == VRRP_IGNORED) {
 		log_info("notify FIFO: not a state change, ignored: \"%s\"",
 		    text);
 		return;
@@ -250,9 +172,9 @@ fifo_line(struct notify *n, const char *line, size_t len)
 		return;
 	}
 	log_info("event %s %s %s %d%s%s", ev.type, shown(ev.name,
-	    strlen(ev.name), text, sizeof(text)), state_name(ev.state),
+	    strlen(ev.name), text, sizeof(text)), vrrp_state_name(ev.state),
 	    ev.priority, n->have_pending ? "; supersedes " : "",
-	    n->have_pending ? state_name(n->pending.state) : "");
+	    n->have_pending ? vrrp_state_name(n->pending.state) : "");
 	n->pending = ev;
 	n->have_pending = 1;
 }
@@ -809,14 +731,14 @@ do_standby(struct notify *n, enum vrrp_state s)
 	int rc = 0;
 
 	log_info("-> %s: close the listener, push a snapshot (S0.7)",
-	    state_name(s));
+	    vrrp_state_name(s));
 	if (agent(n, "close", err) == -1) {
-		fig2(fig, "state", state_name(s), NULL, NULL);
+		fig2(fig, "state", vrrp_state_name(s), NULL, NULL);
 		alarm_raise(&n->alarms, "AGENT", ALARM_CRITICAL, err, fig, aerr);
 		return -1;
 	}
 	alarm_clear(&n->alarms, "AGENT", "agent answers", NULL, aerr);
-	snprintf(line, sizeof(line), "role %s", state_name(s));
+	snprintf(line, sizeof(line), "role %s", vrrp_state_name(s));
 	if (agent(n, line, err) == -1)
 		log_warnx("%s", err);
 	if (agent(n, "snapshot", err) == -1) {
@@ -826,13 +748,13 @@ do_standby(struct notify *n, enum vrrp_state s)
 		if (n->agent_refused)
 			log_warnx("stand-down snapshot: %s", err);
 		else {
-			fig2(fig, "state", state_name(s), NULL, NULL);
+			fig2(fig, "state", vrrp_state_name(s), NULL, NULL);
 			alarm_raise(&n->alarms, "SNAPSHOT_PUSH", ALARM_MAJOR,
 			    err, fig, aerr);
 		}
 		rc = -1;
 	}
-	log_info("-> %s done: listener closed%s", state_name(s),
+	log_info("-> %s done: listener closed%s", vrrp_state_name(s),
 	    rc == 0 ? ", snapshot pushed" : "");
 	return rc;
 }
@@ -841,7 +763,7 @@ do_standby(struct notify *n, enum vrrp_state s)
  * this room ever run at the same time (another reader, an args-mode run).
  * lockfd >= 0: the caller holds the lock already. */
 static int
-act(struct notify *n, const struct event *ev, int lockfd)
+act(struct notify *n, const struct vrrp_event *ev, int lockfd)
 {
 	int own = -1, rc;
 
@@ -862,7 +784,7 @@ act(struct notify *n, const struct event *ev, int lockfd)
 		}
 	}
 	strlcpy_(n->alarms.instance, ev->name, sizeof(n->alarms.instance));
-	rc = ev->state == ST_MASTER ? do_master(n) : do_standby(n, ev->state);
+	rc = ev->state == VRRP_MASTER ? do_master(n) : do_standby(n, ev->state);
 	if (own != -1)
 		close(own);
 	return rc;
@@ -884,9 +806,9 @@ static void
 fifo_final_event(struct notify *n)
 {
 	int64_t until = util_now_ms() + STOP_GRACE_MS, left;
-	struct event ev;
+	struct vrrp_event ev;
 
-	while (!(n->have_pending && n->pending.state != ST_MASTER) &&
+	while (!(n->have_pending && n->pending.state != VRRP_MASTER) &&
 	    (left = until - util_now_ms()) > 0)
 		fifo_drain(n, (int)left);
 	if (!n->have_pending) {
@@ -897,7 +819,7 @@ fifo_final_event(struct notify *n)
 	fifo_drain(n, COALESCE_MS);
 	ev = n->pending;
 	n->have_pending = 0;
-	if (ev.state == ST_MASTER) {
+	if (ev.state == VRRP_MASTER) {
 		log_info("stopping: MASTER event not acted on");
 		return;
 	}
@@ -908,7 +830,7 @@ static int
 run_fifo(struct notify *n, const char *fifo)
 {
 	struct stat sb;
-	struct event ev;
+	struct vrrp_event ev;
 
 	/* O_RDWR: we hold a writer ourselves, so no EOF while keepalived
 	 * (which opens its end after starting us) is not there. */
@@ -952,7 +874,7 @@ run_fifo(struct notify *n, const char *fifo)
 }
 
 static int
-run_args(struct notify *n, const struct event *ev)
+run_args(struct notify *n, const struct vrrp_event *ev)
 {
 	char lock_path[PATH_MAX], err[ENUMDR_ERRLEN], buf[32];
 	int lockfd, gfd, rc;
@@ -987,7 +909,7 @@ run_args(struct notify *n, const struct event *ev)
 	}
 	close(gfd);     /* releases the short lock */
 	log_info("event %s %s %s %d (generation %ld)", ev->type, ev->name,
-	    state_name(ev->state), ev->priority, n->generation);
+	    vrrp_state_name(ev->state), ev->priority, n->generation);
 
 	lockfd = open(n->run_lock, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (lockfd == -1 || flock(lockfd, LOCK_EX) == -1) {
@@ -996,7 +918,7 @@ run_args(struct notify *n, const struct event *ev)
 			close(lockfd);
 		return EXIT_IOERR;
 	}
-	if (ev->state == ST_MASTER && read_generation(n) != n->generation) {
+	if (ev->state == VRRP_MASTER && read_generation(n) != n->generation) {
 		log_info("takeover abandoned before it started: MASTER event"
 		    " (generation %ld) superseded by a newer one; nothing"
 		    " done", n->generation);
@@ -1006,47 +928,6 @@ run_args(struct notify *n, const struct event *ev)
 	rc = act(n, ev, lockfd) == -1 ? EXIT_FAILED : EXIT_OK;
 	close(lockfd);
 	return rc;
-}
-
-/* Args mode: TYPE NAME STATE [PRIORITY] into ev; -1 with a message on
- * stderr when they are not keepalived's notify arguments. */
-static int
-parse_args(char **argv, int argc, struct event *ev)
-{
-	char *end;
-	long prio = 0;
-
-	memset(ev, 0, sizeof(*ev));
-	if (strcmp(argv[0], "INSTANCE") != 0 && strcmp(argv[0], "GROUP") != 0) {
-		fprintf(stderr, "enumdr-notify: TYPE must be INSTANCE or"
-		    " GROUP, not \"%.32s\"\n", argv[0]);
-		return -1;
-	}
-	if (argv[1][0] == '\0' || strlen(argv[1]) >= sizeof(ev->name)) {
-		fprintf(stderr, "enumdr-notify: NAME must be 1 to %zu"
-		    " characters\n", sizeof(ev->name) - 1);
-		return -1;
-	}
-	ev->state = state_from(argv[2]);
-	if (ev->state == ST_NONE) {
-		fprintf(stderr, "enumdr-notify: STATE must be MASTER, BACKUP,"
-		    " FAULT or STOP, not \"%.32s\"\n", argv[2]);
-		return -1;
-	}
-	if (argc > 3) {
-		errno = 0;
-		prio = strtol(argv[3], &end, 10);
-		if (errno != 0 || end == argv[3] || *end != '\0' || prio < 0 ||
-		    prio > 255) {
-			fprintf(stderr, "enumdr-notify: PRIORITY must be 0 to"
-			    " 255, not \"%.32s\"\n", argv[3]);
-			return -1;
-		}
-	}
-	strlcpy_(ev->type, argv[0], sizeof(ev->type));
-	strlcpy_(ev->name, argv[1], sizeof(ev->name));
-	ev->priority = (int)prio;
-	return 0;
 }
 
 int
@@ -1063,7 +944,7 @@ main(int argc, char **argv)
 	};
 	const char *config = getenv("ENUMDR_CONFIG"), *fifo = NULL;
 	struct notify *n;
-	struct event ev;
+	struct vrrp_event ev = { .state = VRRP_NONE };
 	char err[ENUMDR_ERRLEN];
 	struct sigaction sa;
 	int ch, debug = 0, rc;
@@ -1092,8 +973,11 @@ main(int argc, char **argv)
 	argv += optind;
 	log_init("enumdr-notify", debug, LOG_DAEMON);
 	/* Usage errors first: wrong arguments never do anything. */
+	if (fifo == NULL && argc >= 3 && argc <= 4 &&
+	    vrrp_event_parse_args(argv, argc, &ev, err) == -1)
+		fprintf(stderr, "enumdr-notify: %s\n", err);
 	if ((fifo == NULL && (argc < 3 || argc > 4)) || (fifo && argc != 0) ||
-	    (fifo == NULL && parse_args(argv, argc, &ev) == -1)) {
+	    (fifo == NULL && ev.state == VRRP_NONE)) {
 		log_warnx("usage error: %d arguments%s%.32s%s", argc,
 		    argc > 0 ? " (\"" : "", argc > 0 ? argv[0] : "",
 		    argc > 0 ? "\" ...)" : "");
