@@ -45,7 +45,7 @@
 #include "dnsprobe.h"
 #include "exitcodes.h"
 #include "log.h"
-#include "serial.h"
+#include "rfc1982.h"
 #include "store.h"
 #include "transfer.h"
 #include "util.h"
@@ -313,7 +313,7 @@ check_dns(const struct service_opts *o, const struct service_zone *zones,
 
 	for (i = 0; i < n; i++) {
 		const struct service_zone *z = &zones[i];
-		enum serial_order order;
+		enum rfc1982_order order;
 		uint32_t served;
 		int64_t left;
 
@@ -328,12 +328,12 @@ check_dns(const struct service_opts *o, const struct service_zone *zones,
 			setwhy(why, "DNS server %s: %s", o->dns, err);
 			return -1;
 		}
-		order = serial_cmp(served, z->serial);
-		if (order == SERIAL_EQUAL)
+		order = rfc1982_cmp(served, z->serial);
+		if (order == RFC1982_EQUAL)
 			continue;
-		if (order == SERIAL_LESS && within_grace(z, o->grace_s))
+		if (order == RFC1982_LESS && within_grace(z, o->grace_s))
 			continue;	/* the reload is on its way */
-		if (order == SERIAL_LESS)
+		if (order == RFC1982_LESS)
 			setwhy(why, "DNS server %s serves zone %s"
 			    " serial %u, the database has %u (changed %s,"
 			    " grace %ld s)", o->dns, z->origin, served,
@@ -342,7 +342,7 @@ check_dns(const struct service_opts *o, const struct service_zone *zones,
 			setwhy(why, "DNS server %s serves zone %s"
 			    " serial %u, the database has %u (%s)", o->dns,
 			    z->origin, served, z->serial,
-			    order == SERIAL_GREATER ? "served is newer" :
+			    order == RFC1982_GREATER ? "served is newer" :
 			    "RFC 1982 comparison undefined");
 		return -1;
 	}

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "serial.h"
+#include "rfc1982.h"
 #include "store.h"
 #include "util.h"
 

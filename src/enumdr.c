@@ -20,7 +20,7 @@
 #include "config.h"
 #include "dnsprobe.h"
 #include "exitcodes.h"
-#include "serial.h"
+#include "rfc1982.h"
 #include "snapshot.h"
 #include "store.h"
 #include "sync.h"
@@ -674,7 +674,7 @@ cmd_dns_wait(struct ctx *c, int argc, char **argv)
 			err[0] = '\0';
 			if (dnsprobe_soa_serial(addr, port, z[i].origin,
 			    left < 1000 ? (int)left : 1000, &served, err) == 0 &&
-			    serial_cmp(served, want) == SERIAL_EQUAL)
+			    rfc1982_cmp(served, want) == RFC1982_EQUAL)
 				break;
 			usleep(50000);
 		}
