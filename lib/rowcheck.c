@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "naptr.h"
 #include "rowcheck.h"
 #include "store.h"
 #include "util.h"
@@ -488,12 +489,12 @@ check_numbers(struct check *c)
 			    "(not a zone of the snapshot)", z->origin);
 			goto done;
 		}
-		if ((naptr = col_text(q, 2, STORE_NAPTR_TEXT_MAX, &nlen,
+		if ((naptr = col_text(q, 2, NAPTR_TEXT_MAX, &nlen,
 		    &why)) == NULL) {
 			fail(c, "number", key, klen, "naptr %s", why);
 			goto done;
 		}
-		if (store_naptr_text_valid(naptr, verr) == -1) {
+		if (naptr_text_valid(naptr, verr) == -1) {
 			fail(c, "number", key, klen, "%s", verr);
 			goto done;
 		}

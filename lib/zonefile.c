@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "zonefile.h"
+#include "naptr.h"
 #include "util.h"
 
 struct zone_params {
@@ -137,7 +138,7 @@ static int
 write_number(void *ctx, const char *e164, const char *naptr)
 {
 	struct writer *w = ctx;
-	struct naptr_record r[STORE_MAX_NAPTR];
+	struct naptr_record r[NAPTR_MAX];
 	char owner[2 * STORE_E164_MAX], verr[ENUMDR_ERRLEN], *text = NULL;
 	const char *line, *nl;
 	size_t n;
@@ -151,8 +152,8 @@ write_number(void *ctx, const char *e164, const char *naptr)
 		    verr);
 		return -1;
 	}
-	if (store_naptr_parse(naptr, r, &n, verr) == -1 ||
-	    store_naptr_format(r, n, &text) == -1) {
+	if (naptr_parse(naptr, r, &n, verr) == -1 ||
+	    naptr_format(r, n, &text) == -1) {
 		errf(w->err, "zone %s: refusing to write it: number %s: %s",
 		    w->origin, e164, text == NULL && verr[0] == '\0' ?
 		    "out of memory" : verr);

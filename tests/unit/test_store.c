@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "naptr.h"
 #include "store.h"
 #include "tap.h"
 #include "util.h"
@@ -81,30 +82,30 @@ test_validation(void)
 	strcpy(r.service, "E2U+sip");
 	strcpy(r.regexp, "!^\\+46(.*)$!sip:\\1@example.net!");
 	strcpy(r.replacement, ".");
-	ok(store_naptr_valid(&r, err) == 0, "NAPTR with backreference ok");
+	ok(naptr_valid(&r, err) == 0, "NAPTR with backreference ok");
 	strcpy(r.regexp, "!^.*$!sip:x@example.net");
-	ok(store_naptr_valid(&r, err) == -1, "regexp missing delimiter refused");
+	ok(naptr_valid(&r, err) == -1, "regexp missing delimiter refused");
 	like(err, "RFC 3402", "error cites the RFC");
 	strcpy(r.regexp, "!^.*$!sip:x@example.net!");
 	strcpy(r.replacement, "sip.example.net");
-	ok(store_naptr_valid(&r, err) == -1,
+	ok(naptr_valid(&r, err) == -1,
 	    "regexp and replacement together refused");
 	strcpy(r.replacement, ".");
 	strcpy(r.flags, "U!");
-	ok(store_naptr_valid(&r, err) == -1, "bad flags refused");
+	ok(naptr_valid(&r, err) == -1, "bad flags refused");
 	strcpy(r.flags, "U");
 	r.service[0] = '\0';
-	ok(store_naptr_valid(&r, err) == -1, "empty service refused");
+	ok(naptr_valid(&r, err) == -1, "empty service refused");
 	strcpy(r.service, "E2U+sip");
 	r.regexp[0] = '\0';
 	strcpy(r.replacement, "_sip._udp.example.net");
-	ok(store_naptr_valid(&r, err) == 0, "non-terminal NAPTR ok");
+	ok(naptr_valid(&r, err) == 0, "non-terminal NAPTR ok");
 }
 
 static void
 test_format_roundtrip(void)
 {
-	struct naptr_record r[2], back[STORE_MAX_NAPTR];
+	struct naptr_record r[2], back[NAPTR_MAX];
 	char err[ENUMDR_ERRLEN], *text = NULL;
 	size_t n = 0;
 
@@ -119,16 +120,16 @@ test_format_roundtrip(void)
 	strcpy(r[1].service, "E2U+voice:tel");
 	strcpy(r[1].regexp, "");
 	strcpy(r[1].replacement, "next.example.net.");
-	ok(store_naptr_format(r, 2, &text) == 0, "format two records");
+	ok(naptr_format(r, 2, &text) == 0, "format two records");
 	like(text, "100 10 \"u\" \"E2U+sip\" \"!^\\\\+(.*)$!sip:\\\\1@a\\\"b.example!\" .",
 	    "presentation form escapes \\ and \"");
-	ok(store_naptr_parse(text, back, &n, err) == 0, "parse it back");
+	ok(naptr_parse(text, back, &n, err) == 0, "parse it back");
 	is_int(n, 2, "two records back");
 	ok(memcmp(r, back, sizeof(r)) == 0, "records identical after round trip");
 	free(text);
-	ok(store_naptr_parse("100 10 \"U\" \"E2U+sip\"", back, &n, err) == -1,
+	ok(naptr_parse("100 10 \"U\" \"E2U+sip\"", back, &n, err) == -1,
 	    "short line refused");
-	ok(store_naptr_parse("70000 10 \"U\" \"E2U+sip\" \"!a!b!\" .", back,
+	ok(naptr_parse("70000 10 \"U\" \"E2U+sip\" \"!a!b!\" .", back,
 	    &n, err) == -1, "order > 65535 refused");
 	like(err, "0-65535", "error names the range");
 }
