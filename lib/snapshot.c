@@ -55,22 +55,23 @@ exec_bound(sqlite3 *db, const char *sql, const char *a1, const char *a2)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* Identity, journal position and zone serials of a database (main or an
- * attached schema), sorted by origin; *zones malloc'd. */
+/* What a serial file says of the database st (a snapshot copy, opened
+ * with STORE_SNAPSHOT): schema version, uuid, journal position and zone
+ * serials, every zone row checked; *zonesp malloc'd. */
 static int
-read_description(sqlite3 *db, const char *path, int *schema_version,
+read_description(struct store *st, const char *path, int *schema_version,
     char *uuid, size_t uuidlen, int64_t *journal_pos,
     struct serial_zone **zonesp, size_t *nzonesp, char *err)
 {
-	struct serial_zone *zones = NULL, *nz;
+	sqlite3 *db = store_handle(st);
+	struct serial_zone *zones = NULL;
+	struct zone_info *zi = NULL;
 	sqlite3_stmt *q = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0, i;
 	int rc, ret = -1;
-	const char *what;
 
 	*zonesp = NULL;
 	*nzonesp = 0;
-	what = "read database_identity";
 	rc = sqlite3_prepare_v2(db, "SELECT schema_version, uuid FROM"
 	    " database_identity WHERE id = 1", -1, &q, NULL);
 	if (rc != SQLITE_OK)
@@ -88,61 +89,29 @@ read_description(sqlite3 *db, const char *path, int *schema_version,
 	sqlite3_finalize(q);
 	q = NULL;
 
-	what = "read journal position";
-	rc = sqlite3_prepare_v2(db, "SELECT coalesce(max(seq), 0) FROM journal",
-	    -1, &q, NULL);
-	if (rc != SQLITE_OK)
-		goto sqlfail;
-	if ((rc = sqlite3_step(q)) != SQLITE_ROW)
-		goto sqlfail;
-	*journal_pos = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	q = NULL;
-
-	what = "read zone serials";
-	rc = sqlite3_prepare_v2(db, "SELECT origin, serial FROM zone"
-	    " ORDER BY origin", -1, &q, NULL);
-	if (rc != SQLITE_OK)
-		goto sqlfail;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		const char *origin = (const char *)sqlite3_column_text(q, 0);
-		sqlite3_int64 serial = sqlite3_column_int64(q, 1);
-
-		if (origin == NULL || strlen(origin) >= STORE_ORIGIN_MAX ||
-		    serial < 0 || serial > UINT32_MAX) {
-			errf(err, "%s: zone row \"%.40s\" has an invalid origin"
-			    " or serial", path, origin ? origin : "");
-			goto done;
-		}
-		if (n == SERIAL_FILE_ZONES_MAX) {
-			errf(err, "%s: more than %d zones", path,
-			    SERIAL_FILE_ZONES_MAX);
-			goto done;
-		}
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((nz = realloc(zones, cap * sizeof(*nz))) == NULL) {
-				errf(err, "out of memory reading %s", path);
-				goto done;
-			}
-			zones = nz;
-		}
-		memset(&zones[n], 0, sizeof(zones[n]));
-		strlcpy_(zones[n].origin, origin, sizeof(zones[n].origin));
-		zones[n].serial = (uint32_t)serial;
-		n++;
+	if (store_zones(st, 0, SERIAL_FILE_ZONES_MAX, &zi, &n, journal_pos,
+	    err) != STORE_OK)
+		goto done;
+	if (n > 0 && (zones = calloc(n, sizeof(*zones))) == NULL) {
+		errf(err, "out of memory reading %s", path);
+		goto done;
 	}
-	if (rc != SQLITE_DONE)
-		goto sqlfail;
+	for (i = 0; i < n; i++) {
+		strlcpy_(zones[i].origin, zi[i].origin,
+		    sizeof(zones[i].origin));
+		zones[i].serial = zi[i].serial;
+	}
 	*zonesp = zones;
 	*nzonesp = n;
 	zones = NULL;
 	ret = 0;
 	goto done;
 sqlfail:
-	errf(err, "%s: %s: %s", path, what, sqlite3_errmsg(db));
+	errf(err, "%s: read database_identity: %s", path,
+	    sqlite3_errmsg(db));
 done:
 	sqlite3_finalize(q);
+	free(zi);
 	free(zones);
 	return ret;
 }
@@ -190,6 +159,7 @@ snapshot_export(struct store *st, const char *dir, const char *room,
 {
 	char dbpath[PATH_MAX], tmp[PATH_MAX], serpath[PATH_MAX], mode[16];
 	struct serial_file sf;
+	struct store *snap = NULL;
 	sqlite3 *copy = NULL;
 	sqlite3_backup *bk;
 	sqlite3_stmt *q;
@@ -266,17 +236,22 @@ snapshot_export(struct store *st, const char *dir, const char *room,
 		goto done;
 	}
 
-	/* 3. what the serial file says is read from the copy itself */
-	if (read_description(copy, tmp, &version, sf.database_uuid,
-	    sizeof(sf.database_uuid), &sf.journal_pos, &sf.zones, &sf.nzones,
-	    err) == -1)
-		goto done;
 	rc = sqlite3_close(copy);
 	copy = NULL;
 	if (rc != SQLITE_OK) {
 		errf(err, "export: close %s: %s", tmp, sqlite3_errstr(rc));
 		goto done;
 	}
+
+	/* 3. what the serial file says is read from the copy itself */
+	if (store_open(tmp, STORE_READONLY | STORE_SNAPSHOT, &snap,
+	    err) != STORE_OK ||
+	    read_description(snap, tmp, &version, sf.database_uuid,
+	    sizeof(sf.database_uuid), &sf.journal_pos, &sf.zones, &sf.nzones,
+	    err) == -1)
+		goto done;
+	store_close(snap);
+	snap = NULL;
 
 	/* 4. durable, then visible under its name */
 	if (fsync_file(tmp, err) == -1)
@@ -309,6 +284,7 @@ snapshot_export(struct store *st, const char *dir, const char *room,
 done:
 	if (copy != NULL)
 		sqlite3_close(copy);
+	store_close(snap);
 	if (have_tmp)
 		unlink_db_tmp(tmp);
 	free(text);
@@ -327,9 +303,11 @@ verify_snapshot(const char *dir, const struct serial_file *sf,
     struct stat *sbp, char *err)
 {
 	char path[PATH_MAX], hex[65], uuid[64], result[128];
+	char oerr[ENUMDR_ERRLEN];
 	struct serial_zone *zones = NULL;
+	struct store *snap = NULL;
 	struct stat sb, sb2;
-	sqlite3 *db = NULL;
+	sqlite3 *db;
 	sqlite3_stmt *q;
 	uint64_t size;
 	int64_t journal_pos;
@@ -372,14 +350,12 @@ verify_snapshot(const char *dir, const struct serial_file *sf,
 	}
 
 	/* a sound SQLite database of our schema */
-	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY |
-	    SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		errf(err, "snapshot %s: open: %s", path, db ?
-		    sqlite3_errmsg(db) : sqlite3_errstr(rc));
+	if (store_open(path, STORE_READONLY | STORE_SNAPSHOT, &snap,
+	    oerr) != STORE_OK) {
+		errf(err, "snapshot %s: %s", path, oerr);
 		goto done;
 	}
-	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	db = store_handle(snap);
 	rc = sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &q, NULL);
 	if (rc == SQLITE_OK) {
 		result[0] = '\0';
@@ -400,7 +376,7 @@ verify_snapshot(const char *dir, const struct serial_file *sf,
 		errf(err, "snapshot %s: quick_check failed: %s", path, result);
 		goto done;
 	}
-	if (read_description(db, path, &version, uuid, sizeof(uuid),
+	if (read_description(snap, path, &version, uuid, sizeof(uuid),
 	    &journal_pos, &zones, &nzones, err) == -1)
 		goto done;
 	if (version != STORE_SCHEMA_VERSION) {
@@ -453,8 +429,7 @@ verify_snapshot(const char *dir, const struct serial_file *sf,
 	ret = 0;
 done:
 	free(zones);
-	if (db != NULL)
-		sqlite3_close(db);
+	store_close(snap);
 	return ret;
 }
 

@@ -131,6 +131,12 @@ store_handle(struct store *st)
 	return st->db;
 }
 
+void
+store_busy_timeout(struct store *st, int ms)
+{
+	sqlite3_busy_timeout(st->db, ms);
+}
+
 const char *
 store_path(const struct store *st)
 {
@@ -189,8 +195,9 @@ store_open(const char *path, int flags, struct store **out, char *err)
 		if (rc != SQLITE_OK)
 			goto fail;
 	}
-	/* A database that is not ours (or not a database) fails here. */
-	{
+	/* A database that is not ours (or not a database) fails here;
+	 * a snapshot's caller checks its version itself. */
+	if (!(flags & STORE_SNAPSHOT)) {
 		sqlite3_stmt *q;
 		int version = -1;
 
@@ -491,53 +498,114 @@ store_add_zone(struct store *st, const char *origin, uint32_t serial,
 	return STORE_OK;
 }
 
-enum store_status
-store_list_zones(struct store *st, struct zone_info **zones, size_t *n,
-    char *err)
+/* Copy a text column, "" for NULL. */
+static void
+column_text(sqlite3_stmt *q, int col, char *out, size_t outlen)
 {
-	sqlite3_stmt *q;
+	const char *t = (const char *)sqlite3_column_text(q, col);
+
+	strlcpy_(out, t != NULL ? t : "", outlen);
+}
+
+/* The zone rows of q into *zones (see store_zones). */
+static enum store_status
+zone_rows(struct store *st, sqlite3_stmt *q, size_t max,
+    struct zone_info **zones, size_t *n, char *err)
+{
 	struct zone_info *z = NULL, *nz;
 	size_t cap = 0;
 	int rc;
 
-	*zones = NULL;
-	*n = 0;
-	rc = sqlite3_prepare_v2(st->db, "SELECT origin, prefix, serial,"
-	    " (SELECT count(*) FROM number WHERE number.zone = zone.origin)"
-	    " FROM zone ORDER BY origin", -1, &q, NULL);
-	if (rc != SQLITE_OK)
-		return store_sqlite_error(st, rc, "list zones", err);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *origin = (const char *)sqlite3_column_text(q, 0);
+		sqlite3_int64 serial = sqlite3_column_int64(q, 2);
+
+		if (origin == NULL || strlen(origin) >= STORE_ORIGIN_MAX ||
+		    serial < 0 || serial > UINT32_MAX) {
+			errf(err, "%s: zone row \"%.40s\" has an invalid origin"
+			    " or serial", st->path, origin ? origin : "");
+			goto fail;
+		}
+		if (max > 0 && *n == max) {
+			errf(err, "%s: more than %zu zones", st->path, max);
+			goto fail;
+		}
 		if (*n == cap) {
-			cap = cap ? cap * 2 : 8;
-			nz = realloc(z, cap * sizeof(*z));
-			if (nz == NULL) {
+			cap = cap ? cap * 2 : 16;
+			if ((nz = realloc(z, cap * sizeof(*z))) == NULL) {
 				errf(err, "out of memory listing zones");
-				rc = SQLITE_NOMEM;
-				break;
+				goto fail;
 			}
 			z = nz;
 		}
 		memset(&z[*n], 0, sizeof(z[*n]));
-		strlcpy_(z[*n].origin, (const char *)sqlite3_column_text(q, 0),
-		    sizeof(z[*n].origin));
-		strlcpy_(z[*n].prefix, (const char *)sqlite3_column_text(q, 1),
-		    sizeof(z[*n].prefix));
-		z[*n].serial = (uint32_t)sqlite3_column_int64(q, 2);
+		strlcpy_(z[*n].origin, origin, sizeof(z[*n].origin));
+		column_text(q, 1, z[*n].prefix, sizeof(z[*n].prefix));
+		z[*n].serial = (uint32_t)serial;
 		z[*n].numbers = sqlite3_column_int64(q, 3);
+		column_text(q, 4, z[*n].updated_at, sizeof(z[*n].updated_at));
 		(*n)++;
 	}
 	if (rc != SQLITE_DONE) {
-		enum store_status s = rc == SQLITE_NOMEM ? STORE_EIO :
-		    store_sqlite_error(st, rc, "list zones", err);
-		sqlite3_finalize(q);
 		free(z);
 		*n = 0;
-		return s;
+		return store_sqlite_error(st, rc, "list zones", err);
 	}
-	sqlite3_finalize(q);
 	*zones = z;
 	return STORE_OK;
+fail:
+	free(z);
+	*n = 0;
+	return STORE_EIO;
+}
+
+enum store_status
+store_zones(struct store *st, int flags, size_t max,
+    struct zone_info **zones, size_t *n, int64_t *journal_pos, char *err)
+{
+	sqlite3_stmt *q = NULL;
+	enum store_status s;
+	int rc, began = 0;
+
+	*zones = NULL;
+	*n = 0;
+	/* One read transaction: zones and journal of the same commit. */
+	if (journal_pos != NULL && sqlite3_get_autocommit(st->db)) {
+		rc = sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			return store_sqlite_error(st, rc, "begin read", err);
+		began = 1;
+	}
+	rc = sqlite3_prepare_v2(st->db, flags & STORE_ZONES_COUNT ?
+	    "SELECT origin, prefix, serial, (SELECT count(*) FROM number"
+	    " WHERE number.zone = zone.origin), updated_at FROM zone"
+	    " ORDER BY origin" :
+	    "SELECT origin, prefix, serial, -1, updated_at FROM zone"
+	    " ORDER BY origin", -1, &q, NULL);
+	if (rc != SQLITE_OK) {
+		s = store_sqlite_error(st, rc, "list zones", err);
+		goto done;
+	}
+	s = zone_rows(st, q, max, zones, n, err);
+	if (s == STORE_OK && journal_pos != NULL)
+		s = store_journal_position(st, journal_pos, err);
+	if (s != STORE_OK) {
+		free(*zones);
+		*zones = NULL;
+		*n = 0;
+	}
+done:
+	sqlite3_finalize(q);
+	if (began)
+		sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+	return s;
+}
+
+enum store_status
+store_list_zones(struct store *st, struct zone_info **zones, size_t *n,
+    char *err)
+{
+	return store_zones(st, STORE_ZONES_COUNT, 0, zones, n, NULL, err);
 }
 
 static enum store_status

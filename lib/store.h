@@ -61,7 +61,8 @@ struct zone_info {
 	char origin[STORE_ORIGIN_MAX];            /* "6.4.e164.arpa" (no final dot) */
 	char prefix[STORE_E164_MAX];              /* digits it covers: "46" */
 	uint32_t serial;
-	int64_t numbers;                          /* how many numbers it holds */
+	int64_t numbers;                          /* numbers it holds, -1: not counted */
+	char updated_at[32];                      /* UTC ISO 8601, as stored */
 };
 
 enum store_op { STORE_ADD, STORE_REPLACE, STORE_REMOVE };
@@ -91,6 +92,9 @@ struct store;
 
 #define STORE_CREATE   0x1   /* create the file and schema when missing */
 #define STORE_READONLY 0x2   /* open read-only (checkers, status) */
+#define STORE_SNAPSHOT 0x4   /* with STORE_READONLY: a snapshot copy to
+				verify; no schema-version check (the caller
+				checks and reports it) */
 
 /* Open (and with STORE_CREATE, create) the database at path ("" or
  * ":memory:" for a private in-memory database in tests). */
@@ -100,6 +104,8 @@ void store_close(struct store *st);
 sqlite3 *store_handle(struct store *st);
 const char *store_path(const struct store *st);
 const char *store_status_name(enum store_status s);
+/* How long a statement waits for a lock before STORE_EBUSY. */
+void store_busy_timeout(struct store *st, int ms);
 
 /* Validation (no database needed; NAPTR records: naptr.h). */
 int store_e164_valid(const char *e164, char *err);
@@ -119,6 +125,15 @@ int store_e164_to_domain(const char *e164, char *out, size_t outlen);
 /* Zones. */
 enum store_status store_add_zone(struct store *st, const char *origin,
     uint32_t serial, char *err);
+#define STORE_ZONES_COUNT 0x1   /* count each zone's numbers (a scan each) */
+/* The zones in origin order, *zones malloc'd; with journal_pos (may be
+ * NULL) the journal position of the same commit, both read in one read
+ * transaction.  At most max zones (0: no limit), more is an error.  Every
+ * row is checked (an origin that fits, a serial 0 ... 2^32-1): a peer's
+ * snapshot is untrusted input. */
+enum store_status store_zones(struct store *st, int flags, size_t max,
+    struct zone_info **zones, size_t *n, int64_t *journal_pos, char *err);
+/* store_zones with STORE_ZONES_COUNT. */
 enum store_status store_list_zones(struct store *st, struct zone_info **zones,
     size_t *n, char *err);
 /* The zone whose prefix is the longest one that starts e164. */
