@@ -50,7 +50,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -198,35 +197,6 @@ curl_error(char *err, const char *what, CURLcode rc, char *errbuf,
 		errf(err, "%s: %s", what, errbuf);
 	else
 		errf(err, "%s: %s (%s)", what, errbuf, reason);
-}
-
-/* The directory that holds path, into out (PATH_MAX). */
-static void
-parent_dir(const char *path, char *out)
-{
-	char tmp[PATH_MAX];
-
-	strlcpy_(tmp, path, sizeof(tmp));
-	strlcpy_(out, dirname(tmp), PATH_MAX);
-}
-
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-
-		if (w == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
 }
 
 static int
@@ -427,7 +397,7 @@ file_sink_write(char *ptr, size_t size, size_t nmemb, void *arg)
 		sink->too_large = 1;
 		return 0;
 	}
-	if (write_all(sink->fd, ptr, len) == -1) {
+	if (util_write_all(sink->fd, ptr, len) == -1) {
 		sink->write_errno = errno;
 		return 0;
 	}
@@ -532,7 +502,7 @@ transfer_get(const char *url, const char *local_path,
 		errf_errno(err, "rename %s to %s", part, local_path);
 		goto fail;
 	}
-	parent_dir(local_path, dir);
+	util_dirname(local_path, dir);
 	if (util_fsync_dir(dir, err) == -1)
 		goto fail;
 	ret = 0;
@@ -578,7 +548,7 @@ put_file(const char *local_path, const char *url, const char *what,
 		errf(err, "%s: path too long", what);
 		return -1;
 	}
-	parent_dir(path, dir);
+	util_dirname(path, dir);
 
 	in = open(local_path, O_RDONLY | O_CLOEXEC);
 	if (in == -1) {
@@ -607,7 +577,7 @@ put_file(const char *local_path, const char *url, const char *what,
 		}
 		if (r == 0)
 			break;
-		if (write_all(out, buf, (size_t)r) == -1) {
+		if (util_write_all(out, buf, (size_t)r) == -1) {
 			errf_errno(err, "%s: write %s", what, part);
 			goto fail;
 		}
