@@ -84,25 +84,6 @@ checker_agent_url(const char *listen, char *url, size_t urllen, char *err)
 	return 0;
 }
 
-void
-checker_url_show(const char *url, char *out, size_t outlen)
-{
-	const char *auth, *end, *at = NULL, *colon, *p;
-
-	strlcpy_(out, url, outlen);
-	if ((auth = strstr(url, "://")) == NULL)
-		return;
-	auth += 3;
-	end = auth + strcspn(auth, "/?#");
-	for (p = auth; p < end; p++)
-		if (*p == '@')
-			at = p;
-	if (at == NULL || (colon = memchr(auth, ':', (size_t)(at - auth))) ==
-	    NULL)
-		return;
-	snprintf(out, outlen, "%.*s:***%s", (int)(colon - url), url, at);
-}
-
 /* Copy the string member key of obj into out; absent is fine unless
  * required.  -1 with err when it is not a string or does not fit. */
 static int
@@ -200,7 +181,7 @@ checker_heartbeat_get(const char *url, long connect_ms, long timeout_ms,
 		goto fail;	/* err: "GET URL: reason" */
 	hb->status = status;
 	if (checker_heartbeat_parse(body, len, hb, perr) == -1) {
-		checker_url_show(url, shown, sizeof(shown));
+		transfer_url_show(url, shown, sizeof(shown));
 		if (status != 200)
 			errf(err, "GET %s: HTTP status %ld", shown, status);
 		else

@@ -59,10 +59,6 @@ int checker_parse_long(const char *s, long min, long max, long *out);
 int checker_agent_url(const char *listen, char *url, size_t urllen,
     char *err);
 
-/* url with its password hidden ("http://user:***@host/..."), for
- * messages; out is always terminated. */
-void checker_url_show(const char *url, char *out, size_t outlen);
-
 /* GET url, the connect phase bounded by connect_ms and the whole request by
  * timeout_ms, and parse the body as a heartbeat.  0 when a heartbeat
  * arrived, whatever its HTTP status (hb->status says; an agent may answer
