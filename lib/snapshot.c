@@ -294,25 +294,14 @@ done:
 
 /* ---- verify -------------------------------------------------------------- */
 
-/*
- * snapshot_verify, also returning the stat of the file it checked so that
- * the import can make sure it attaches that very file.
- */
+/* Snapshot dir's database file as sf names it: path (PATH_MAX) and sb
+ * receive it; its size and SHA-256 must be those sf says. */
 static int
-verify_snapshot(const char *dir, const struct serial_file *sf,
-    struct stat *sbp, char *err)
+check_file(const char *dir, const struct serial_file *sf, char *path,
+    struct stat *sb, char *err)
 {
-	char path[PATH_MAX], hex[65], uuid[64], result[128];
-	char oerr[ENUMDR_ERRLEN];
-	struct serial_zone *zones = NULL;
-	struct store *snap = NULL;
-	struct stat sb, sb2;
-	sqlite3 *db;
-	sqlite3_stmt *q;
+	char hex[65];
 	uint64_t size;
-	int64_t journal_pos;
-	size_t nzones = 0, i;
-	int rc, version, ret = -1;
 
 	if (!serial_file_name_valid(sf->snapshot_name,
 	    sizeof(sf->snapshot_name))) {
@@ -320,14 +309,14 @@ verify_snapshot(const char *dir, const struct serial_file *sf,
 		    sf->snapshot_name);
 		return -1;
 	}
-	if (util_path_join(path, sizeof(path), dir, sf->snapshot_name,
+	if (util_path_join(path, PATH_MAX, dir, sf->snapshot_name,
 	    err) == -1)
 		return -1;
-	if (stat(path, &sb) == -1) {
+	if (stat(path, sb) == -1) {
 		errf_errno(err, "snapshot %s", path);
 		return -1;
 	}
-	if (!S_ISREG(sb.st_mode)) {
+	if (!S_ISREG(sb->st_mode)) {
 		errf(err, "snapshot %s is not a regular file", path);
 		return -1;
 	}
@@ -348,12 +337,26 @@ verify_snapshot(const char *dir, const struct serial_file *sf,
 		    " (corrupted copy)", path, hex, sf->snapshot_sha256);
 		return -1;
 	}
+	return 0;
+}
 
+/* Open path as a snapshot copy and run SQLite's quick_check on it;
+ * *snapp receives the store. */
+static int
+open_checked(const char *path, struct store **snapp, char *err)
+{
+	char oerr[ENUMDR_ERRLEN], result[128];
+	struct store *snap = NULL;
+	sqlite3_stmt *q;
+	sqlite3 *db;
+	int rc;
+
+	*snapp = NULL;
 	/* a sound SQLite database of our schema */
 	if (store_open(path, STORE_READONLY | STORE_SNAPSHOT, &snap,
 	    oerr) != STORE_OK) {
 		errf(err, "snapshot %s: %s", path, oerr);
-		goto done;
+		goto fail;
 	}
 	db = store_handle(snap);
 	rc = sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &q, NULL);
@@ -370,12 +373,31 @@ verify_snapshot(const char *dir, const struct serial_file *sf,
 	if (rc != SQLITE_OK) {
 		errf(err, "snapshot %s: quick_check: %s", path,
 		    sqlite3_errmsg(db));
-		goto done;
+		goto fail;
 	}
 	if (strcmp(result, "ok") != 0) {
 		errf(err, "snapshot %s: quick_check failed: %s", path, result);
-		goto done;
+		goto fail;
 	}
+	*snapp = snap;
+	return 0;
+fail:
+	store_close(snap);
+	return -1;
+}
+
+/* The copy snap at path describes itself as sf does: schema version,
+ * uuid, journal position, zones and their serials. */
+static int
+match_description(struct store *snap, const char *path,
+    const struct serial_file *sf, char *err)
+{
+	struct serial_zone *zones = NULL;
+	char uuid[64];
+	int64_t journal_pos;
+	size_t nzones = 0, i;
+	int version, ret = -1;
+
 	if (read_description(snap, path, &version, uuid, sizeof(uuid),
 	    &journal_pos, &zones, &nzones, err) == -1)
 		goto done;
@@ -414,6 +436,31 @@ verify_snapshot(const char *dir, const struct serial_file *sf,
 			goto done;
 		}
 	}
+	ret = 0;
+done:
+	free(zones);
+	return ret;
+}
+
+/*
+ * snapshot_verify, also returning the stat of the file it checked so that
+ * the import can make sure it attaches that very file.
+ */
+static int
+verify_snapshot(const char *dir, const struct serial_file *sf,
+    struct stat *sbp, char *err)
+{
+	char path[PATH_MAX];
+	struct store *snap = NULL;
+	struct stat sb, sb2;
+	int ret = -1;
+
+	if (check_file(dir, sf, path, &sb, err) == -1)
+		return -1;
+	if (open_checked(path, &snap, err) == -1)
+		return -1;
+	if (match_description(snap, path, sf, err) == -1)
+		goto done;
 
 	/* the file did not change under us while we checked it */
 	if (stat(path, &sb2) == -1 || sb2.st_dev != sb.st_dev ||
@@ -428,7 +475,6 @@ verify_snapshot(const char *dir, const struct serial_file *sf,
 		*sbp = sb;
 	ret = 0;
 done:
-	free(zones);
 	store_close(snap);
 	return ret;
 }
