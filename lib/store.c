@@ -131,6 +131,23 @@ store_handle(struct store *st)
 	return st->db;
 }
 
+enum store_status
+store_read_begin(struct store *st, char *err)
+{
+	int rc = sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return store_sqlite_error(st, rc, "begin read transaction",
+		    err);
+	return STORE_OK;
+}
+
+void
+store_read_end(struct store *st)
+{
+	sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+}
+
 void
 store_busy_timeout(struct store *st, int ms)
 {
@@ -571,9 +588,8 @@ store_zones(struct store *st, int flags, size_t max,
 	*n = 0;
 	/* One read transaction: zones and journal of the same commit. */
 	if (journal_pos != NULL && sqlite3_get_autocommit(st->db)) {
-		rc = sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL);
-		if (rc != SQLITE_OK)
-			return store_sqlite_error(st, rc, "begin read", err);
+		if ((s = store_read_begin(st, err)) != STORE_OK)
+			return s;
 		began = 1;
 	}
 	rc = sqlite3_prepare_v2(st->db, flags & STORE_ZONES_COUNT ?
@@ -597,7 +613,7 @@ store_zones(struct store *st, int flags, size_t max,
 done:
 	sqlite3_finalize(q);
 	if (began)
-		sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+		store_read_end(st);
 	return s;
 }
 

@@ -104,6 +104,10 @@ void store_close(struct store *st);
 sqlite3 *store_handle(struct store *st);
 const char *store_path(const struct store *st);
 const char *store_status_name(enum store_status s);
+/* A read transaction: what is read until store_read_end is of one
+ * commit.  Not nested. */
+enum store_status store_read_begin(struct store *st, char *err);
+void store_read_end(struct store *st);
 /* How long a statement waits for a lock before STORE_EBUSY. */
 void store_busy_timeout(struct store *st, int ms);
 

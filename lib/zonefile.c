@@ -262,7 +262,6 @@ zonefile_write_all(struct store *st, const char *dir, const char *only,
 	struct zonefile_result *res = NULL;
 	struct zone_info *z = NULL;
 	size_t nz = 0, i, n = 0;
-	sqlite3 *db = store_handle(st);
 	int ret = -1;
 
 	if (results)
@@ -273,10 +272,8 @@ zonefile_write_all(struct store *st, const char *dir, const char *only,
 	    util_remove_stale_temps(dir, 0, NULL, err) == -1)
 		return -1;
 	/* One read transaction: serials and numbers from the same state. */
-	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-		errf(err, "begin read transaction: %s", sqlite3_errmsg(db));
+	if (store_read_begin(st, err) != STORE_OK)
 		return -1;
-	}
 	if (store_list_zones(st, &z, &nz, err) != STORE_OK)
 		goto done;
 	res = calloc(nz ? nz : 1, sizeof(*res));
@@ -299,7 +296,7 @@ zonefile_write_all(struct store *st, const char *dir, const char *only,
 		goto done;
 	ret = 0;
 done:
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	store_read_end(st);
 	free(z);
 	if (ret == 0 && results) {
 		*results = res;
