@@ -286,6 +286,70 @@ test_not_a_database(void)
 	like(err, "/nonexistent/dir/x.db", "error names the path");
 }
 
+/* store_zones: one call for every reader of the zone list. */
+static void
+test_zones(void)
+{
+	char err[ENUMDR_ERRLEN], path[] = "/tmp/enumdr-test-zones-XXXXXX";
+	struct store_change c;
+	struct zone_info *z = NULL;
+	struct store *st, *snap;
+	int64_t journal = -1;
+	size_t n = 0;
+	int fd;
+
+	if ((fd = mkstemp(path)) == -1) {
+		ok(0, "mkstemp");
+		return;
+	}
+	close(fd);
+	unlink(path);
+	if (store_open(path, STORE_CREATE, &st, err) != STORE_OK) {
+		diag("open %s: %s", path, err);
+		ok(0, "open a database for store_zones");
+		return;
+	}
+	store_add_zone(st, "7.4.e164.arpa", 5, err);
+	store_add_zone(st, "6.4.e164.arpa", 17, err);
+	memset(&c, 0, sizeof(c));
+	c.op = STORE_ADD;
+	sip_entry(&c.entry, "+46701");
+	ok(store_apply(st, &c, 1, NULL, NULL, err) == STORE_OK, "one number");
+
+	ok(store_zones(st, 0, 0, &z, &n, &journal, err) == STORE_OK,
+	    "store_zones without the count");
+	is_int(n, 2, "both zones");
+	if (n == 2) {
+		is_str(z[0].origin, "6.4.e164.arpa", "in origin order");
+		is_int(z[0].serial, 18, "serial after the change");
+		is_str(z[0].prefix, "46", "prefix");
+		is_int(z[0].numbers, -1, "numbers not counted");
+		ok(strlen(z[0].updated_at) == 20, "updated_at read");
+	}
+	is_int(journal, 1, "journal position of the same read");
+	free(z);
+	ok(store_zones(st, STORE_ZONES_COUNT, 0, &z, &n, NULL, err) ==
+	    STORE_OK && n == 2 && z[0].numbers == 1 && z[1].numbers == 0,
+	    "STORE_ZONES_COUNT counts each zone's numbers");
+	free(z);
+	ok(store_zones(st, 0, 1, &z, &n, NULL, err) == STORE_EIO &&
+	    z == NULL && n == 0, "more zones than max: refused");
+	like(err, "more than 1 zones", "error says the limit");
+	store_close(st);
+
+	/* a snapshot copy: read-only, no schema-version check */
+	ok(store_open(path, STORE_READONLY | STORE_SNAPSHOT, &snap, err) ==
+	    STORE_OK, "open as a snapshot");
+	if (snap != NULL) {
+		ok(store_zones(snap, 0, 0, &z, &n, &journal, err) ==
+		    STORE_OK && n == 2 && journal == 1,
+		    "store_zones on the snapshot");
+		free(z);
+		store_close(snap);
+	}
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -294,5 +358,6 @@ main(void)
 	test_changes();
 	test_serial_wrap();
 	test_not_a_database();
+	test_zones();
 	return tap_done();
 }
