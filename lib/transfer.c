@@ -201,6 +201,29 @@ curl_error(char *err, const char *what, CURLcode rc, char *errbuf,
 		errf(err, "%s: %s (%s)", what, errbuf, reason);
 }
 
+/* How curl_easy_perform ended: 1 with err when the transfer failed (an
+ * HTTP status of 400 or more, curl's error, or an HTTP status outside
+ * 2xx), else 0.  status is 0 for other protocols. */
+static int
+perform_failed(CURLcode rc, enum url_kind kind, long status,
+    const char *what, char *errbuf, const struct hostkey_check *hk,
+    char *err)
+{
+	if (rc != CURLE_OK && status >= 400) {
+		errf(err, "%s: HTTP status %ld", what, status);
+		return 1;
+	}
+	if (rc != CURLE_OK) {
+		curl_error(err, what, rc, errbuf, hk);
+		return 1;
+	}
+	if (kind == URL_HTTP && (status < 200 || status > 299)) {
+		errf(err, "%s: HTTP status %ld", what, status);
+		return 1;
+	}
+	return 0;
+}
+
 /* Percent-decode the first len bytes of in into out (outlen bytes) with
  * libcurl (a '%' not followed by two hex digits stays as it is).  Control
  * characters (%00, CR, LF ...) are refused: they have no place in a file
@@ -474,18 +497,8 @@ transfer_get(const char *url, const char *local_path,
 		errf_errno(err, "%s: write %s", what, part);
 		goto fail;
 	}
-	if (rc != CURLE_OK && status >= 400) {
-		errf(err, "%s: HTTP status %ld", what, status);
+	if (perform_failed(rc, kind, status, what, errbuf, &hk, err))
 		goto fail;
-	}
-	if (rc != CURLE_OK) {
-		curl_error(err, what, rc, errbuf, &hk);
-		goto fail;
-	}
-	if (kind == URL_HTTP && (status < 200 || status > 299)) {
-		errf(err, "%s: HTTP status %ld", what, status);
-		goto fail;
-	}
 
 	if (fsync(sink.fd) == -1) {
 		errf_errno(err, "fsync %s", part);
@@ -789,25 +802,15 @@ put_curl(const char *local_path, const char *url, enum url_kind kind,
 	rc = curl_easy_perform(curl);
 	if (kind == URL_HTTP)
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	if (rc != CURLE_OK && status >= 400) {
-		errf(err, "%s: HTTP status %ld", what, status);
-		goto fail;
-	}
-	if (rc == CURLE_QUOTE_ERROR) {
+	if (rc == CURLE_QUOTE_ERROR) {	/* ftp, sftp: no HTTP status */
 		curl_error(err, what, rc, errbuf, &hk);
 		snprintf(err + strlen(err), ENUMDR_ERRLEN - strlen(err),
 		    "; renaming the uploaded .part file on the server failed%s",
 		    kind == URL_FTP ? ", the old file is unchanged" : "");
 		goto fail;
 	}
-	if (rc != CURLE_OK) {
-		curl_error(err, what, rc, errbuf, &hk);
+	if (perform_failed(rc, kind, status, what, errbuf, &hk, err))
 		goto fail;
-	}
-	if (kind == URL_HTTP && (status < 200 || status > 299)) {
-		errf(err, "%s: HTTP status %ld", what, status);
-		goto fail;
-	}
 	ret = 0;
 fail:
 	curl_easy_cleanup(curl);
