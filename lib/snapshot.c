@@ -55,6 +55,26 @@ exec_bound(sqlite3 *db, const char *sql, const char *a1, const char *a2)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+/* Run a pragma and copy the first column of its first row into out
+ * ("" when there is none); an SQLite code. */
+static int
+pragma_text(sqlite3 *db, const char *sql, char *out, size_t outlen)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	out[0] = '\0';
+	if ((rc = sqlite3_prepare_v2(db, sql, -1, &q, NULL)) != SQLITE_OK)
+		return rc;
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		strlcpy_(out, sqlite3_column_text(q, 0) ?
+		    (const char *)sqlite3_column_text(q, 0) : "", outlen);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
 /* What a serial file says of the database st (a snapshot copy, opened
  * with STORE_SNAPSHOT): schema version, uuid, journal position and zone
  * serials, every zone row checked; *zonesp malloc'd. */
@@ -162,7 +182,6 @@ snapshot_export(struct store *st, const char *dir, const char *room,
 	struct store *snap = NULL;
 	sqlite3 *copy = NULL;
 	sqlite3_backup *bk;
-	sqlite3_stmt *q;
 	char *text = NULL;
 	size_t len;
 	int rc, version, ret = -1, have_tmp = 0;
@@ -218,18 +237,8 @@ snapshot_export(struct store *st, const char *dir, const char *room,
 	}
 
 	/* 2. the copy keeps no WAL: a single file is what we hand over */
-	rc = sqlite3_prepare_v2(copy, "PRAGMA journal_mode=DELETE", -1, &q,
-	    NULL);
-	if (rc == SQLITE_OK) {
-		mode[0] = '\0';
-		if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-			strlcpy_(mode, sqlite3_column_text(q, 0) ?
-			    (const char *)sqlite3_column_text(q, 0) : "",
-			    sizeof(mode));
-			rc = SQLITE_OK;
-		}
-		sqlite3_finalize(q);
-	}
+	rc = pragma_text(copy, "PRAGMA journal_mode=DELETE", mode,
+	    sizeof(mode));
 	if (rc != SQLITE_OK || strcmp(mode, "delete") != 0) {
 		errf(err, "export: switch %s to journal_mode=delete: %s", tmp,
 		    rc != SQLITE_OK ? sqlite3_errmsg(copy) : mode);
@@ -347,7 +356,6 @@ open_checked(const char *path, struct store **snapp, char *err)
 {
 	char oerr[ENUMDR_ERRLEN], result[128];
 	struct store *snap = NULL;
-	sqlite3_stmt *q;
 	sqlite3 *db;
 	int rc;
 
@@ -359,17 +367,7 @@ open_checked(const char *path, struct store **snapp, char *err)
 		goto fail;
 	}
 	db = store_handle(snap);
-	rc = sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &q, NULL);
-	if (rc == SQLITE_OK) {
-		result[0] = '\0';
-		if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-			strlcpy_(result, sqlite3_column_text(q, 0) ?
-			    (const char *)sqlite3_column_text(q, 0) : "",
-			    sizeof(result));
-			rc = SQLITE_OK;
-		}
-		sqlite3_finalize(q);
-	}
+	rc = pragma_text(db, "PRAGMA quick_check", result, sizeof(result));
 	if (rc != SQLITE_OK) {
 		errf(err, "snapshot %s: quick_check: %s", path,
 		    sqlite3_errmsg(db));
