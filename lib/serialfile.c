@@ -164,21 +164,14 @@ serial_file_zone(const struct serial_file *sf, const char *origin,
 	return 0;
 }
 
-/*
- * Render sf in the documented line format, zones sorted by origin, with
- * the checksum line last.  Every field is checked as serial_file_read
- * would check it, so that we never write a file a peer refuses.
- */
-int
-serial_file_format(const struct serial_file *sf, char **textp, size_t *lenp,
-    char *err)
+/* Every field of sf as serial_file_read would check it (zone order
+ * aside: the writer sorts). */
+static int
+format_check(const struct serial_file *sf, char *err)
 {
-	struct serial_zone *zones = NULL;
-	char *text = NULL, hex[65], zerr[ENUMDR_ERRLEN];
-	size_t cap, len = 0, i;
-	int n, ret = -1;
+	char zerr[ENUMDR_ERRLEN];
+	size_t i;
 
-	*textp = NULL;
 	if (sf->version != SERIAL_FILE_VERSION) {
 		errf(err, "serial file version %d: only version %d is written",
 		    sf->version, SERIAL_FILE_VERSION);
@@ -232,6 +225,26 @@ serial_file_format(const struct serial_file *sf, char **textp, size_t *lenp,
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/*
+ * Render sf in the documented line format, zones sorted by origin, with
+ * the checksum line last.  Every field is checked as serial_file_read
+ * would check it, so that we never write a file a peer refuses.
+ */
+int
+serial_file_format(const struct serial_file *sf, char **textp, size_t *lenp,
+    char *err)
+{
+	struct serial_zone *zones = NULL;
+	char *text = NULL, hex[65];
+	size_t cap, len = 0, i;
+	int n, ret = -1;
+
+	*textp = NULL;
+	if (format_check(sf, err) == -1)
+		return -1;
 	if (sf->nzones > 0) {
 		zones = malloc(sf->nzones * sizeof(*zones));
 		if (zones == NULL) {

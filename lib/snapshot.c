@@ -171,20 +171,70 @@ unlink_db_tmp(const char *tmp)
 		unlink(side);
 }
 
+/* Steps 1 and 2 of an export: st copied into the new file tmp with
+ * SQLite's backup API, switched out of WAL mode and closed. */
+static int
+copy_database(struct store *st, const char *tmp, char *err)
+{
+	char mode[16];
+	sqlite3 *copy = NULL;
+	sqlite3_backup *bk;
+	int rc;
+
+	/* 1. the copy, under a temporary name */
+	rc = sqlite3_open_v2(tmp, &copy, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		errf(err, "export: create %s: %s", tmp, copy ?
+		    sqlite3_errmsg(copy) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	bk = sqlite3_backup_init(copy, "main", store_handle(st), "main");
+	if (bk == NULL) {
+		errf(err, "export: start backup of %s into %s: %s",
+		    store_path(st), tmp, sqlite3_errmsg(copy));
+		goto fail;
+	}
+	rc = sqlite3_backup_step(bk, -1);
+	sqlite3_backup_finish(bk);
+	if (rc != SQLITE_DONE) {
+		errf(err, "export: backup of %s into %s: %s", store_path(st),
+		    tmp, sqlite3_errstr(rc));
+		goto fail;
+	}
+
+	/* 2. the copy keeps no WAL: a single file is what we hand over */
+	rc = pragma_text(copy, "PRAGMA journal_mode=DELETE", mode,
+	    sizeof(mode));
+	if (rc != SQLITE_OK || strcmp(mode, "delete") != 0) {
+		errf(err, "export: switch %s to journal_mode=delete: %s", tmp,
+		    rc != SQLITE_OK ? sqlite3_errmsg(copy) : mode);
+		goto fail;
+	}
+
+	rc = sqlite3_close(copy);
+	if (rc != SQLITE_OK) {
+		errf(err, "export: close %s: %s", tmp, sqlite3_errstr(rc));
+		return -1;
+	}
+	return 0;
+fail:
+	sqlite3_close(copy);
+	return -1;
+}
+
 /* ---- export ------------------------------------------------------------ */
 
 int
 snapshot_export(struct store *st, const char *dir, const char *room,
     struct serial_file *sfp, char *err)
 {
-	char dbpath[PATH_MAX], tmp[PATH_MAX], serpath[PATH_MAX], mode[16];
+	char dbpath[PATH_MAX], tmp[PATH_MAX], serpath[PATH_MAX];
 	struct serial_file sf;
 	struct store *snap = NULL;
-	sqlite3 *copy = NULL;
-	sqlite3_backup *bk;
 	char *text = NULL;
 	size_t len;
-	int rc, version, ret = -1, have_tmp = 0;
+	int version, ret = -1, have_tmp = 0;
 
 	memset(&sf, 0, sizeof(sf));
 	if (sfp != NULL)
@@ -212,45 +262,10 @@ snapshot_export(struct store *st, const char *dir, const char *room,
 		return -1;
 	}
 
-	/* 1. the copy, under a temporary name */
 	unlink_db_tmp(tmp);
 	have_tmp = 1;
-	rc = sqlite3_open_v2(tmp, &copy, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		errf(err, "export: create %s: %s", tmp, copy ?
-		    sqlite3_errmsg(copy) : sqlite3_errstr(rc));
+	if (copy_database(st, tmp, err) == -1)
 		goto done;
-	}
-	bk = sqlite3_backup_init(copy, "main", store_handle(st), "main");
-	if (bk == NULL) {
-		errf(err, "export: start backup of %s into %s: %s",
-		    store_path(st), tmp, sqlite3_errmsg(copy));
-		goto done;
-	}
-	rc = sqlite3_backup_step(bk, -1);
-	sqlite3_backup_finish(bk);
-	if (rc != SQLITE_DONE) {
-		errf(err, "export: backup of %s into %s: %s", store_path(st),
-		    tmp, sqlite3_errstr(rc));
-		goto done;
-	}
-
-	/* 2. the copy keeps no WAL: a single file is what we hand over */
-	rc = pragma_text(copy, "PRAGMA journal_mode=DELETE", mode,
-	    sizeof(mode));
-	if (rc != SQLITE_OK || strcmp(mode, "delete") != 0) {
-		errf(err, "export: switch %s to journal_mode=delete: %s", tmp,
-		    rc != SQLITE_OK ? sqlite3_errmsg(copy) : mode);
-		goto done;
-	}
-
-	rc = sqlite3_close(copy);
-	copy = NULL;
-	if (rc != SQLITE_OK) {
-		errf(err, "export: close %s: %s", tmp, sqlite3_errstr(rc));
-		goto done;
-	}
 
 	/* 3. what the serial file says is read from the copy itself */
 	if (store_open(tmp, STORE_READONLY | STORE_SNAPSHOT, &snap,
@@ -291,8 +306,6 @@ snapshot_export(struct store *st, const char *dir, const char *room,
 	}
 	ret = 0;
 done:
-	if (copy != NULL)
-		sqlite3_close(copy);
 	store_close(snap);
 	if (have_tmp)
 		unlink_db_tmp(tmp);
