@@ -244,7 +244,7 @@ probe(const struct config *cfg, const struct config_peer *peer,
 	char err[ENUMDR_ERRLEN], shown[CONFIG_URL_MAX];
 	int ret = -1;
 
-	checker_url_show(peer->heartbeat_url, shown, sizeof(shown));
+	transfer_url_show(peer->heartbeat_url, shown, sizeof(shown));
 	if (transfer_global_init(err) == -1) {
 		errf(why, "%s", err);
 		return -1;

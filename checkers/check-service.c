@@ -49,7 +49,7 @@
 #include "exitcodes.h"
 #include "log.h"
 #include "peerproto.h"
-#include "serial.h"
+#include "rfc1982.h"
 #include "store.h"
 #include "transfer.h"
 #include "util.h"
@@ -226,19 +226,18 @@ done:
 }
 
 /* Check 4: open the database read-only and read the zone table (origin,
- * serial, updated_at) — not store_list_zones, which counts numbers. */
+ * serial, updated_at) — without the number count, a scan per zone. */
 static int
 read_zones(const char *database, int64_t deadline,
     struct service_zone **zonesp, size_t *np, char *why)
 {
-	struct service_zone *zones = NULL, *nz;
+	struct service_zone *zones = NULL;
+	struct zone_info *zi = NULL;
 	struct store *st = NULL;
-	sqlite3_stmt *q = NULL;
 	char err[ENUMDR_ERRLEN];
-	size_t n = 0, cap = 0;
-	const char *text;
+	size_t n = 0, i;
 	int64_t left;
-	int rc, ret = -1;
+	int ret = -1;
 
 	*zonesp = NULL;
 	*np = 0;
@@ -247,52 +246,32 @@ read_zones(const char *database, int64_t deadline,
 		goto done;
 	}
 	left = left_ms(deadline);
-	sqlite3_busy_timeout(store_handle(st), left > 0 ? (int)left : 1);
-	rc = sqlite3_prepare_v2(store_handle(st), "SELECT origin, serial,"
-	    " updated_at FROM zone ORDER BY origin", -1, &q, NULL);
-	if (rc != SQLITE_OK)
-		goto sqlerr;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (n == cap) {
-			if (cap >= ZONES_MAX) {
-				setwhy(why, "database %s: more than"
-				    " %d zones", database, ZONES_MAX);
-				goto done;
-			}
-			cap = cap ? cap * 2 : 16;
-			if ((nz = realloc(zones, cap * sizeof(*zones))) ==
-			    NULL) {
-				setwhy(why, "out of memory reading"
-				    " zones of %s", database);
-				goto done;
-			}
-			zones = nz;
-		}
-		memset(&zones[n], 0, sizeof(zones[n]));
-		text = (const char *)sqlite3_column_text(q, 0);
-		strlcpy_(zones[n].origin, text ? text : "",
-		    sizeof(zones[n].origin));
-		zones[n].serial = (uint32_t)sqlite3_column_int64(q, 1);
-		text = (const char *)sqlite3_column_text(q, 2);
-		strlcpy_(zones[n].updated_at, text ? text : "",
-		    sizeof(zones[n].updated_at));
-		zones[n].updated = parse_utc(zones[n].updated_at);
-		n++;
+	store_busy_timeout(st, left > 0 ? (int)left : 1);
+	if (store_zones(st, 0, ZONES_MAX, &zi, &n, NULL, err) != STORE_OK) {
+		setwhy(why, "database unreadable: read zones of %s: %s",
+		    database, err);
+		goto done;
 	}
-	if (rc != SQLITE_DONE)
-		goto sqlerr;
+	if (n > 0 && (zones = calloc(n, sizeof(*zones))) == NULL) {
+		setwhy(why, "out of memory reading zones of %s", database);
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		strlcpy_(zones[i].origin, zi[i].origin,
+		    sizeof(zones[i].origin));
+		zones[i].serial = zi[i].serial;
+		strlcpy_(zones[i].updated_at, zi[i].updated_at,
+		    sizeof(zones[i].updated_at));
+		zones[i].updated = parse_utc(zones[i].updated_at);
+	}
 	*zonesp = zones;
 	*np = n;
 	zones = NULL;
 	ret = 0;
-	goto done;
-sqlerr:
-	setwhy(why, "database unreadable: read zones of %s: %s",
-	    database, sqlite3_errmsg(store_handle(st)));
 done:
-	sqlite3_finalize(q);
 	if (st != NULL)
 		store_close(st);
+	free(zi);
 	free(zones);
 	return ret;
 }
@@ -321,7 +300,7 @@ check_dns(const struct service_opts *o, const struct service_zone *zones,
 
 	for (i = 0; i < n; i++) {
 		const struct service_zone *z = &zones[i];
-		enum serial_order order;
+		enum rfc1982_order order;
 		uint32_t served;
 		int64_t left;
 
@@ -336,12 +315,12 @@ check_dns(const struct service_opts *o, const struct service_zone *zones,
 			setwhy(why, "DNS server %s: %s", o->dns, err);
 			return -1;
 		}
-		order = serial_cmp(served, z->serial);
-		if (order == SERIAL_EQUAL)
+		order = rfc1982_cmp(served, z->serial);
+		if (order == RFC1982_EQUAL)
 			continue;
-		if (order == SERIAL_LESS && within_grace(z, o->grace_s))
+		if (order == RFC1982_LESS && within_grace(z, o->grace_s))
 			continue;	/* the reload is on its way */
-		if (order == SERIAL_LESS)
+		if (order == RFC1982_LESS)
 			setwhy(why, "DNS server %s serves zone %s"
 			    " serial %u, the database has %u (changed %s,"
 			    " grace %ld s)", o->dns, z->origin, served,
@@ -350,7 +329,7 @@ check_dns(const struct service_opts *o, const struct service_zone *zones,
 			setwhy(why, "DNS server %s serves zone %s"
 			    " serial %u, the database has %u (%s)", o->dns,
 			    z->origin, served, z->serial,
-			    order == SERIAL_GREATER ? "served is newer" :
+			    order == RFC1982_GREATER ? "served is newer" :
 			    "RFC 1982 comparison undefined");
 		return -1;
 	}

@@ -83,25 +83,6 @@ checker_agent_url(const char *listen, char *url, size_t urllen, char *err)
 	return 0;
 }
 
-void
-checker_url_show(const char *url, char *out, size_t outlen)
-{
-	const char *auth, *end, *at = NULL, *colon, *p;
-
-	strlcpy_(out, url, outlen);
-	if ((auth = strstr(url, "://")) == NULL)
-		return;
-	auth += 3;
-	end = auth + strcspn(auth, "/?#");
-	for (p = auth; p < end; p++)
-		if (*p == '@')
-			at = p;
-	if (at == NULL || (colon = memchr(auth, ':', (size_t)(at - auth))) ==
-	    NULL)
-		return;
-	snprintf(out, outlen, "%.*s:***%s", (int)(colon - url), url, at);
-}
-
 int
 checker_usage_error(const char *prog, const char *fmt, ...)
 {

@@ -42,8 +42,5 @@ int checker_parse_long(const char *s, long min, long max, long *out);
 int checker_agent_url(const char *listen, char *url, size_t urllen,
     char *err);
 
-/* url with its password hidden ("http://user:***@host/..."), for
- * messages; out is always terminated. */
-void checker_url_show(const char *url, char *out, size_t outlen);
 
 #endif

@@ -37,15 +37,126 @@ keep_last_line(char *acc, size_t acclen, size_t *fill, const char *buf,
 	}
 }
 
+/* The child's side of a step: stdin from /dev/null, stdout and stderr
+ * into wfd, a process group of its own (so that a timeout kills what it
+ * started too), then the command. */
+static _Noreturn void
+exec_step(const struct config_step *step, int wfd)
+{
+	int devnull = open("/dev/null", O_RDONLY);
+
+	if (devnull != -1)
+		dup2(devnull, STDIN_FILENO);
+	dup2(wfd, STDOUT_FILENO);
+	dup2(wfd, STDERR_FILENO);
+	setpgid(0, 0);
+	execv(step->argv[0], step->argv);
+	dprintf(STDERR_FILENO, "cannot run %s: %s\n", step->argv[0],
+	    strerror(errno));
+	_exit(127);
+}
+
+/* Wait until the child pid exits or the deadline passes (TERM, then KILL
+ * KILL_GRACE_MS later), keeping the last line it writes to rfd in
+ * res->output; *status is waitpid's. */
+static void
+wait_step(pid_t pid, int rfd, int64_t deadline, struct load_result *res,
+    int *status)
+{
+	char acc[512], buf[4096];
+	size_t fill = 0;
+	int eof = 0, signalled = 0;
+	int64_t killat = 0;
+	pid_t w;
+
+	/* Read output until the step exits (a daemon it started may keep the
+	 * pipe open, so the exit, not EOF, ends the wait) or the deadline. */
+	for (;;) {
+		struct pollfd p = { .fd = rfd, .events = POLLIN };
+		int64_t now = util_now_ms(), until;
+		ssize_t n;
+
+		w = waitpid(pid, status, WNOHANG);
+		if (w == pid)
+			break;
+		if (!signalled && now >= deadline) {
+			kill(-pid, SIGTERM);
+			kill(pid, SIGTERM);
+			res->timed_out = 1;
+			signalled = 1;
+			killat = now + KILL_GRACE_MS;
+		}
+		if (signalled && now >= killat) {
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			waitpid(pid, status, 0);
+			break;
+		}
+		until = signalled ? killat : deadline;
+		if (until - now > 50)
+			until = now + 50;
+		if (eof) {
+			usleep((useconds_t)(until - now) * 1000);
+			continue;
+		}
+		if (poll(&p, 1, (int)(until - now)) <= 0)
+			continue;
+		n = read(rfd, buf, sizeof(buf));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			eof = 1;
+		else
+			keep_last_line(acc, sizeof(acc), &fill, buf, (size_t)n,
+			    res->output, sizeof(res->output));
+	}
+	/* What the step wrote just before it exited. */
+	fcntl(rfd, F_SETFL, O_NONBLOCK);
+	while (!eof) {
+		ssize_t n = read(rfd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		keep_last_line(acc, sizeof(acc), &fill, buf, (size_t)n,
+		    res->output, sizeof(res->output));
+	}
+	if (fill > 0) {
+		acc[fill] = '\0';
+		strlcpy_(res->output, acc, sizeof(res->output));
+	}
+}
+
+/* 0 when the step exited 0; else -1 with err saying how it ended. */
+static int
+step_verdict(const struct config_step *step, const struct load_result *res,
+    int status, char *err)
+{
+	if (res->timed_out) {
+		errf(err, "load step %s (%s) timed out after %d ms%s%s",
+		    step->name, step->argv[0], step->timeout_ms,
+		    res->output[0] ? ": " : "", res->output);
+		return -1;
+	}
+	if (res->exit_code != 0) {
+		if (WIFSIGNALED(status))
+			errf(err, "load step %s (%s) killed by signal %d%s%s",
+			    step->name, step->argv[0], WTERMSIG(status),
+			    res->output[0] ? ": " : "", res->output);
+		else
+			errf(err, "load step %s (%s) exited %d%s%s", step->name,
+			    step->argv[0], res->exit_code,
+			    res->output[0] ? ": " : "", res->output);
+		return -1;
+	}
+	return 0;
+}
+
 int
 load_run_step(const struct config_step *step, struct load_result *res,
     char *err)
 {
-	char acc[512], buf[4096];
-	size_t fill = 0;
-	int pfd[2], status = 0, eof = 0, signalled = 0;
-	int64_t start, deadline, killat = 0;
-	pid_t pid, w;
+	int pfd[2], status = 0;
+	int64_t start, deadline;
+	pid_t pid;
 
 	memset(res, 0, sizeof(*res));
 	res->exit_code = -1;
@@ -66,94 +177,13 @@ load_run_step(const struct config_step *step, struct load_result *res,
 		close(pfd[1]);
 		return -1;
 	}
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
-
-		if (devnull != -1)
-			dup2(devnull, STDIN_FILENO);
-		dup2(pfd[1], STDOUT_FILENO);
-		dup2(pfd[1], STDERR_FILENO);
-		setpgid(0, 0);
-		execv(step->argv[0], step->argv);
-		dprintf(STDERR_FILENO, "cannot run %s: %s\n", step->argv[0],
-		    strerror(errno));
-		_exit(127);
-	}
+	if (pid == 0)
+		exec_step(step, pfd[1]);
 	close(pfd[1]);
-	/* Read output until the step exits (a daemon it started may keep the
-	 * pipe open, so the exit, not EOF, ends the wait) or the deadline. */
-	for (;;) {
-		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
-		int64_t now = util_now_ms(), until;
-		ssize_t n;
-
-		w = waitpid(pid, &status, WNOHANG);
-		if (w == pid)
-			break;
-		if (!signalled && now >= deadline) {
-			kill(-pid, SIGTERM);
-			kill(pid, SIGTERM);
-			res->timed_out = 1;
-			signalled = 1;
-			killat = now + KILL_GRACE_MS;
-		}
-		if (signalled && now >= killat) {
-			kill(-pid, SIGKILL);
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			break;
-		}
-		until = signalled ? killat : deadline;
-		if (until - now > 50)
-			until = now + 50;
-		if (eof) {
-			usleep((useconds_t)(until - now) * 1000);
-			continue;
-		}
-		if (poll(&p, 1, (int)(until - now)) <= 0)
-			continue;
-		n = read(pfd[0], buf, sizeof(buf));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			eof = 1;
-		else
-			keep_last_line(acc, sizeof(acc), &fill, buf, (size_t)n,
-			    res->output, sizeof(res->output));
-	}
-	/* What the step wrote just before it exited. */
-	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
-	while (!eof) {
-		ssize_t n = read(pfd[0], buf, sizeof(buf));
-		if (n <= 0)
-			break;
-		keep_last_line(acc, sizeof(acc), &fill, buf, (size_t)n,
-		    res->output, sizeof(res->output));
-	}
-	if (fill > 0) {
-		acc[fill] = '\0';
-		strlcpy_(res->output, acc, sizeof(res->output));
-	}
+	wait_step(pid, pfd[0], deadline, res, &status);
 	close(pfd[0]);
 	res->duration_ms = util_now_ms() - start;
 	if (!res->timed_out && WIFEXITED(status))
 		res->exit_code = WEXITSTATUS(status);
-	if (res->timed_out) {
-		errf(err, "load step %s (%s) timed out after %d ms%s%s",
-		    step->name, step->argv[0], step->timeout_ms,
-		    res->output[0] ? ": " : "", res->output);
-		return -1;
-	}
-	if (res->exit_code != 0) {
-		if (WIFSIGNALED(status))
-			errf(err, "load step %s (%s) killed by signal %d%s%s",
-			    step->name, step->argv[0], WTERMSIG(status),
-			    res->output[0] ? ": " : "", res->output);
-		else
-			errf(err, "load step %s (%s) exited %d%s%s", step->name,
-			    step->argv[0], res->exit_code,
-			    res->output[0] ? ": " : "", res->output);
-		return -1;
-	}
-	return 0;
+	return step_verdict(step, res, status, err);
 }

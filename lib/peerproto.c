@@ -524,30 +524,6 @@ peerproto_heartbeat_json(const struct peerproto_heartbeat *hb, char *err)
 	return o;
 }
 
-/* url with its password shown as "***", for messages (libcurl's URL API;
- * a URL it cannot parse is shown without anything after the scheme). */
-static void
-url_show(const char *url, char *out, size_t outlen)
-{
-	CURLU *u;
-	char *s = NULL, *pw = NULL;
-	const char *p;
-
-	if ((u = curl_url()) != NULL &&
-	    curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    (curl_url_get(u, CURLUPART_PASSWORD, &pw, 0) != CURLUE_OK ||
-	    curl_url_set(u, CURLUPART_PASSWORD, "***", 0) == CURLUE_OK) &&
-	    curl_url_get(u, CURLUPART_URL, &s, 0) == CURLUE_OK)
-		strlcpy_(out, s, outlen);
-	else if ((p = strstr(url, "://")) != NULL)
-		snprintf(out, outlen, "%.*s://...", (int)(p - url), url);
-	else
-		strlcpy_(out, "(not a URL)", outlen);
-	curl_free(s);
-	curl_free(pw);
-	curl_url_cleanup(u);
-}
-
 /* An error answer's "error" member (the agent's error bodies), shown. */
 static void
 answer_error(const char *body, size_t len, char *out, size_t outlen)
@@ -592,7 +568,7 @@ peerproto_heartbeat_get(const char *url, long connect_ms, long total_ms,
 	    connect_ms : total_ms;
 	if (status != NULL)
 		*status = 0;
-	url_show(url, shown, sizeof(shown));
+	transfer_url_show(url, shown, sizeof(shown));
 	if (transfer_http_get(url, &o, PEERPROTO_BODY_MAX, &body, &len,
 	    &code, err) == -1) {
 		if (status != NULL)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "naptr.h"
 #include "rowcheck.h"
 #include "store.h"
 #include "util.h"
@@ -445,6 +446,34 @@ zone_known(const struct check *c, const char *origin)
 
 /* ---- numbers, parameters, histories ------------------------------------ */
 
+/* No key twice: sql (SELECT key ... HAVING count(*) > 1 LIMIT 1) finds
+ * the first repeated key of table, refused as "WHAT appears twice". */
+static int
+check_once(struct check *c, const char *sql, const char *table,
+    const char *what, const char *step)
+{
+	sqlite3_stmt *q = NULL;
+	size_t klen;
+	int rc, ret = -1;
+
+	if (prepare(c, &q, sql) == -1)
+		return -1;
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *key = key_of(q, 0, &klen);
+
+		fail(c, table, key, klen, "%s appears twice", what);
+		goto done;
+	}
+	if (rc != SQLITE_DONE) {
+		sql_fail(c, step);
+		goto done;
+	}
+	ret = 0;
+done:
+	sqlite3_finalize(q);
+	return ret;
+}
+
 static int
 check_numbers(struct check *c)
 {
@@ -488,12 +517,12 @@ check_numbers(struct check *c)
 			    "(not a zone of the snapshot)", z->origin);
 			goto done;
 		}
-		if ((naptr = col_text(q, 2, STORE_NAPTR_TEXT_MAX, &nlen,
+		if ((naptr = col_text(q, 2, NAPTR_TEXT_MAX, &nlen,
 		    &why)) == NULL) {
 			fail(c, "number", key, klen, "naptr %s", why);
 			goto done;
 		}
-		if (store_naptr_text_valid(naptr, verr) == -1) {
+		if (naptr_text_valid(naptr, verr) == -1) {
 			fail(c, "number", key, klen, "%s", verr);
 			goto done;
 		}
@@ -509,23 +538,10 @@ check_numbers(struct check *c)
 		sql_fail(c, "read the numbers");
 		goto done;
 	}
-	sqlite3_finalize(q);
-	q = NULL;
 	/* a crafted file may lack the primary key */
-	if (prepare(c, &q, "SELECT e164 FROM @S.number GROUP BY e164"
-	    " HAVING count(*) > 1 LIMIT 1") == -1)
-		goto done;
-	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		const char *key = key_of(q, 0, &klen);
-
-		fail(c, "number", key, klen, "the number appears twice");
-		goto done;
-	}
-	if (rc != SQLITE_DONE) {
-		sql_fail(c, "read the numbers");
-		goto done;
-	}
-	ret = 0;
+	ret = check_once(c, "SELECT e164 FROM @S.number GROUP BY e164"
+	    " HAVING count(*) > 1 LIMIT 1", "number", "the number",
+	    "read the numbers");
 done:
 	sqlite3_finalize(q);
 	return ret;
@@ -564,22 +580,9 @@ check_parameters(struct check *c)
 		sql_fail(c, "read the parameters");
 		goto done;
 	}
-	sqlite3_finalize(q);
-	q = NULL;
-	if (prepare(c, &q, "SELECT name FROM @S.parameter GROUP BY name"
-	    " HAVING count(*) > 1 LIMIT 1") == -1)
-		goto done;
-	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		const char *key = key_of(q, 0, &klen);
-
-		fail(c, "parameter", key, klen, "the name appears twice");
-		goto done;
-	}
-	if (rc != SQLITE_DONE) {
-		sql_fail(c, "read the parameters");
-		goto done;
-	}
-	ret = 0;
+	ret = check_once(c, "SELECT name FROM @S.parameter GROUP BY name"
+	    " HAVING count(*) > 1 LIMIT 1", "parameter", "the name",
+	    "read the parameters");
 done:
 	sqlite3_finalize(q);
 	return ret;

@@ -11,7 +11,7 @@
  *   number           e164: a valid E.164 number (store_e164_valid), held by
  *                    the zone whose prefix is the longest one that starts it
  *                    (the store's own rule, store_zone_for); naptr: valid
- *                    records in canonical text (store_naptr_text_valid); no
+ *                    records in canonical text (naptr_text_valid); no
  *                    number twice
  *   parameter        store_parameter_valid; no name twice
  *   zone_history     a zone of the database, an actor uuid, changes >= 0

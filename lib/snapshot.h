@@ -5,16 +5,8 @@
  *
  * A snapshot directory holds two files:
  *   enumdr-snapshot.db   a copy of the database made with SQLite's backup API
- *   enumdr-serials       the serial file (text, documented in doc/data-model.md):
- *       enumdr-serials 1
- *       room A
- *       created 2026-11-29T15:34:26Z
- *       database-uuid 0f1e...
- *       journal 1234
- *       snapshot enumdr-snapshot.db 1056768 <sha256 hex>
- *       zone 6.4.e164.arpa 17
- *       ...
- *       checksum <sha256 hex of every line above, newlines included>
+ *   enumdr-serials       the serial file that describes it (serialfile.h,
+ *                        doc/data-model.md)
  *
  * Both files are written under temporary names and renamed, the database
  * first: a serial file names the checksum of its database, so a reader never
@@ -29,31 +21,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "serialfile.h"
 #include "store.h"
 #include "transfer.h"
 
 #define SNAPSHOT_DB_NAME      "enumdr-snapshot.db"
 #define SNAPSHOT_SERIALS_NAME "enumdr-serials"
-#define SERIAL_FILE_VERSION   1
-#define SERIAL_FILE_MAX       (1024 * 1024)   /* a serial file is small; cap reads */
-
-struct serial_zone {
-	char origin[STORE_ORIGIN_MAX];
-	uint32_t serial;
-};
-
-struct serial_file {
-	int version;
-	char room[64];
-	char created_at[32];
-	char database_uuid[64];
-	int64_t journal_pos;
-	char snapshot_name[64];
-	uint64_t snapshot_size;
-	char snapshot_sha256[65];
-	size_t nzones;
-	struct serial_zone *zones;              /* malloc'd */
-};
 
 /* Export st into dir (created when missing): database copy, then the serial
  * file.  sf (optional) receives the serial file written. */
@@ -66,16 +39,6 @@ int snapshot_export(struct store *st, const char *dir, const char *room,
  * the pair (snapshot_verify) before it trusts it. */
 int snapshot_fetch(const char *dir_url, const char *dir,
     const struct transfer_opts *opts, char *err);
-
-/* Read and check a serial file (format, version, checksum). */
-int serial_file_read(const char *path, struct serial_file *sf, char *err);
-/* Render sf as text (with its checksum line); *text malloc'd. */
-int serial_file_format(const struct serial_file *sf, char **text, size_t *len,
-    char *err);
-void serial_file_free(struct serial_file *sf);
-/* The serial of origin in sf; 0 if absent, 1 if found. */
-int serial_file_zone(const struct serial_file *sf, const char *origin,
-    uint32_t *serial);
 
 /* Check that dir's database matches sf (size, sha256) and is a sound
  * enumdr database (SQLite quick_check, schema version). */

@@ -1,7 +1,8 @@
 /*
- * store.c — the room's SQLite database: schema, validation of numbers and
- * NAPTR records, and every change (S0.1 tables, S0.2 serials, S0.7 journal
- * sequence number).  See store.h for the table mapping and the contract.
+ * store.c — the room's SQLite database: schema, validation of numbers,
+ * zones and parameters, and every change (S0.1 tables, S0.2 serials, S0.7
+ * journal sequence number).  NAPTR records are naptr.c's.  See store.h
+ * for the table mapping and the contract.
  */
 #include <ctype.h>
 #include <limits.h>
@@ -9,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "serial.h"
+#include "naptr.h"
+#include "rfc1982.h"
 #include "store.h"
 #include "util.h"
 
@@ -129,6 +131,29 @@ store_handle(struct store *st)
 	return st->db;
 }
 
+enum store_status
+store_read_begin(struct store *st, char *err)
+{
+	int rc = sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return store_sqlite_error(st, rc, "begin read transaction",
+		    err);
+	return STORE_OK;
+}
+
+void
+store_read_end(struct store *st)
+{
+	sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+}
+
+void
+store_busy_timeout(struct store *st, int ms)
+{
+	sqlite3_busy_timeout(st->db, ms);
+}
+
 const char *
 store_path(const struct store *st)
 {
@@ -187,8 +212,9 @@ store_open(const char *path, int flags, struct store **out, char *err)
 		if (rc != SQLITE_OK)
 			goto fail;
 	}
-	/* A database that is not ours (or not a database) fails here. */
-	{
+	/* A database that is not ours (or not a database) fails here;
+	 * a snapshot's caller checks its version itself. */
+	if (!(flags & STORE_SNAPSHOT)) {
 		sqlite3_stmt *q;
 		int version = -1;
 
@@ -274,114 +300,6 @@ store_e164_valid(const char *e164, char *err)
 	return 0;
 }
 
-/* A domain name in presentation form: "." or labels of [A-Za-z0-9_-]. */
-static int
-domain_valid(const char *s)
-{
-	size_t label = 0, total = strlen(s);
-
-	if (strcmp(s, ".") == 0)
-		return 1;
-	if (total == 0 || total > 253 || s[0] == '.')
-		return 0;
-	for (; *s; s++) {
-		if (*s == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-			continue;
-		}
-		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
-			return 0;
-		if (++label > 63)
-			return 0;
-	}
-	return 1;
-}
-
-int
-store_naptr_valid(const struct naptr_record *r, char *err)
-{
-	const char *p;
-	size_t ndelim = 0;
-	char delim;
-
-	if (memchr(r->flags, '\0', sizeof(r->flags)) == NULL ||
-	    memchr(r->service, '\0', sizeof(r->service)) == NULL ||
-	    memchr(r->regexp, '\0', sizeof(r->regexp)) == NULL ||
-	    memchr(r->replacement, '\0', sizeof(r->replacement)) == NULL) {
-		errf(err, "NAPTR field too long");
-		return -1;
-	}
-	for (p = r->flags; *p; p++) {
-		if (!isalnum((unsigned char)*p)) {
-			errf(err, "NAPTR flags \"%s\": only letters and digits"
-			    " are allowed (RFC 3403)", r->flags);
-			return -1;
-		}
-	}
-	if (r->service[0] == '\0') {
-		errf(err, "NAPTR service is empty (ENUM needs e.g. E2U+sip)");
-		return -1;
-	}
-	for (p = r->service; *p; p++) {
-		if (!isalnum((unsigned char)*p) && strchr("+:.-_", *p) == NULL) {
-			errf(err, "NAPTR service \"%s\": character '%c' is not"
-			    " allowed", r->service, *p);
-			return -1;
-		}
-	}
-	for (p = r->regexp; *p; p++) {
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e) {
-			errf(err, "NAPTR regexp has a non-printable character"
-			    " at position %ld", (long)(p - r->regexp) + 1);
-			return -1;
-		}
-	}
-	if (r->regexp[0] != '\0') {
-		delim = r->regexp[0];
-		if (isdigit((unsigned char)delim) || delim == '\\' ||
-		    delim == 'i') {
-			errf(err, "NAPTR regexp \"%s\": '%c' cannot be the"
-			    " delimiter (RFC 3402)", r->regexp, delim);
-			return -1;
-		}
-		for (p = r->regexp; *p; p++) {
-			if (*p == '\\' && p[1] != '\0') {
-				p++;
-				continue;
-			}
-			if (*p == delim)
-				ndelim++;
-		}
-		p = r->regexp + strlen(r->regexp) - 1;
-		if (ndelim != 3 || (*p != delim && !(*p == 'i' &&
-		    p > r->regexp && p[-1] == delim))) {
-			errf(err, "NAPTR regexp \"%s\": must be"
-			    " DELIM ERE DELIM REPLACEMENT DELIM [i] (RFC 3402)",
-			    r->regexp);
-			return -1;
-		}
-		if (strcmp(r->replacement, ".") != 0 &&
-		    r->replacement[0] != '\0') {
-			errf(err, "NAPTR replacement \"%s\" must be \".\" when"
-			    " a regexp is given (RFC 3403)", r->replacement);
-			return -1;
-		}
-	} else if (r->replacement[0] == '\0' ||
-	    strcmp(r->replacement, ".") == 0) {
-		errf(err, "NAPTR record needs a regexp or a replacement"
-		    " domain");
-		return -1;
-	}
-	if (r->replacement[0] != '\0' && !domain_valid(r->replacement)) {
-		errf(err, "NAPTR replacement \"%s\" is not a domain name",
-		    r->replacement);
-		return -1;
-	}
-	return 0;
-}
-
 int
 store_origin_valid(const char *origin, char *prefix_out, char *err)
 {
@@ -436,198 +354,6 @@ store_e164_to_domain(const char *e164, char *out, size_t outlen)
 	return 0;
 }
 
-/* ---- NAPTR presentation format -------------------------------------- */
-
-static void
-put_quoted(char **p, const char *s)
-{
-	*(*p)++ = '"';
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			*(*p)++ = '\\';
-		*(*p)++ = *s;
-	}
-	*(*p)++ = '"';
-}
-
-int
-store_naptr_format(const struct naptr_record *r, size_t n, char **text)
-{
-	size_t i, cap = 1;
-	char *buf, *p;
-
-	for (i = 0; i < n; i++)
-		cap += 16 + 2 * (strlen(r[i].flags) + strlen(r[i].service) +
-		    strlen(r[i].regexp)) + 6 + strlen(r[i].replacement) + 2;
-	buf = malloc(cap);
-	if (buf == NULL)
-		return -1;
-	p = buf;
-	for (i = 0; i < n; i++) {
-		p += sprintf(p, "%u %u ", r[i].order, r[i].preference);
-		put_quoted(&p, r[i].flags);
-		*p++ = ' ';
-		put_quoted(&p, r[i].service);
-		*p++ = ' ';
-		put_quoted(&p, r[i].regexp);
-		*p++ = ' ';
-		p += sprintf(p, "%s", r[i].replacement[0] ? r[i].replacement :
-		    ".");
-		if (i + 1 < n)
-			*p++ = '\n';
-	}
-	*p = '\0';
-	*text = buf;
-	return 0;
-}
-
-/* Next token of a NAPTR line: a number, a bare word or a quoted string. */
-static int
-next_token(const char **sp, char *out, size_t outlen, int *quoted)
-{
-	const char *s = *sp;
-	size_t o = 0;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	if (*s == '\0' || *s == '\n')
-		return -1;
-	*quoted = *s == '"';
-	if (*quoted) {
-		for (s++; *s != '"'; s++) {
-			if (*s == '\0' || *s == '\n')
-				return -1;
-			if (*s == '\\' && s[1] != '\0')
-				s++;
-			if (o + 1 >= outlen)
-				return -1;
-			out[o++] = *s;
-		}
-		s++;
-	} else {
-		for (; *s && *s != ' ' && *s != '\t' && *s != '\n'; s++) {
-			if (o + 1 >= outlen)
-				return -1;
-			out[o++] = *s;
-		}
-	}
-	out[o] = '\0';
-	*sp = s;
-	return 0;
-}
-
-static int
-parse_u16(const char *s, uint16_t *v)
-{
-	char *end;
-	unsigned long x;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	x = strtoul(s, &end, 10);
-	if (*end != '\0' || x > 65535)
-		return -1;
-	*v = (uint16_t)x;
-	return 0;
-}
-
-int
-store_naptr_parse(const char *text, struct naptr_record *r, size_t *n,
-    char *err)
-{
-	const char *s = text;
-	char tok[STORE_REGEXP_MAX], verr[ENUMDR_ERRLEN];
-	size_t line = 0;
-	int q;
-
-	*n = 0;
-	while (*s) {
-		struct naptr_record *x;
-
-		line++;
-		if (*n >= STORE_MAX_NAPTR) {
-			errf(err, "more than %d NAPTR records", STORE_MAX_NAPTR);
-			return -1;
-		}
-		x = &r[*n];
-		memset(x, 0, sizeof(*x));
-		if (next_token(&s, tok, sizeof(tok), &q) || q ||
-		    parse_u16(tok, &x->order) ||
-		    next_token(&s, tok, sizeof(tok), &q) || q ||
-		    parse_u16(tok, &x->preference)) {
-			errf(err, "NAPTR record %zu: order and preference must"
-			    " be numbers 0-65535", line);
-			return -1;
-		}
-		if (next_token(&s, x->flags, sizeof(x->flags), &q) ||
-		    next_token(&s, x->service, sizeof(x->service), &q) ||
-		    next_token(&s, x->regexp, sizeof(x->regexp), &q) ||
-		    next_token(&s, x->replacement, sizeof(x->replacement), &q)) {
-			errf(err, "NAPTR record %zu: expected ORDER PREFERENCE"
-			    " \"FLAGS\" \"SERVICE\" \"REGEXP\" REPLACEMENT",
-			    line);
-			return -1;
-		}
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (*s != '\0' && *s != '\n') {
-			errf(err, "NAPTR record %zu: unexpected text after"
-			    " the replacement", line);
-			return -1;
-		}
-		if (*s == '\n')
-			s++;
-		if (store_naptr_valid(x, verr) == -1) {
-			errf(err, "NAPTR record %zu: %s", line, verr);
-			return -1;
-		}
-		(*n)++;
-	}
-	if (*n == 0) {
-		errf(err, "no NAPTR record given");
-		return -1;
-	}
-	return 0;
-}
-
-int
-store_naptr_text_valid(const char *text, char *err)
-{
-	struct naptr_record r[STORE_MAX_NAPTR];
-	char *canon = NULL;
-	size_t n, len;
-	int ret = -1;
-
-	len = strnlen(text, STORE_NAPTR_TEXT_MAX + 1);
-	if (len > STORE_NAPTR_TEXT_MAX) {
-		errf(err, "NAPTR text longer than %d bytes",
-		    STORE_NAPTR_TEXT_MAX);
-		return -1;
-	}
-	if (store_naptr_parse(text, r, &n, err) == -1)
-		return -1;
-	if (store_naptr_format(r, n, &canon) == -1) {
-		errf(err, "out of memory formatting NAPTR records");
-		return -1;
-	}
-	if (strcmp(canon, text) != 0) {
-		/* name the first byte that differs: the reader sees where */
-		size_t i;
-
-		for (i = 0; canon[i] != '\0' && canon[i] == text[i]; i++)
-			;
-		errf(err, "NAPTR text is not in the canonical form (it differs"
-		    " at byte %zu: the store writes every record as ORDER"
-		    " PREFERENCE \"FLAGS\" \"SERVICE\" \"REGEXP\""
-		    " REPLACEMENT, single spaces, one per line)", i + 1);
-		goto done;
-	}
-	ret = 0;
-done:
-	free(canon);
-	return ret;
-}
-
 /* A decimal 0 ... 2147483647 without sign or leading zero (RFC 2181 TTL). */
 static int
 param_u31_valid(const char *v)
@@ -642,11 +368,11 @@ param_u31_valid(const char *v)
 	return strtoull(v, NULL, 10) <= 2147483647ULL;
 }
 
-/* A domain name for SOA/NS data: domain_valid, and not the root alone. */
+/* A domain name for SOA/NS data: naptr_domain_valid, and not the root alone. */
 static int
 param_domain_valid(const char *v)
 {
-	return strcmp(v, ".") != 0 && domain_valid(v);
+	return strcmp(v, ".") != 0 && naptr_domain_valid(v);
 }
 
 /* dns.ns: 1 to 16 domain names separated by spaces or commas. */
@@ -789,53 +515,113 @@ store_add_zone(struct store *st, const char *origin, uint32_t serial,
 	return STORE_OK;
 }
 
-enum store_status
-store_list_zones(struct store *st, struct zone_info **zones, size_t *n,
-    char *err)
+/* Copy a text column, "" for NULL. */
+static void
+column_text(sqlite3_stmt *q, int col, char *out, size_t outlen)
 {
-	sqlite3_stmt *q;
+	const char *t = (const char *)sqlite3_column_text(q, col);
+
+	strlcpy_(out, t != NULL ? t : "", outlen);
+}
+
+/* The zone rows of q into *zones (see store_zones). */
+static enum store_status
+zone_rows(struct store *st, sqlite3_stmt *q, size_t max,
+    struct zone_info **zones, size_t *n, char *err)
+{
 	struct zone_info *z = NULL, *nz;
 	size_t cap = 0;
 	int rc;
 
-	*zones = NULL;
-	*n = 0;
-	rc = sqlite3_prepare_v2(st->db, "SELECT origin, prefix, serial,"
-	    " (SELECT count(*) FROM number WHERE number.zone = zone.origin)"
-	    " FROM zone ORDER BY origin", -1, &q, NULL);
-	if (rc != SQLITE_OK)
-		return store_sqlite_error(st, rc, "list zones", err);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *origin = (const char *)sqlite3_column_text(q, 0);
+		sqlite3_int64 serial = sqlite3_column_int64(q, 2);
+
+		if (origin == NULL || strlen(origin) >= STORE_ORIGIN_MAX ||
+		    serial < 0 || serial > UINT32_MAX) {
+			errf(err, "%s: zone row \"%.40s\" has an invalid origin"
+			    " or serial", st->path, origin ? origin : "");
+			goto fail;
+		}
+		if (max > 0 && *n == max) {
+			errf(err, "%s: more than %zu zones", st->path, max);
+			goto fail;
+		}
 		if (*n == cap) {
-			cap = cap ? cap * 2 : 8;
-			nz = realloc(z, cap * sizeof(*z));
-			if (nz == NULL) {
+			cap = cap ? cap * 2 : 16;
+			if ((nz = realloc(z, cap * sizeof(*z))) == NULL) {
 				errf(err, "out of memory listing zones");
-				rc = SQLITE_NOMEM;
-				break;
+				goto fail;
 			}
 			z = nz;
 		}
 		memset(&z[*n], 0, sizeof(z[*n]));
-		strlcpy_(z[*n].origin, (const char *)sqlite3_column_text(q, 0),
-		    sizeof(z[*n].origin));
-		strlcpy_(z[*n].prefix, (const char *)sqlite3_column_text(q, 1),
-		    sizeof(z[*n].prefix));
-		z[*n].serial = (uint32_t)sqlite3_column_int64(q, 2);
+		strlcpy_(z[*n].origin, origin, sizeof(z[*n].origin));
+		column_text(q, 1, z[*n].prefix, sizeof(z[*n].prefix));
+		z[*n].serial = (uint32_t)serial;
 		z[*n].numbers = sqlite3_column_int64(q, 3);
+		column_text(q, 4, z[*n].updated_at, sizeof(z[*n].updated_at));
 		(*n)++;
 	}
 	if (rc != SQLITE_DONE) {
-		enum store_status s = rc == SQLITE_NOMEM ? STORE_EIO :
-		    store_sqlite_error(st, rc, "list zones", err);
-		sqlite3_finalize(q);
 		free(z);
 		*n = 0;
-		return s;
+		return store_sqlite_error(st, rc, "list zones", err);
 	}
-	sqlite3_finalize(q);
 	*zones = z;
 	return STORE_OK;
+fail:
+	free(z);
+	*n = 0;
+	return STORE_EIO;
+}
+
+enum store_status
+store_zones(struct store *st, int flags, size_t max,
+    struct zone_info **zones, size_t *n, int64_t *journal_pos, char *err)
+{
+	sqlite3_stmt *q = NULL;
+	enum store_status s;
+	int rc, began = 0;
+
+	*zones = NULL;
+	*n = 0;
+	/* One read transaction: zones and journal of the same commit. */
+	if (journal_pos != NULL && sqlite3_get_autocommit(st->db)) {
+		if ((s = store_read_begin(st, err)) != STORE_OK)
+			return s;
+		began = 1;
+	}
+	rc = sqlite3_prepare_v2(st->db, flags & STORE_ZONES_COUNT ?
+	    "SELECT origin, prefix, serial, (SELECT count(*) FROM number"
+	    " WHERE number.zone = zone.origin), updated_at FROM zone"
+	    " ORDER BY origin" :
+	    "SELECT origin, prefix, serial, -1, updated_at FROM zone"
+	    " ORDER BY origin", -1, &q, NULL);
+	if (rc != SQLITE_OK) {
+		s = store_sqlite_error(st, rc, "list zones", err);
+		goto done;
+	}
+	s = zone_rows(st, q, max, zones, n, err);
+	if (s == STORE_OK && journal_pos != NULL)
+		s = store_journal_position(st, journal_pos, err);
+	if (s != STORE_OK) {
+		free(*zones);
+		*zones = NULL;
+		*n = 0;
+	}
+done:
+	sqlite3_finalize(q);
+	if (began)
+		store_read_end(st);
+	return s;
+}
+
+enum store_status
+store_list_zones(struct store *st, struct zone_info **zones, size_t *n,
+    char *err)
+{
+	return store_zones(st, STORE_ZONES_COUNT, 0, zones, n, NULL, err);
 }
 
 static enum store_status
@@ -904,43 +690,55 @@ step_returning_text(sqlite3_stmt *q, char *out, size_t outlen)
 	return rc;
 }
 
-/* One change inside the open transaction. */
+/* Check a change's number and records; for add and replace, *text is the
+ * records' canonical text (malloc'd). */
 static enum store_status
-apply_one(struct store *st, const struct store_change *c, const char *now,
-    struct store_change_result *res, char *err)
+change_text(const struct store_change *c, char **text, char *err)
 {
 	const struct number_entry *e = &c->entry;
-	char zone[STORE_ORIGIN_MAX], verr[ENUMDR_ERRLEN], *text = NULL;
-	enum store_status s;
-	sqlite3_stmt *q;
+	char verr[ENUMDR_ERRLEN];
 	size_t i;
-	int rc;
 
+	*text = NULL;
 	if (store_e164_valid(e->e164, err) == -1)
 		return STORE_EINVAL;
 	if (c->op != STORE_REMOVE) {
-		if (e->nnaptr == 0 || e->nnaptr > STORE_MAX_NAPTR) {
+		if (e->nnaptr == 0 || e->nnaptr > NAPTR_MAX) {
 			errf(err, "%s: needs 1 to %d NAPTR records (got %zu)",
-			    e->e164, STORE_MAX_NAPTR, e->nnaptr);
+			    e->e164, NAPTR_MAX, e->nnaptr);
 			return STORE_EINVAL;
 		}
 		for (i = 0; i < e->nnaptr; i++) {
-			if (store_naptr_valid(&e->naptr[i], verr) == -1) {
+			if (naptr_valid(&e->naptr[i], verr) == -1) {
 				errf(err, "%s: NAPTR record %zu: %s", e->e164,
 				    i + 1, verr);
 				return STORE_EINVAL;
 			}
 		}
-		if (store_naptr_format(e->naptr, e->nnaptr, &text) == -1) {
+		if (naptr_format(e->naptr, e->nnaptr, text) == -1) {
 			errf(err, "out of memory formatting NAPTR records");
 			return STORE_EIO;
 		}
 	}
+	return STORE_OK;
+}
+
+/* Write the number row of change c (text: its records, NULL for remove);
+ * zone receives the number's zone. */
+static enum store_status
+write_number(struct store *st, const struct store_change *c,
+    const char *text, const char *now, char *zone, size_t zonelen, char *err)
+{
+	const struct number_entry *e = &c->entry;
+	enum store_status s;
+	sqlite3_stmt *q;
+	int rc;
+
 	switch (c->op) {
 	case STORE_ADD:
-		s = zone_for(st, e->e164, zone, sizeof(zone), err);
+		s = zone_for(st, e->e164, zone, zonelen, err);
 		if (s != STORE_OK)
-			goto done;
+			return s;
 		q = st->stmt[ST_INSERT_NUMBER];
 		sqlite3_reset(q);
 		sqlite3_bind_text(q, 1, e->e164, -1, SQLITE_STATIC);
@@ -951,13 +749,10 @@ apply_one(struct store *st, const struct store_change *c, const char *now,
 		sqlite3_reset(q);
 		if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
 			errf(err, "%s exists already (use replace)", e->e164);
-			s = STORE_EEXIST;
-			goto done;
+			return STORE_EEXIST;
 		}
-		if (rc != SQLITE_DONE) {
-			s = store_sqlite_error(st, rc, "add number", err);
-			goto done;
-		}
+		if (rc != SQLITE_DONE)
+			return store_sqlite_error(st, rc, "add number", err);
 		break;
 	case STORE_REPLACE:
 		q = st->stmt[ST_UPDATE_NUMBER];
@@ -965,39 +760,45 @@ apply_one(struct store *st, const struct store_change *c, const char *now,
 		sqlite3_bind_text(q, 1, e->e164, -1, SQLITE_STATIC);
 		sqlite3_bind_text(q, 2, text, -1, SQLITE_STATIC);
 		sqlite3_bind_text(q, 3, now, -1, SQLITE_STATIC);
-		rc = step_returning_text(q, zone, sizeof(zone));
+		rc = step_returning_text(q, zone, zonelen);
 		sqlite3_reset(q);
-		if (rc != SQLITE_DONE) {
-			s = store_sqlite_error(st, rc, "replace number", err);
-			goto done;
-		}
+		if (rc != SQLITE_DONE)
+			return store_sqlite_error(st, rc, "replace number",
+			    err);
 		if (zone[0] == '\0') {
 			errf(err, "%s does not exist (use add)", e->e164);
-			s = STORE_ENOENT;
-			goto done;
+			return STORE_ENOENT;
 		}
 		break;
 	case STORE_REMOVE:
 		q = st->stmt[ST_DELETE_NUMBER];
 		sqlite3_reset(q);
 		sqlite3_bind_text(q, 1, e->e164, -1, SQLITE_STATIC);
-		rc = step_returning_text(q, zone, sizeof(zone));
+		rc = step_returning_text(q, zone, zonelen);
 		sqlite3_reset(q);
-		if (rc != SQLITE_DONE) {
-			s = store_sqlite_error(st, rc, "remove number", err);
-			goto done;
-		}
+		if (rc != SQLITE_DONE)
+			return store_sqlite_error(st, rc, "remove number", err);
 		if (zone[0] == '\0') {
 			errf(err, "%s does not exist", e->e164);
-			s = STORE_ENOENT;
-			goto done;
+			return STORE_ENOENT;
 		}
 		break;
 	default:
 		errf(err, "unknown change operation %d", (int)c->op);
-		s = STORE_EINVAL;
-		goto done;
+		return STORE_EINVAL;
 	}
+	return STORE_OK;
+}
+
+/* Count change c in its zone: serial, journal row and zone_history. */
+static enum store_status
+record_change(struct store *st, const struct store_change *c,
+    const char *text, const char *now, const char *zone,
+    struct store_change_result *res, char *err)
+{
+	const struct number_entry *e = &c->entry;
+	sqlite3_stmt *q;
+	int rc;
 
 	/* The zone serial moves by one per change (RFC 1982 wrap in SQL). */
 	q = st->stmt[ST_BUMP_SERIAL];
@@ -1007,8 +808,7 @@ apply_one(struct store *st, const struct store_change *c, const char *now,
 	rc = sqlite3_step(q);
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(q);
-		s = store_sqlite_error(st, rc, "bump zone serial", err);
-		goto done;
+		return store_sqlite_error(st, rc, "bump zone serial", err);
 	}
 	res->serial = (uint32_t)sqlite3_column_int64(q, 0);
 	sqlite3_reset(q);
@@ -1024,10 +824,8 @@ apply_one(struct store *st, const struct store_change *c, const char *now,
 	sqlite3_bind_text(q, 6, text ? text : "", -1, SQLITE_STATIC);
 	rc = sqlite3_step(q);
 	sqlite3_reset(q);
-	if (rc != SQLITE_DONE) {
-		s = store_sqlite_error(st, rc, "append journal row", err);
-		goto done;
-	}
+	if (rc != SQLITE_DONE)
+		return store_sqlite_error(st, rc, "append journal row", err);
 	res->journal_seq = sqlite3_last_insert_rowid(st->db);
 
 	/* This database made one more change to the zone (zone_history). */
@@ -1036,12 +834,25 @@ apply_one(struct store *st, const struct store_change *c, const char *now,
 	sqlite3_bind_text(q, 1, zone, -1, SQLITE_STATIC);
 	rc = sqlite3_step(q);
 	sqlite3_reset(q);
-	if (rc != SQLITE_DONE) {
-		s = store_sqlite_error(st, rc, "count the zone's change", err);
-		goto done;
-	}
-	s = STORE_OK;
-done:
+	if (rc != SQLITE_DONE)
+		return store_sqlite_error(st, rc, "count the zone's change",
+		    err);
+	return STORE_OK;
+}
+
+/* One change inside the open transaction. */
+static enum store_status
+apply_one(struct store *st, const struct store_change *c, const char *now,
+    struct store_change_result *res, char *err)
+{
+	char zone[STORE_ORIGIN_MAX], *text;
+	enum store_status s;
+
+	if ((s = change_text(c, &text, err)) != STORE_OK)
+		return s;
+	s = write_number(st, c, text, now, zone, sizeof(zone), err);
+	if (s == STORE_OK)
+		s = record_change(st, c, text, now, zone, res, err);
 	free(text);
 	return s;
 }
@@ -1118,7 +929,7 @@ store_get_number(struct store *st, const char *e164, struct number_entry *out,
 		strlcpy_(out->e164, e164, sizeof(out->e164));
 		strlcpy_(out->zone, (const char *)sqlite3_column_text(q, 0),
 		    sizeof(out->zone));
-		if (store_naptr_parse((const char *)sqlite3_column_text(q, 1),
+		if (naptr_parse((const char *)sqlite3_column_text(q, 1),
 		    out->naptr, &out->nnaptr, err) == -1)
 			s = STORE_EIO;
 		else

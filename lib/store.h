@@ -21,11 +21,6 @@
  * say "this side changed").  The database runs with synchronous=FULL so that
  * an acknowledged change survives power loss, not only a process crash.
  *
- * NAPTR records (RFC 3403, RFC 6116) are kept in their zone-file
- * presentation form, one record per line:
- *   ORDER PREFERENCE "FLAGS" "SERVICE" "REGEXP" REPLACEMENT
- * which is both what the DNS server loads and what the journal carries.
- *
  * Status codes: functions return enum store_status (STORE_OK == 0) and fill
  * err; the codes let the agent map a failure to an HTTP status.
  */
@@ -36,15 +31,11 @@
 #include <stdint.h>
 #include <sqlite3.h>
 
+#include "naptr.h"
+
 #define STORE_SCHEMA_VERSION 1
 #define STORE_E164_MAX      16   /* '+' and at most 15 digits */
 #define STORE_ORIGIN_MAX    128  /* a zone origin such as 6.4.e164.arpa */
-#define STORE_MAX_NAPTR     16   /* NAPTR records per number */
-#define STORE_FLAGS_MAX     16
-#define STORE_SERVICE_MAX   64
-#define STORE_REGEXP_MAX    256
-#define STORE_REPLACEMENT_MAX 256
-#define STORE_NAPTR_TEXT_MAX (STORE_MAX_NAPTR * 1280)  /* canonical NAPTR text */
 #define STORE_PARAM_NAME_MAX  64   /* parameter name, bytes (without NUL) */
 #define STORE_PARAM_VALUE_MAX 1024 /* parameter value, bytes (without NUL) */
 
@@ -59,27 +50,19 @@ enum store_status {
 	STORE_EIO        /* any other database error */
 };
 
-struct naptr_record {
-	uint16_t order;
-	uint16_t preference;
-	char flags[STORE_FLAGS_MAX];              /* e.g. "U" */
-	char service[STORE_SERVICE_MAX];          /* e.g. "E2U+sip" */
-	char regexp[STORE_REGEXP_MAX];            /* e.g. "!^.*$!sip:+4681234@ims.example!" */
-	char replacement[STORE_REPLACEMENT_MAX];  /* "." when regexp is set */
-};
-
 struct number_entry {
 	char e164[STORE_E164_MAX + 1];            /* "+4681234567" */
 	char zone[STORE_ORIGIN_MAX];              /* filled by the store */
 	size_t nnaptr;
-	struct naptr_record naptr[STORE_MAX_NAPTR];
+	struct naptr_record naptr[NAPTR_MAX];
 };
 
 struct zone_info {
 	char origin[STORE_ORIGIN_MAX];            /* "6.4.e164.arpa" (no final dot) */
 	char prefix[STORE_E164_MAX];              /* digits it covers: "46" */
 	uint32_t serial;
-	int64_t numbers;                          /* how many numbers it holds */
+	int64_t numbers;                          /* numbers it holds, -1: not counted */
+	char updated_at[32];                      /* UTC ISO 8601, as stored */
 };
 
 enum store_op { STORE_ADD, STORE_REPLACE, STORE_REMOVE };
@@ -109,6 +92,9 @@ struct store;
 
 #define STORE_CREATE   0x1   /* create the file and schema when missing */
 #define STORE_READONLY 0x2   /* open read-only (checkers, status) */
+#define STORE_SNAPSHOT 0x4   /* with STORE_READONLY: a snapshot copy to
+				verify; no schema-version check (the caller
+				checks and reports it) */
 
 /* Open (and with STORE_CREATE, create) the database at path ("" or
  * ":memory:" for a private in-memory database in tests). */
@@ -118,16 +104,16 @@ void store_close(struct store *st);
 sqlite3 *store_handle(struct store *st);
 const char *store_path(const struct store *st);
 const char *store_status_name(enum store_status s);
+/* A read transaction: what is read until store_read_end is of one
+ * commit.  Not nested. */
+enum store_status store_read_begin(struct store *st, char *err);
+void store_read_end(struct store *st);
+/* How long a statement waits for a lock before STORE_EBUSY. */
+void store_busy_timeout(struct store *st, int ms);
 
-/* Validation (no database needed). */
+/* Validation (no database needed; NAPTR records: naptr.h). */
 int store_e164_valid(const char *e164, char *err);
-int store_naptr_valid(const struct naptr_record *r, char *err);
 int store_origin_valid(const char *origin, char *prefix_out, char *err);
-/* A number's NAPTR text as the store keeps it: 1 to STORE_MAX_NAPTR valid
- * records in the canonical form store_naptr_format writes (so that a row
- * that arrives from a peer is held to exactly the provisioning API's rules,
- * and a DNS-message or zone-file writer can trust its syntax). */
-int store_naptr_text_valid(const char *text, char *err);
 /* A parameter row (seed's net_param_conf).  Names: 1 to 64 of
  * [a-z0-9._-], starting with a letter or digit.  The DNS parameters the
  * zone-file writer uses (zonefile.h) have typed values: dns.ttl and
@@ -140,15 +126,18 @@ int store_parameter_valid(const char *name, const char *value, char *err);
 /* "+4681234" -> "4.3.2.1.8.6.4.e164.arpa" */
 int store_e164_to_domain(const char *e164, char *out, size_t outlen);
 
-/* NAPTR lines <-> records.  format: *text malloc'd; parse: at most
- * STORE_MAX_NAPTR records, every one validated. */
-int store_naptr_format(const struct naptr_record *r, size_t n, char **text);
-int store_naptr_parse(const char *text, struct naptr_record *r, size_t *n,
-    char *err);
-
 /* Zones. */
 enum store_status store_add_zone(struct store *st, const char *origin,
     uint32_t serial, char *err);
+#define STORE_ZONES_COUNT 0x1   /* count each zone's numbers (a scan each) */
+/* The zones in origin order, *zones malloc'd; with journal_pos (may be
+ * NULL) the journal position of the same commit, both read in one read
+ * transaction.  At most max zones (0: no limit), more is an error.  Every
+ * row is checked (an origin that fits, a serial 0 ... 2^32-1): a peer's
+ * snapshot is untrusted input. */
+enum store_status store_zones(struct store *st, int flags, size_t max,
+    struct zone_info **zones, size_t *n, int64_t *journal_pos, char *err);
+/* store_zones with STORE_ZONES_COUNT. */
 enum store_status store_list_zones(struct store *st, struct zone_info **zones,
     size_t *n, char *err);
 /* The zone whose prefix is the longest one that starts e164. */

@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "serial.h"
+#include "rfc1982.h"
 #include "snapshot.h"
 #include "store.h"
 #include "sync.h"
@@ -228,14 +228,14 @@ zone_verdict(const struct sync_zone *z)
 		return ZONE_OWN_NEWER;
 	if (!z->own_present)
 		return ZONE_PEER_NEWER;
-	switch (serial_cmp(z->own_serial, z->peer_serial)) {
-	case SERIAL_EQUAL:
+	switch (rfc1982_cmp(z->own_serial, z->peer_serial)) {
+	case RFC1982_EQUAL:
 		return ZONE_SAME;
-	case SERIAL_GREATER:
+	case RFC1982_GREATER:
 		return ZONE_OWN_NEWER;
-	case SERIAL_LESS:
+	case RFC1982_LESS:
 		return ZONE_PEER_NEWER;
-	case SERIAL_UNDEFINED:
+	case RFC1982_UNDEFINED:
 		break;
 	}
 	return ZONE_UNDEFINED;

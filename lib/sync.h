@@ -33,7 +33,7 @@
 
 #include "config.h"
 #include "rowcheck.h"
-#include "serial.h"
+#include "rfc1982.h"
 #include "snapshot.h"
 #include "store.h"
 

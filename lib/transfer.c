@@ -14,7 +14,8 @@
  *              rename(2), fsync the directory.  libcurl's file:// upload
  *              writes the final name in place and never fsyncs, which is
  *              neither atomic nor durable.  The path is the URL's path,
- *              percent-decoded; the host must be empty or "localhost".
+ *              percent-decoded by libcurl; the host must be empty or
+ *              "localhost".
  *   ftp(s)://  STOR NAME.part, then POSTQUOTE "RNFR NAME.part" and
  *              "RNTO NAME".  We use CURLFTPMETHOD_MULTICWD (one CWD per
  *              path part, MKD of the missing ones), which leaves the session
@@ -50,7 +51,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -70,7 +70,6 @@
 #define TRANSFER_MAX_BYTES	((uint64_t)4 << 30)	/* 4 GiB */
 #define TRANSFER_HTTP_MAX	((size_t)1 << 20)	/* http_get default */
 #define TRANSFER_MAX_REDIRS	5L
-#define TRANSFER_URL_SHOW	1024	/* redacted URL in messages */
 
 enum url_kind {
 	URL_UNKNOWN,
@@ -140,34 +139,36 @@ url_kind(const char *url)
 	return URL_UNKNOWN;
 }
 
-/* Copy url to out with the password of "user:password@" replaced by
- * "***", so that no message ever shows it. */
-static void
-redact_url(const char *url, char *out, size_t outlen)
+/* Copy url to out with its password replaced by "***" (libcurl's URL
+ * parser finds it), so that no message ever shows it.  A URL without a
+ * password is copied as it is; one that libcurl cannot parse is shown
+ * only when it has no '@' (no "user:password@" to hide). */
+void
+transfer_url_show(const char *url, char *out, size_t outlen)
 {
-	const char *auth, *end, *at, *colon;
+	char *pw = NULL, *shown = NULL;
+	CURLU *u;
 
-	auth = strstr(url, "://");
-	if (auth == NULL) {
-		strlcpy_(out, url, outlen);
-		return;
+	if ((u = curl_url()) == NULL ||
+	    curl_url_set(u, CURLUPART_URL, url,
+	    CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+		strlcpy_(out, strchr(url, '@') == NULL ? url :
+		    "(a URL that cannot be parsed)", outlen);
+		goto done;
 	}
-	auth += 3;
-	end = auth + strcspn(auth, "/?#");
-	at = NULL;
-	for (colon = auth; colon < end; colon++)
-		if (*colon == '@')
-			at = colon;
-	if (at == NULL) {
-		strlcpy_(out, url, outlen);
-		return;
+	if (curl_url_get(u, CURLUPART_PASSWORD, &pw, 0) != CURLUE_OK) {
+		strlcpy_(out, url, outlen);	/* no password */
+		goto done;
 	}
-	colon = memchr(auth, ':', (size_t)(at - auth));
-	if (colon == NULL) {
-		strlcpy_(out, url, outlen);
-		return;
-	}
-	snprintf(out, outlen, "%.*s:***%s", (int)(colon - url), url, at);
+	if (curl_url_set(u, CURLUPART_PASSWORD, "***", 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &shown, 0) != CURLUE_OK)
+		strlcpy_(out, "(a URL with a password)", outlen);
+	else
+		strlcpy_(out, shown, outlen);
+done:
+	curl_free(pw);
+	curl_free(shown);
+	curl_url_cleanup(u);
 }
 
 /* Fill err with "WHAT: curl's reason", from the error buffer when libcurl
@@ -200,77 +201,68 @@ curl_error(char *err, const char *what, CURLcode rc, char *errbuf,
 		errf(err, "%s: %s (%s)", what, errbuf, reason);
 }
 
-/* The directory that holds path, into out (PATH_MAX). */
-static void
-parent_dir(const char *path, char *out)
-{
-	char tmp[PATH_MAX];
-
-	strlcpy_(tmp, path, sizeof(tmp));
-	strlcpy_(out, dirname(tmp), PATH_MAX);
-}
-
+/* How curl_easy_perform ended: 1 with err when the transfer failed (an
+ * HTTP status of 400 or more, curl's error, or an HTTP status outside
+ * 2xx), else 0.  status is 0 for other protocols. */
 static int
-write_all(int fd, const void *buf, size_t len)
+perform_failed(CURLcode rc, enum url_kind kind, long status,
+    const char *what, char *errbuf, const struct hostkey_check *hk,
+    char *err)
 {
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-
-		if (w == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
+	if (rc != CURLE_OK && status >= 400) {
+		errf(err, "%s: HTTP status %ld", what, status);
+		return 1;
+	}
+	if (rc != CURLE_OK) {
+		curl_error(err, what, rc, errbuf, hk);
+		return 1;
+	}
+	if (kind == URL_HTTP && (status < 200 || status > 299)) {
+		errf(err, "%s: HTTP status %ld", what, status);
+		return 1;
 	}
 	return 0;
 }
 
-static int
-hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decode the first len bytes of in into out (outlen bytes).  A '%'
- * not followed by two hex digits stays as it is (libcurl does the same).
- * Control characters (%00, CR, LF ...) are refused: they have no place in
- * a file name and would break an FTP or SFTP command line. */
+/* Percent-decode the first len bytes of in into out (outlen bytes) with
+ * libcurl (a '%' not followed by two hex digits stays as it is).  Control
+ * characters (%00, CR, LF ...) are refused: they have no place in a file
+ * name and would break an FTP or SFTP command line. */
 static int
 url_decode(const char *in, size_t len, char *out, size_t outlen,
     const char *what, char *err)
 {
-	size_t i, o = 0;
+	char *dec;
+	int n, i, ret = -1;
 
-	for (i = 0; i < len; i++) {
-		int c = (unsigned char)in[i];
-
-		if (c == '%' && i + 2 < len && hex_value(in[i + 1]) >= 0 &&
-		    hex_value(in[i + 2]) >= 0) {
-			c = hex_value(in[i + 1]) * 16 + hex_value(in[i + 2]);
-			i += 2;
-		}
-		if (c < 0x20 || c == 0x7f) {
-			errf(err, "%s: control character in the path", what);
-			return -1;
-		}
-		if (o + 1 >= outlen) {
-			errf(err, "%s: path too long", what);
-			return -1;
-		}
-		out[o++] = (char)c;
+	if (len == 0) {		/* curl_easy_unescape would take strlen */
+		out[0] = '\0';
+		return 0;
 	}
-	out[o] = '\0';
-	return 0;
+	if (len > INT_MAX) {
+		errf(err, "%s: path too long", what);
+		return -1;
+	}
+	if ((dec = curl_easy_unescape(NULL, in, (int)len, &n)) == NULL) {
+		errf(err, "%s: out of memory", what);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if ((unsigned char)dec[i] < 0x20 || dec[i] == 0x7f) {
+			errf(err, "%s: control character in the path", what);
+			goto done;
+		}
+	}
+	if ((size_t)n >= outlen) {
+		errf(err, "%s: path too long", what);
+		goto done;
+	}
+	memcpy(out, dec, (size_t)n);
+	out[n] = '\0';
+	ret = 0;
+done:
+	curl_free(dec);
+	return ret;
 }
 
 #if LIBCURL_VERSION_NUM >= 0x075500	/* 7.85.0 */
@@ -427,7 +419,7 @@ file_sink_write(char *ptr, size_t size, size_t nmemb, void *arg)
 		sink->too_large = 1;
 		return 0;
 	}
-	if (write_all(sink->fd, ptr, len) == -1) {
+	if (util_write_all(sink->fd, ptr, len) == -1) {
 		sink->write_errno = errno;
 		return 0;
 	}
@@ -453,7 +445,7 @@ transfer_get(const char *url, const char *local_path,
 	sink.max = TRANSFER_MAX_BYTES;
 	if (opts != NULL && opts->max_bytes > 0)
 		sink.max = opts->max_bytes;
-	redact_url(url, safe, sizeof(safe));
+	transfer_url_show(url, safe, sizeof(safe));
 	snprintf(what, sizeof(what), "get %s to %s", safe, local_path);
 	kind = url_kind(url);
 	if (kind == URL_UNKNOWN) {
@@ -505,18 +497,8 @@ transfer_get(const char *url, const char *local_path,
 		errf_errno(err, "%s: write %s", what, part);
 		goto fail;
 	}
-	if (rc != CURLE_OK && status >= 400) {
-		errf(err, "%s: HTTP status %ld", what, status);
+	if (perform_failed(rc, kind, status, what, errbuf, &hk, err))
 		goto fail;
-	}
-	if (rc != CURLE_OK) {
-		curl_error(err, what, rc, errbuf, &hk);
-		goto fail;
-	}
-	if (kind == URL_HTTP && (status < 200 || status > 299)) {
-		errf(err, "%s: HTTP status %ld", what, status);
-		goto fail;
-	}
 
 	if (fsync(sink.fd) == -1) {
 		errf_errno(err, "fsync %s", part);
@@ -532,7 +514,7 @@ transfer_get(const char *url, const char *local_path,
 		errf_errno(err, "rename %s to %s", part, local_path);
 		goto fail;
 	}
-	parent_dir(local_path, dir);
+	util_dirname(local_path, dir);
 	if (util_fsync_dir(dir, err) == -1)
 		goto fail;
 	ret = 0;
@@ -578,7 +560,7 @@ put_file(const char *local_path, const char *url, const char *what,
 		errf(err, "%s: path too long", what);
 		return -1;
 	}
-	parent_dir(path, dir);
+	util_dirname(path, dir);
 
 	in = open(local_path, O_RDONLY | O_CLOEXEC);
 	if (in == -1) {
@@ -607,7 +589,7 @@ put_file(const char *local_path, const char *url, const char *what,
 		}
 		if (r == 0)
 			break;
-		if (write_all(out, buf, (size_t)r) == -1) {
+		if (util_write_all(out, buf, (size_t)r) == -1) {
 			errf_errno(err, "%s: write %s", what, part);
 			goto fail;
 		}
@@ -820,25 +802,15 @@ put_curl(const char *local_path, const char *url, enum url_kind kind,
 	rc = curl_easy_perform(curl);
 	if (kind == URL_HTTP)
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	if (rc != CURLE_OK && status >= 400) {
-		errf(err, "%s: HTTP status %ld", what, status);
-		goto fail;
-	}
-	if (rc == CURLE_QUOTE_ERROR) {
+	if (rc == CURLE_QUOTE_ERROR) {	/* ftp, sftp: no HTTP status */
 		curl_error(err, what, rc, errbuf, &hk);
 		snprintf(err + strlen(err), ENUMDR_ERRLEN - strlen(err),
 		    "; renaming the uploaded .part file on the server failed%s",
 		    kind == URL_FTP ? ", the old file is unchanged" : "");
 		goto fail;
 	}
-	if (rc != CURLE_OK) {
-		curl_error(err, what, rc, errbuf, &hk);
+	if (perform_failed(rc, kind, status, what, errbuf, &hk, err))
 		goto fail;
-	}
-	if (kind == URL_HTTP && (status < 200 || status > 299)) {
-		errf(err, "%s: HTTP status %ld", what, status);
-		goto fail;
-	}
 	ret = 0;
 fail:
 	curl_easy_cleanup(curl);
@@ -855,7 +827,7 @@ transfer_put(const char *local_path, const char *url,
 	char safe[TRANSFER_URL_SHOW], what[TRANSFER_URL_SHOW + PATH_MAX];
 	enum url_kind kind;
 
-	redact_url(url, safe, sizeof(safe));
+	transfer_url_show(url, safe, sizeof(safe));
 	snprintf(what, sizeof(what), "put %s to %s", local_path, safe);
 	kind = url_kind(url);
 	switch (kind) {
@@ -870,22 +842,54 @@ transfer_put(const char *local_path, const char *url,
 	}
 }
 
+/* The relative reference that names file name in directory path (the
+ * path of a directory URL, with or without its final '/'), every segment
+ * of name percent-encoded by libcurl; malloc'd, NULL when out of memory.
+ * "./" keeps a ':' in the first segment from reading as a scheme. */
+static char *
+relative_ref(const char *path, const char *name)
+{
+	const char *last = strrchr(path, '/'), *p;
+	size_t o, seg;
+	char *out, *enc;
+
+	last = last != NULL ? last + 1 : path;	/* "" when path ends in '/' */
+	if ((out = malloc(strlen(last) + 3 * strlen(name) + 5)) == NULL)
+		return NULL;
+	o = (size_t)snprintf(out, strlen(last) + 4, "./%s%s", last,
+	    *last != '\0' ? "/" : "");
+	for (p = name; *p != '\0'; p += seg + (p[seg] == '/')) {
+		seg = strcspn(p, "/");
+		/* all but RFC 3986 unreserved characters */
+		if ((enc = curl_easy_escape(NULL, p, (int)seg)) == NULL) {
+			free(out);
+			return NULL;
+		}
+		if (p != name)
+			out[o++] = '/';
+		memcpy(out + o, enc, strlen(enc));
+		o += strlen(enc);
+		curl_free(enc);
+	}
+	out[o] = '\0';
+	return out;
+}
+
 int
 transfer_url_join(char *out, size_t outlen, const char *dir_url,
     const char *name, char *err)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	char safe[TRANSFER_URL_SHOW];
-	size_t o, dl, seg;
+	char safe[TRANSFER_URL_SHOW], *path = NULL, *joined = NULL;
+	char *url = NULL;
 	const char *p;
+	CURLU *u = NULL;
+	size_t seg;
+	int ret = -1;
 
-	redact_url(dir_url, safe, sizeof(safe));
-	dl = strlen(dir_url);
-	if (dl == 0 || strstr(dir_url, "://") == NULL) {
-		errf(err, "not a URL: \"%s\"", safe);
-		return -1;
-	}
-	if (name[0] == '\0' || name[0] == '/') {
+	if (outlen > 0)
+		out[0] = '\0';
+	transfer_url_show(dir_url, safe, sizeof(safe));
+	if (name[0] == '\0' || name[0] == '/' || strlen(name) > PATH_MAX) {
 		errf(err, "bad file name \"%s\" to join to a URL", name);
 		return -1;
 	}
@@ -898,38 +902,40 @@ transfer_url_join(char *out, size_t outlen, const char *dir_url,
 			return -1;
 		}
 	}
-	if (dir_url[dl - 1] == '/')	/* "file:///" stays file:/// */
-		dl--;
-	if (dl + 1 >= outlen)
-		goto fail;
-	memcpy(out, dir_url, dl);
-	o = dl;
-	out[o++] = '/';
-	/* Percent-encode all but RFC 3986 unreserved characters and '/'. */
-	for (p = name; *p != '\0'; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-		    c == '_' || c == '~' || c == '/') {
-			if (o + 1 >= outlen)
-				goto fail;
-			out[o++] = (char)c;
-		} else {
-			if (o + 3 >= outlen)
-				goto fail;
-			out[o++] = '%';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		}
+	if ((u = curl_url()) == NULL) {
+		errf(err, "out of memory joining %s and %s", safe, name);
+		return -1;
 	}
-	out[o] = '\0';
-	return 0;
-fail:
-	if (outlen > 0)
-		out[0] = '\0';
-	errf(err, "URL too long: %s + %s", safe, name);
-	return -1;
+	if (strstr(dir_url, "://") == NULL ||
+	    curl_url_set(u, CURLUPART_URL, dir_url,
+	    CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK) {
+		errf(err, "not a URL: \"%s\"", safe);
+		goto done;
+	}
+	if ((joined = relative_ref(path, name)) == NULL) {
+		errf(err, "out of memory joining %s and %s", safe, name);
+		goto done;
+	}
+	/* resolved against dir_url (RFC 3986 section 5.2) */
+	if (curl_url_set(u, CURLUPART_URL, joined,
+	    CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK) {
+		errf(err, "cannot join %s and %s", safe, name);
+		goto done;
+	}
+	if (strlen(url) >= outlen) {
+		errf(err, "URL too long: %s + %s", safe, name);
+		goto done;
+	}
+	memcpy(out, url, strlen(url) + 1);
+	ret = 0;
+done:
+	curl_free(path);
+	curl_free(url);
+	free(joined);
+	curl_url_cleanup(u);
+	return ret;
 }
 
 /* libcurl write callback of transfer_http_get: grow the buffer, keeping
@@ -985,7 +991,7 @@ transfer_http_get(const char *url, const struct transfer_opts *opts,
 		*status = 0;
 	memset(&sink, 0, sizeof(sink));
 	sink.max = max_bytes > 0 ? max_bytes : TRANSFER_HTTP_MAX;
-	redact_url(url, safe, sizeof(safe));
+	transfer_url_show(url, safe, sizeof(safe));
 	snprintf(what, sizeof(what), "GET %s", safe);
 	if (url_kind(url) != URL_HTTP) {
 		errf(err, "%s: not an http:// or https:// URL", what);

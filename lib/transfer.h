@@ -42,6 +42,12 @@ int transfer_get(const char *url, const char *local_path,
 int transfer_put(const char *local_path, const char *url,
     const struct transfer_opts *opts, char *err);
 
+#define TRANSFER_URL_SHOW 1024	/* a URL as messages show it */
+
+/* url into out with its password shown as "***": every message that
+ * names a URL shows it this way. */
+void transfer_url_show(const char *url, char *out, size_t outlen);
+
 /* Join a directory URL (with or without trailing '/') and a file name. */
 int transfer_url_join(char *out, size_t outlen, const char *dir_url,
     const char *name, char *err);

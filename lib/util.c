@@ -99,8 +99,8 @@ util_fsync_dir(const char *path, char *err)
 }
 
 /* Directory part of path into out (PATH_MAX). */
-static void
-dir_of(const char *path, char *out)
+void
+util_dirname(const char *path, char *out)
 {
 	char tmp[PATH_MAX];
 
@@ -108,8 +108,9 @@ dir_of(const char *path, char *out)
 	strlcpy_(out, dirname(tmp), PATH_MAX);
 }
 
-static int
-write_all(int fd, const void *buf, size_t len)
+/* write(2) until all of buf is out, again after EINTR. */
+int
+util_write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
 
@@ -143,7 +144,7 @@ util_write_file_atomic(const char *path, const void *buf, size_t len,
 		errf_errno(err, "create %s", tmp);
 		return -1;
 	}
-	if (write_all(fd, buf, len) == -1) {
+	if (util_write_all(fd, buf, len) == -1) {
 		errf_errno(err, "write %s", tmp);
 		goto fail;
 	}
@@ -161,7 +162,7 @@ util_write_file_atomic(const char *path, const void *buf, size_t len,
 		errf_errno(err, "rename %s to %s", tmp, path);
 		goto fail;
 	}
-	dir_of(path, dir);
+	util_dirname(path, dir);
 	return util_fsync_dir(dir, err);
 fail:
 	if (fd != -1)
@@ -291,7 +292,7 @@ util_copy_file(const char *src, const char *dst, char *err)
 		}
 		if (r == 0)
 			break;
-		if (write_all(out, buf, (size_t)r) == -1) {
+		if (util_write_all(out, buf, (size_t)r) == -1) {
 			errf_errno(err, "write %s", tmp);
 			goto fail;
 		}
@@ -312,7 +313,7 @@ util_copy_file(const char *src, const char *dst, char *err)
 		errf_errno(err, "rename %s to %s", tmp, dst);
 		goto fail;
 	}
-	dir_of(dst, dir);
+	util_dirname(dst, dir);
 	return util_fsync_dir(dir, err);
 fail:
 	if (in != -1)

@@ -65,6 +65,12 @@ int64_t util_now_ms(void);
 /* Current UTC time as 2026-11-29T15:34:26Z (out: at least 32 bytes). */
 void util_utc_iso8601(char *out, size_t outlen);
 
+/* The directory part of path (dirname(3)) into out (PATH_MAX bytes). */
+void util_dirname(const char *path, char *out);
+
+/* write(2) all len bytes, again after EINTR; -1 with errno. */
+int util_write_all(int fd, const void *buf, size_t len);
+
 /* join dir and name into out (PATH_MAX); -1 and err when too long. */
 int util_path_join(char *out, size_t outlen, const char *dir,
     const char *name, char *err);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "zonefile.h"
+#include "naptr.h"
 #include "util.h"
 
 struct zone_params {
@@ -137,7 +138,7 @@ static int
 write_number(void *ctx, const char *e164, const char *naptr)
 {
 	struct writer *w = ctx;
-	struct naptr_record r[STORE_MAX_NAPTR];
+	struct naptr_record r[NAPTR_MAX];
 	char owner[2 * STORE_E164_MAX], verr[ENUMDR_ERRLEN], *text = NULL;
 	const char *line, *nl;
 	size_t n;
@@ -151,8 +152,8 @@ write_number(void *ctx, const char *e164, const char *naptr)
 		    verr);
 		return -1;
 	}
-	if (store_naptr_parse(naptr, r, &n, verr) == -1 ||
-	    store_naptr_format(r, n, &text) == -1) {
+	if (naptr_parse(naptr, r, &n, verr) == -1 ||
+	    naptr_format(r, n, &text) == -1) {
 		errf(w->err, "zone %s: refusing to write it: number %s: %s",
 		    w->origin, e164, text == NULL && verr[0] == '\0' ?
 		    "out of memory" : verr);
@@ -261,7 +262,6 @@ zonefile_write_all(struct store *st, const char *dir, const char *only,
 	struct zonefile_result *res = NULL;
 	struct zone_info *z = NULL;
 	size_t nz = 0, i, n = 0;
-	sqlite3 *db = store_handle(st);
 	int ret = -1;
 
 	if (results)
@@ -272,10 +272,8 @@ zonefile_write_all(struct store *st, const char *dir, const char *only,
 	    util_remove_stale_temps(dir, 0, NULL, err) == -1)
 		return -1;
 	/* One read transaction: serials and numbers from the same state. */
-	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-		errf(err, "begin read transaction: %s", sqlite3_errmsg(db));
+	if (store_read_begin(st, err) != STORE_OK)
 		return -1;
-	}
 	if (store_list_zones(st, &z, &nz, err) != STORE_OK)
 		goto done;
 	res = calloc(nz ? nz : 1, sizeof(*res));
@@ -298,7 +296,7 @@ zonefile_write_all(struct store *st, const char *dir, const char *only,
 		goto done;
 	ret = 0;
 done:
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	store_read_end(st);
 	free(z);
 	if (ret == 0 && results) {
 		*results = res;

@@ -397,55 +397,28 @@ int
 agent_read_zones(struct store *st, struct pub_zone **zonesp, size_t *np,
     int64_t *journal, char *err)
 {
-	struct pub_zone *z = NULL, *nz;
-	sqlite3_stmt *q = NULL;
-	size_t n = 0, cap = 0;
-	int rc, ret = -1;
+	struct zone_info *zi = NULL;
+	struct pub_zone *z = NULL;
+	size_t n = 0, i;
 
 	*zonesp = NULL;
 	*np = 0;
-	/* One read transaction: zones and journal of the same commit. */
-	rc = sqlite3_exec(store_handle(st), "BEGIN", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		store_sqlite_error(st, rc, "begin read", err);
+	/* Zones and journal of the same commit; no number count. */
+	if (store_zones(st, 0, 0, &zi, &n, journal, err) != STORE_OK)
+		return -1;
+	if (n > 0 && (z = calloc(n, sizeof(*z))) == NULL) {
+		errf(err, "out of memory reading zone serials");
+		free(zi);
 		return -1;
 	}
-	/* Not store_list_zones: its number count is a scan per zone. */
-	rc = sqlite3_prepare_v2(store_handle(st), "SELECT origin, serial FROM"
-	    " zone ORDER BY origin", -1, &q, NULL);
-	if (rc != SQLITE_OK) {
-		store_sqlite_error(st, rc, "read zone serials", err);
-		goto fail;
+	for (i = 0; i < n; i++) {
+		strlcpy_(z[i].origin, zi[i].origin, sizeof(z[i].origin));
+		z[i].serial = zi[i].serial;
 	}
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((nz = realloc(z, cap * sizeof(*z))) == NULL) {
-				errf(err, "out of memory reading zone serials");
-				goto fail;
-			}
-			z = nz;
-		}
-		strlcpy_(z[n].origin, (const char *)sqlite3_column_text(q, 0),
-		    sizeof(z[n].origin));
-		z[n].serial = (uint32_t)sqlite3_column_int64(q, 1);
-		n++;
-	}
-	if (rc != SQLITE_DONE) {
-		store_sqlite_error(st, rc, "read zone serials", err);
-		goto fail;
-	}
-	if (store_journal_position(st, journal, err) != STORE_OK)
-		goto fail;
+	free(zi);
 	*zonesp = z;
 	*np = n;
-	z = NULL;
-	ret = 0;
-fail:
-	sqlite3_finalize(q);
-	sqlite3_exec(store_handle(st), "COMMIT", NULL, NULL, NULL);
-	free(z);
-	return ret;
+	return 0;
 }
 
 int

@@ -35,6 +35,7 @@
 
 #include "agent.h"
 #include "log.h"
+#include "naptr.h"
 #include "util.h"
 
 #define NUMBERS_PATH "/v1/numbers"
@@ -184,7 +185,7 @@ get_u16(json_t *obj, const char *key, uint16_t *out, const char *where,
 	return 0;
 }
 
-/* Which field store_naptr_valid's message is about. */
+/* Which field naptr_valid's message is about. */
 static const char *
 naptr_error_field(const char *msg)
 {
@@ -219,10 +220,10 @@ parse_naptr_list(json_t *arr, const char *where, struct number_entry *e,
 		return -1;
 	}
 	if (!json_is_array(arr) || json_array_size(arr) < 1 ||
-	    json_array_size(arr) > STORE_MAX_NAPTR) {
+	    json_array_size(arr) > NAPTR_MAX) {
 		prov_fail(pe, MHD_HTTP_BAD_REQUEST, where,
 		    "%s: must be an array of 1 to %d NAPTR records", where,
-		    STORE_MAX_NAPTR);
+		    NAPTR_MAX);
 		return -1;
 	}
 	e->nnaptr = json_array_size(arr);
@@ -248,7 +249,7 @@ parse_naptr_list(json_t *arr, const char *where, struct number_entry *e,
 		    get_string(o, "replacement", 0, r->replacement,
 		    sizeof(r->replacement), at, pe) == -1)
 			return -1;
-		if (store_naptr_valid(r, verr) == -1) {
+		if (naptr_valid(r, verr) == -1) {
 			f = naptr_error_field(verr);
 			if (f != NULL)
 				snprintf(field, sizeof(field), "%s.%s", at, f);

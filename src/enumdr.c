@@ -26,7 +26,8 @@
 #include "control.h"
 #include "dnsprobe.h"
 #include "exitcodes.h"
-#include "serial.h"
+#include "naptr.h"
+#include "rfc1982.h"
 #include "snapshot.h"
 #include "store.h"
 #include "sync.h"
@@ -432,7 +433,7 @@ sip_record(const char *uri, struct naptr_record *r, char *err)
 		return -1;
 	}
 	strlcpy_(r->replacement, ".", sizeof(r->replacement));
-	return store_naptr_valid(r, err);
+	return naptr_valid(r, err);
 }
 
 /* One change as the body of the agent's `provision` request: the shape
@@ -524,7 +525,7 @@ cmd_provision(struct ctx *c, int argc, char **argv)
 			s = store_get_number(c->st, argv[1], e, err);
 			if (s != STORE_OK)
 				return fail(store_exit(s), err);
-			if (store_naptr_format(e->naptr, e->nnaptr, &text) == -1)
+			if (naptr_format(e->naptr, e->nnaptr, &text) == -1)
 				return fail(EXIT_SOFTWARE, "out of memory");
 			printf("%s zone %s\n%s\n", e->e164, e->zone, text);
 			free(text);
@@ -536,7 +537,7 @@ cmd_provision(struct ctx *c, int argc, char **argv)
 		for (i = 2; i < argc; i += 2) {
 			if (i + 1 >= argc)
 				return usage_error("provision: %s needs a value", argv[i]);
-			if (e->nnaptr >= STORE_MAX_NAPTR)
+			if (e->nnaptr >= NAPTR_MAX)
 				return fail(EXIT_DATAERR, "too many NAPTR records");
 			if (strcmp(argv[i], "--sip") == 0) {
 				if (sip_record(argv[i + 1], &e->naptr[e->nnaptr], err) == -1)
@@ -545,7 +546,7 @@ cmd_provision(struct ctx *c, int argc, char **argv)
 			} else if (strcmp(argv[i], "--naptr") == 0) {
 				size_t got;
 				if (strchr(argv[i + 1], '\n') != NULL ||
-				    store_naptr_parse(argv[i + 1], &e->naptr[e->nnaptr],
+				    naptr_parse(argv[i + 1], &e->naptr[e->nnaptr],
 				    &got, err) == -1)
 					return fail(EXIT_DATAERR, err);
 				e->nnaptr += got;
@@ -909,7 +910,7 @@ cmd_dns_wait(struct ctx *c, int argc, char **argv)
 			err[0] = '\0';
 			if (dnsprobe_soa_serial(addr, port, z[i].origin,
 			    left < 1000 ? (int)left : 1000, &served, err) == 0 &&
-			    serial_cmp(served, want) == SERIAL_EQUAL)
+			    rfc1982_cmp(served, want) == RFC1982_EQUAL)
 				break;
 			usleep(50000);
 		}

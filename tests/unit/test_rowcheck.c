@@ -16,6 +16,7 @@
 
 #include <sqlite3.h>
 
+#include "naptr.h"
 #include "sha256.h"
 #include "snapshot.h"
 #include "store.h"
@@ -48,7 +49,7 @@ add(struct store *st, const char *e164)
 	memset(&ch, 0, sizeof(ch));
 	ch.op = STORE_ADD;
 	strlcpy_(ch.entry.e164, e164, sizeof(ch.entry.e164));
-	if (store_naptr_parse(GOOD_NAPTR, ch.entry.naptr, &ch.entry.nnaptr,
+	if (naptr_parse(GOOD_NAPTR, ch.entry.naptr, &ch.entry.nnaptr,
 	    err) || store_apply(st, &ch, 1, NULL, NULL, err) != STORE_OK)
 		diag("add %s: %s", e164, err);
 }
@@ -402,7 +403,7 @@ main(void)
 	    STORE_EINVAL, "store: a parameter with a newline is refused");
 	ok(store_set_parameter(a, "dns.soa_mname", "ns1.example.net.", err) ==
 	    STORE_OK, "store: a valid dns.soa_mname is kept");
-	ok(store_naptr_text_valid(GOOD_NAPTR, err) == 0,
+	ok(naptr_text_valid(GOOD_NAPTR, err) == 0,
 	    "store: canonical NAPTR text is valid");
 
 	store_close(a);

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "naptr.h"
 #include "sha256.h"
 #include "snapshot.h"
 #include "store.h"
@@ -222,7 +223,7 @@ number_text(struct store *st, const char *e164)
 
 	if (store_get_number(st, e164, &e, err) != STORE_OK)
 		return strdup(err);
-	if (store_naptr_format(e.naptr, e.nnaptr, &text) == -1)
+	if (naptr_format(e.naptr, e.nnaptr, &text) == -1)
 		return NULL;
 	return text;
 }

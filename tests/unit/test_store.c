@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "naptr.h"
 #include "store.h"
 #include "tap.h"
 #include "util.h"
@@ -81,30 +82,30 @@ test_validation(void)
 	strcpy(r.service, "E2U+sip");
 	strcpy(r.regexp, "!^\\+46(.*)$!sip:\\1@example.net!");
 	strcpy(r.replacement, ".");
-	ok(store_naptr_valid(&r, err) == 0, "NAPTR with backreference ok");
+	ok(naptr_valid(&r, err) == 0, "NAPTR with backreference ok");
 	strcpy(r.regexp, "!^.*$!sip:x@example.net");
-	ok(store_naptr_valid(&r, err) == -1, "regexp missing delimiter refused");
+	ok(naptr_valid(&r, err) == -1, "regexp missing delimiter refused");
 	like(err, "RFC 3402", "error cites the RFC");
 	strcpy(r.regexp, "!^.*$!sip:x@example.net!");
 	strcpy(r.replacement, "sip.example.net");
-	ok(store_naptr_valid(&r, err) == -1,
+	ok(naptr_valid(&r, err) == -1,
 	    "regexp and replacement together refused");
 	strcpy(r.replacement, ".");
 	strcpy(r.flags, "U!");
-	ok(store_naptr_valid(&r, err) == -1, "bad flags refused");
+	ok(naptr_valid(&r, err) == -1, "bad flags refused");
 	strcpy(r.flags, "U");
 	r.service[0] = '\0';
-	ok(store_naptr_valid(&r, err) == -1, "empty service refused");
+	ok(naptr_valid(&r, err) == -1, "empty service refused");
 	strcpy(r.service, "E2U+sip");
 	r.regexp[0] = '\0';
 	strcpy(r.replacement, "_sip._udp.example.net");
-	ok(store_naptr_valid(&r, err) == 0, "non-terminal NAPTR ok");
+	ok(naptr_valid(&r, err) == 0, "non-terminal NAPTR ok");
 }
 
 static void
 test_format_roundtrip(void)
 {
-	struct naptr_record r[2], back[STORE_MAX_NAPTR];
+	struct naptr_record r[2], back[NAPTR_MAX];
 	char err[ENUMDR_ERRLEN], *text = NULL;
 	size_t n = 0;
 
@@ -119,16 +120,16 @@ test_format_roundtrip(void)
 	strcpy(r[1].service, "E2U+voice:tel");
 	strcpy(r[1].regexp, "");
 	strcpy(r[1].replacement, "next.example.net.");
-	ok(store_naptr_format(r, 2, &text) == 0, "format two records");
+	ok(naptr_format(r, 2, &text) == 0, "format two records");
 	like(text, "100 10 \"u\" \"E2U+sip\" \"!^\\\\+(.*)$!sip:\\\\1@a\\\"b.example!\" .",
 	    "presentation form escapes \\ and \"");
-	ok(store_naptr_parse(text, back, &n, err) == 0, "parse it back");
+	ok(naptr_parse(text, back, &n, err) == 0, "parse it back");
 	is_int(n, 2, "two records back");
 	ok(memcmp(r, back, sizeof(r)) == 0, "records identical after round trip");
 	free(text);
-	ok(store_naptr_parse("100 10 \"U\" \"E2U+sip\"", back, &n, err) == -1,
+	ok(naptr_parse("100 10 \"U\" \"E2U+sip\"", back, &n, err) == -1,
 	    "short line refused");
-	ok(store_naptr_parse("70000 10 \"U\" \"E2U+sip\" \"!a!b!\" .", back,
+	ok(naptr_parse("70000 10 \"U\" \"E2U+sip\" \"!a!b!\" .", back,
 	    &n, err) == -1, "order > 65535 refused");
 	like(err, "0-65535", "error names the range");
 }
@@ -285,6 +286,70 @@ test_not_a_database(void)
 	like(err, "/nonexistent/dir/x.db", "error names the path");
 }
 
+/* store_zones: one call for every reader of the zone list. */
+static void
+test_zones(void)
+{
+	char err[ENUMDR_ERRLEN], path[] = "/tmp/enumdr-test-zones-XXXXXX";
+	struct store_change c;
+	struct zone_info *z = NULL;
+	struct store *st, *snap;
+	int64_t journal = -1;
+	size_t n = 0;
+	int fd;
+
+	if ((fd = mkstemp(path)) == -1) {
+		ok(0, "mkstemp");
+		return;
+	}
+	close(fd);
+	unlink(path);
+	if (store_open(path, STORE_CREATE, &st, err) != STORE_OK) {
+		diag("open %s: %s", path, err);
+		ok(0, "open a database for store_zones");
+		return;
+	}
+	store_add_zone(st, "7.4.e164.arpa", 5, err);
+	store_add_zone(st, "6.4.e164.arpa", 17, err);
+	memset(&c, 0, sizeof(c));
+	c.op = STORE_ADD;
+	sip_entry(&c.entry, "+46701");
+	ok(store_apply(st, &c, 1, NULL, NULL, err) == STORE_OK, "one number");
+
+	ok(store_zones(st, 0, 0, &z, &n, &journal, err) == STORE_OK,
+	    "store_zones without the count");
+	is_int(n, 2, "both zones");
+	if (n == 2) {
+		is_str(z[0].origin, "6.4.e164.arpa", "in origin order");
+		is_int(z[0].serial, 18, "serial after the change");
+		is_str(z[0].prefix, "46", "prefix");
+		is_int(z[0].numbers, -1, "numbers not counted");
+		ok(strlen(z[0].updated_at) == 20, "updated_at read");
+	}
+	is_int(journal, 1, "journal position of the same read");
+	free(z);
+	ok(store_zones(st, STORE_ZONES_COUNT, 0, &z, &n, NULL, err) ==
+	    STORE_OK && n == 2 && z[0].numbers == 1 && z[1].numbers == 0,
+	    "STORE_ZONES_COUNT counts each zone's numbers");
+	free(z);
+	ok(store_zones(st, 0, 1, &z, &n, NULL, err) == STORE_EIO &&
+	    z == NULL && n == 0, "more zones than max: refused");
+	like(err, "more than 1 zones", "error says the limit");
+	store_close(st);
+
+	/* a snapshot copy: read-only, no schema-version check */
+	ok(store_open(path, STORE_READONLY | STORE_SNAPSHOT, &snap, err) ==
+	    STORE_OK, "open as a snapshot");
+	if (snap != NULL) {
+		ok(store_zones(snap, 0, 0, &z, &n, &journal, err) ==
+		    STORE_OK && n == 2 && journal == 1,
+		    "store_zones on the snapshot");
+		free(z);
+		store_close(snap);
+	}
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -293,5 +358,6 @@ main(void)
 	test_changes();
 	test_serial_wrap();
 	test_not_a_database();
+	test_zones();
 	return tap_done();
 }

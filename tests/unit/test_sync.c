@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "serial.h"
+#include "rfc1982.h"
 #include "sha256.h"
 #include "snapshot.h"
 #include "store.h"

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "naptr.h"
 #include "store.h"
 #include "tap.h"
 #include "util.h"
@@ -23,7 +24,7 @@ add(struct store *st, const char *e164, const char *naptr)
 	memset(&ch, 0, sizeof(ch));
 	ch.op = STORE_ADD;
 	strlcpy_(ch.entry.e164, e164, sizeof(ch.entry.e164));
-	if (store_naptr_parse(naptr, ch.entry.naptr, &ch.entry.nnaptr, err) ||
+	if (naptr_parse(naptr, ch.entry.naptr, &ch.entry.nnaptr, err) ||
 	    store_apply(st, &ch, 1, NULL, NULL, err) != STORE_OK)
 		diag("add %s: %s", e164, err);
 }

@@ -116,6 +116,26 @@ count_named(const char *dir, const char *needle)
 	return n;
 }
 
+/* transfer_url_show: the one redaction every message uses. */
+static void
+test_url_show(void)
+{
+	char out[TRANSFER_URL_SHOW];
+
+	transfer_url_show("ftp://u:pw@h/d/x.db", out, sizeof(out));
+	is_str(out, "ftp://u:***@h/d/x.db", "password shown as ***");
+	transfer_url_show("http://u:s3cret@[::1]:8080/hb", out, sizeof(out));
+	is_str(out, "http://u:***@[::1]:8080/hb", "... with a port and IPv6");
+	transfer_url_show("sftp://u@h/~/d/", out, sizeof(out));
+	is_str(out, "sftp://u@h/~/d/", "no password: the URL as given");
+	transfer_url_show("HTTP://H/x%3F", out, sizeof(out));
+	is_str(out, "HTTP://H/x%3F", "... not normalised");
+	transfer_url_show("/tmp/x", out, sizeof(out));
+	is_str(out, "/tmp/x", "not a URL, no '@': shown");
+	transfer_url_show("ftp://u:p w@h/", out, sizeof(out));
+	ok(strstr(out, "p w") == NULL, "unparseable with '@': not shown");
+}
+
 static void
 test_join(void)
 {
@@ -265,6 +285,7 @@ selftest(const char *dir)
 		printf("Bail out! %s\n", err);
 		return 1;
 	}
+	test_url_show();
 	test_join();
 	test_file(dir, &opts);
 	test_errors(dir, &opts);

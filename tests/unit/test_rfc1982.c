@@ -1,5 +1,5 @@
 /*
- * test_serial.c — RFC 1982 serial arithmetic (S0.2) and the SHA-256
+ * test_rfc1982.c — RFC 1982 serial arithmetic (S0.2) and the SHA-256
  * known-answer vectors (FIPS 180-4 examples) used for snapshot checksums.
  */
 #include <stdint.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "serial.h"
+#include "rfc1982.h"
 #include "sha256.h"
 #include "util.h"
 #include "tap.h"
@@ -16,67 +16,67 @@
 static void
 test_cmp(void)
 {
-	is_int(serial_cmp(0, 0), SERIAL_EQUAL, "0 == 0");
-	is_int(serial_cmp(17, 17), SERIAL_EQUAL, "17 == 17");
-	is_int(serial_cmp(0xFFFFFFFFu, 0xFFFFFFFFu), SERIAL_EQUAL,
+	is_int(rfc1982_cmp(0, 0), RFC1982_EQUAL, "0 == 0");
+	is_int(rfc1982_cmp(17, 17), RFC1982_EQUAL, "17 == 17");
+	is_int(rfc1982_cmp(0xFFFFFFFFu, 0xFFFFFFFFu), RFC1982_EQUAL,
 	    "0xFFFFFFFF == 0xFFFFFFFF");
 
-	is_int(serial_cmp(1, 2), SERIAL_LESS, "1 < 2");
-	is_int(serial_cmp(2, 1), SERIAL_GREATER, "2 > 1");
-	is_int(serial_cmp(0, 1), SERIAL_LESS, "0 < 1");
+	is_int(rfc1982_cmp(1, 2), RFC1982_LESS, "1 < 2");
+	is_int(rfc1982_cmp(2, 1), RFC1982_GREATER, "2 > 1");
+	is_int(rfc1982_cmp(0, 1), RFC1982_LESS, "0 < 1");
 
 	/* Wrap-around. */
-	is_int(serial_cmp(0xFFFFFFFFu, 0), SERIAL_LESS, "0xFFFFFFFF < 0");
-	is_int(serial_cmp(0, 0xFFFFFFFFu), SERIAL_GREATER, "0 > 0xFFFFFFFF");
-	is_int(serial_cmp(0xFFFFFFF0u, 5), SERIAL_LESS, "0xFFFFFFF0 < 5");
-	is_int(serial_cmp(5, 0xFFFFFFF0u), SERIAL_GREATER, "5 > 0xFFFFFFF0");
+	is_int(rfc1982_cmp(0xFFFFFFFFu, 0), RFC1982_LESS, "0xFFFFFFFF < 0");
+	is_int(rfc1982_cmp(0, 0xFFFFFFFFu), RFC1982_GREATER, "0 > 0xFFFFFFFF");
+	is_int(rfc1982_cmp(0xFFFFFFF0u, 5), RFC1982_LESS, "0xFFFFFFF0 < 5");
+	is_int(rfc1982_cmp(5, 0xFFFFFFF0u), RFC1982_GREATER, "5 > 0xFFFFFFF0");
 
 	/* Largest defined distance, 2^31 - 1, both directions. */
-	is_int(serial_cmp(0, 0x7FFFFFFFu), SERIAL_LESS, "0 < 2^31-1");
-	is_int(serial_cmp(0x7FFFFFFFu, 0), SERIAL_GREATER, "2^31-1 > 0");
-	is_int(serial_cmp(10, 10 + 0x7FFFFFFFu), SERIAL_LESS,
+	is_int(rfc1982_cmp(0, 0x7FFFFFFFu), RFC1982_LESS, "0 < 2^31-1");
+	is_int(rfc1982_cmp(0x7FFFFFFFu, 0), RFC1982_GREATER, "2^31-1 > 0");
+	is_int(rfc1982_cmp(10, 10 + 0x7FFFFFFFu), RFC1982_LESS,
 	    "10 < 10 + (2^31-1)");
-	is_int(serial_cmp(10 + 0x7FFFFFFFu, 10), SERIAL_GREATER,
+	is_int(rfc1982_cmp(10 + 0x7FFFFFFFu, 10), RFC1982_GREATER,
 	    "10 + (2^31-1) > 10");
-	is_int(serial_cmp(0xFFFFFFFFu, 0x7FFFFFFEu), SERIAL_LESS,
+	is_int(rfc1982_cmp(0xFFFFFFFFu, 0x7FFFFFFEu), RFC1982_LESS,
 	    "0xFFFFFFFF < 0x7FFFFFFE (distance 2^31-1 across the wrap)");
 	/* Distance 2^31 + 1 is 2^31 - 1 the other way round. */
-	is_int(serial_cmp(0, 0x80000001u), SERIAL_GREATER,
+	is_int(rfc1982_cmp(0, 0x80000001u), RFC1982_GREATER,
 	    "0 > 0x80000001 (distance 2^31+1 = 2^31-1 backwards)");
 
 	/* Exactly 2^31: undefined both ways (the (int32_t)(a-b) idiom says
 	 * "less" both ways here). */
-	is_int(serial_cmp(0, 0x80000000u), SERIAL_UNDEFINED,
+	is_int(rfc1982_cmp(0, 0x80000000u), RFC1982_UNDEFINED,
 	    "0 vs 0x80000000 undefined");
-	is_int(serial_cmp(0x80000000u, 0), SERIAL_UNDEFINED,
+	is_int(rfc1982_cmp(0x80000000u, 0), RFC1982_UNDEFINED,
 	    "0x80000000 vs 0 undefined");
-	is_int(serial_cmp(5, 0x80000005u), SERIAL_UNDEFINED,
+	is_int(rfc1982_cmp(5, 0x80000005u), RFC1982_UNDEFINED,
 	    "5 vs 0x80000005 undefined");
-	is_int(serial_cmp(0x80000005u, 5), SERIAL_UNDEFINED,
+	is_int(rfc1982_cmp(0x80000005u, 5), RFC1982_UNDEFINED,
 	    "0x80000005 vs 5 undefined");
-	is_int(serial_cmp(0xFFFFFFFFu, 0x7FFFFFFFu), SERIAL_UNDEFINED,
+	is_int(rfc1982_cmp(0xFFFFFFFFu, 0x7FFFFFFFu), RFC1982_UNDEFINED,
 	    "0xFFFFFFFF vs 0x7FFFFFFF undefined");
 
-	is_str(serial_order_name(SERIAL_EQUAL), "equal", "name equal");
-	is_str(serial_order_name(SERIAL_LESS), "less", "name less");
-	is_str(serial_order_name(SERIAL_GREATER), "greater", "name greater");
-	is_str(serial_order_name(SERIAL_UNDEFINED), "undefined",
+	is_str(rfc1982_order_name(RFC1982_EQUAL), "equal", "name equal");
+	is_str(rfc1982_order_name(RFC1982_LESS), "less", "name less");
+	is_str(rfc1982_order_name(RFC1982_GREATER), "greater", "name greater");
+	is_str(rfc1982_order_name(RFC1982_UNDEFINED), "undefined",
 	    "name undefined");
 }
 
 static void
 test_add(void)
 {
-	is_int(serial_add(0, 0), 0, "0 + 0");
-	is_int(serial_add(1, 1), 2, "1 + 1");
-	is_int(serial_add(0xFFFFFFFFu, 1), 0, "0xFFFFFFFF + 1 wraps to 0");
-	is_int(serial_add(0xFFFFFFF0u, 0x20), 0x10, "0xFFFFFFF0 + 0x20 = 0x10");
-	is_int(serial_add(0x80000000u, 0x7FFFFFFFu), 0xFFFFFFFFu,
+	is_int(rfc1982_add(0, 0), 0, "0 + 0");
+	is_int(rfc1982_add(1, 1), 2, "1 + 1");
+	is_int(rfc1982_add(0xFFFFFFFFu, 1), 0, "0xFFFFFFFF + 1 wraps to 0");
+	is_int(rfc1982_add(0xFFFFFFF0u, 0x20), 0x10, "0xFFFFFFF0 + 0x20 = 0x10");
+	is_int(rfc1982_add(0x80000000u, 0x7FFFFFFFu), 0xFFFFFFFFu,
 	    "0x80000000 + (2^31-1)");
-	is_int(serial_add(1, 0x7FFFFFFFu), 0x80000000u, "1 + (2^31-1)");
-	ok(serial_cmp(0xFFFFFFFFu, serial_add(0xFFFFFFFFu, 1)) == SERIAL_LESS,
+	is_int(rfc1982_add(1, 0x7FFFFFFFu), 0x80000000u, "1 + (2^31-1)");
+	ok(rfc1982_cmp(0xFFFFFFFFu, rfc1982_add(0xFFFFFFFFu, 1)) == RFC1982_LESS,
 	    "s < s + 1 across the wrap");
-	ok(serial_cmp(7, serial_add(7, 0x7FFFFFFFu)) == SERIAL_LESS,
+	ok(rfc1982_cmp(7, rfc1982_add(7, 0x7FFFFFFFu)) == RFC1982_LESS,
 	    "s < s + (2^31-1)");
 }
 

@@ -1,5 +1,5 @@
 /*
- * serial.c — RFC 1982 serial number arithmetic for 32-bit zone serials
+ * rfc1982.c — RFC 1982 serial number arithmetic for 32-bit zone serials
  * (S0.1, S0.2).
  *
  * Comparison is done on the unsigned distance d = (b - a) mod 2^32 rather
@@ -11,23 +11,23 @@
 #include <assert.h>
 #include <stdint.h>
 
-#include "serial.h"
+#include "rfc1982.h"
 
-#define SERIAL_HALF ((uint32_t)1 << 31)   /* 2^(SERIAL_BITS - 1) */
+#define RFC1982_HALF ((uint32_t)1 << 31)   /* 2^(SERIAL_BITS - 1) */
 
 /* Order of a relative to b (RFC 1982 section 3.2). */
-enum serial_order
-serial_cmp(uint32_t a, uint32_t b)
+enum rfc1982_order
+rfc1982_cmp(uint32_t a, uint32_t b)
 {
 	uint32_t d;
 
 	if (a == b)
-		return SERIAL_EQUAL;
+		return RFC1982_EQUAL;
 	d = b - a;              /* how far b is ahead of a, mod 2^32 */
-	if (d == SERIAL_HALF)
-		return SERIAL_UNDEFINED;
+	if (d == RFC1982_HALF)
+		return RFC1982_UNDEFINED;
 	/* b ahead of a by less than 2^31: a is older. */
-	return d < SERIAL_HALF ? SERIAL_LESS : SERIAL_GREATER;
+	return d < RFC1982_HALF ? RFC1982_LESS : RFC1982_GREATER;
 }
 
 /*
@@ -36,25 +36,25 @@ serial_cmp(uint32_t a, uint32_t b)
  * build returns s unchanged rather than a serial that goes backwards.
  */
 uint32_t
-serial_add(uint32_t s, uint32_t n)
+rfc1982_add(uint32_t s, uint32_t n)
 {
-	assert(n <= SERIAL_HALF - 1);
-	if (n > SERIAL_HALF - 1)
+	assert(n <= RFC1982_HALF - 1);
+	if (n > RFC1982_HALF - 1)
 		return s;
 	return s + n;           /* unsigned: wraps mod 2^32 */
 }
 
 const char *
-serial_order_name(enum serial_order o)
+rfc1982_order_name(enum rfc1982_order o)
 {
 	switch (o) {
-	case SERIAL_EQUAL:
+	case RFC1982_EQUAL:
 		return "equal";
-	case SERIAL_LESS:
+	case RFC1982_LESS:
 		return "less";
-	case SERIAL_GREATER:
+	case RFC1982_GREATER:
 		return "greater";
-	case SERIAL_UNDEFINED:
+	case RFC1982_UNDEFINED:
 		return "undefined";
 	}
 	return "unknown";
