@@ -43,32 +43,40 @@ naptr_domain_valid(const char *s)
 }
 
 int
-naptr_valid(const struct naptr_record *r, char *err)
+naptr_check(const struct naptr_record *r, const char **field, char *err)
 {
-	const char *p;
+	const char *p, *unused;
 	size_t ndelim = 0;
 	char delim;
+
+	if (field == NULL)
+		field = &unused;
+	*field = NULL;
 
 	if (memchr(r->flags, '\0', sizeof(r->flags)) == NULL ||
 	    memchr(r->service, '\0', sizeof(r->service)) == NULL ||
 	    memchr(r->regexp, '\0', sizeof(r->regexp)) == NULL ||
 	    memchr(r->replacement, '\0', sizeof(r->replacement)) == NULL) {
+		*field = NULL;
 		errf(err, "NAPTR field too long");
 		return -1;
 	}
 	for (p = r->flags; *p; p++) {
 		if (!isalnum((unsigned char)*p)) {
+			*field = "flags";
 			errf(err, "NAPTR flags \"%s\": only letters and digits"
 			    " are allowed (RFC 3403)", r->flags);
 			return -1;
 		}
 	}
 	if (r->service[0] == '\0') {
+		*field = "service";
 		errf(err, "NAPTR service is empty (ENUM needs e.g. E2U+sip)");
 		return -1;
 	}
 	for (p = r->service; *p; p++) {
 		if (!isalnum((unsigned char)*p) && strchr("+:.-_", *p) == NULL) {
+			*field = "service";
 			errf(err, "NAPTR service \"%s\": character '%c' is not"
 			    " allowed", r->service, *p);
 			return -1;
@@ -76,6 +84,7 @@ naptr_valid(const struct naptr_record *r, char *err)
 	}
 	for (p = r->regexp; *p; p++) {
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e) {
+			*field = "regexp";
 			errf(err, "NAPTR regexp has a non-printable character"
 			    " at position %ld", (long)(p - r->regexp) + 1);
 			return -1;
@@ -85,6 +94,7 @@ naptr_valid(const struct naptr_record *r, char *err)
 		delim = r->regexp[0];
 		if (isdigit((unsigned char)delim) || delim == '\\' ||
 		    delim == 'i') {
+			*field = "regexp";
 			errf(err, "NAPTR regexp \"%s\": '%c' cannot be the"
 			    " delimiter (RFC 3402)", r->regexp, delim);
 			return -1;
@@ -100,6 +110,7 @@ naptr_valid(const struct naptr_record *r, char *err)
 		p = r->regexp + strlen(r->regexp) - 1;
 		if (ndelim != 3 || (*p != delim && !(*p == 'i' &&
 		    p > r->regexp && p[-1] == delim))) {
+			*field = "regexp";
 			errf(err, "NAPTR regexp \"%s\": must be"
 			    " DELIM ERE DELIM REPLACEMENT DELIM [i] (RFC 3402)",
 			    r->regexp);
@@ -107,22 +118,31 @@ naptr_valid(const struct naptr_record *r, char *err)
 		}
 		if (strcmp(r->replacement, ".") != 0 &&
 		    r->replacement[0] != '\0') {
+			*field = "replacement";
 			errf(err, "NAPTR replacement \"%s\" must be \".\" when"
 			    " a regexp is given (RFC 3403)", r->replacement);
 			return -1;
 		}
 	} else if (r->replacement[0] == '\0' ||
 	    strcmp(r->replacement, ".") == 0) {
+		*field = "regexp";
 		errf(err, "NAPTR record needs a regexp or a replacement"
 		    " domain");
 		return -1;
 	}
 	if (r->replacement[0] != '\0' && !naptr_domain_valid(r->replacement)) {
+		*field = "replacement";
 		errf(err, "NAPTR replacement \"%s\" is not a domain name",
 		    r->replacement);
 		return -1;
 	}
 	return 0;
+}
+
+int
+naptr_valid(const struct naptr_record *r, char *err)
+{
+	return naptr_check(r, NULL, err);
 }
 
 /* ---- NAPTR presentation format -------------------------------------- */

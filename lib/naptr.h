@@ -30,6 +30,11 @@ struct naptr_record {
 /* One record's fields: flags, service, an RFC 3402 regexp or a
  * replacement domain (RFC 3403). */
 int naptr_valid(const struct naptr_record *r, char *err);
+/* The same, and *field (when field is not NULL) names the field at fault:
+ * "flags", "service", "regexp" (also for a record with neither regexp nor
+ * replacement), "replacement", or NULL. */
+int naptr_check(const struct naptr_record *r, const char **field,
+    char *err);
 /* A domain name in presentation form: "." or labels of [A-Za-z0-9_-],
  * at most 253 bytes (a NAPTR replacement; the store's SOA and NS
  * parameters use it too). */

@@ -23,6 +23,7 @@
 #include "rfc1982.h"
 #include "snapshot.h"
 #include "store.h"
+#include "alarm_ids.h"
 #include "sync.h"
 #include "util.h"
 
@@ -357,17 +358,23 @@ sync_compare_history(struct store *st, const struct serial_file *peer,
 	int ret = -1;
 
 	memset(rep, 0, sizeof(*rep));
+	/* which side failed: the peer's file or our own database */
+	rep->step = SYNC_STEP_READ_SNAPSHOT;
 	if (sqlite3_open_v2(peer_db, &db, SQLITE_OPEN_READONLY, NULL) !=
 	    SQLITE_OK) {
 		errf(err, "open peer snapshot %s: %s", peer_db,
 		    db ? sqlite3_errmsg(db) : "out of memory");
 		goto done;
 	}
-	if (history_read(db, peer_db, &peer_hist, err) == -1 ||
-	    history_read(store_handle(st), store_path(st), &own_hist,
+	if (history_read(db, peer_db, &peer_hist, err) == -1)
+		goto done;
+	rep->step = SYNC_STEP_QUERY_OWN;
+	if (history_read(store_handle(st), store_path(st), &own_hist,
 	    err) == -1)
 		goto done;
 	ret = compare_zones(st, peer, &own_hist, &peer_hist, rep, err);
+	if (ret == 0)
+		rep->step = SYNC_STEP_NONE;
 done:
 	sqlite3_close(db);
 	free(own_hist.e);
@@ -466,15 +473,56 @@ import_peer_newer(struct store *st, const char *peer_dir,
 	return ret;
 }
 
+static const struct {
+	const char *name;
+	const char *alarm;
+} steps[] = {
+	[SYNC_STEP_NONE] = { "none", NULL },
+	[SYNC_STEP_READ_SERIALS] = { "read peer serial file", ALARM_SYNC_READ },
+	[SYNC_STEP_READ_SNAPSHOT] = { "read peer snapshot", ALARM_SYNC_IMPORT },
+	[SYNC_STEP_VALIDATE] = { "validate peer snapshot",
+	    ALARM_SNAPSHOT_INVALID },
+	[SYNC_STEP_QUERY_OWN] = { "query own serials", ALARM_SYNC_QUERY },
+	[SYNC_STEP_KEEP_COPY] = { "keep peer copy", ALARM_SYNC_IMPORT },
+	[SYNC_STEP_IMPORT] = { "import peer snapshot", ALARM_SYNC_IMPORT },
+};
+
+const char *
+sync_step_name(enum sync_step step)
+{
+	if ((size_t)step >= sizeof(steps) / sizeof(steps[0]))
+		return "unknown";
+	return steps[step].name;
+}
+
+enum sync_step
+sync_step_from_name(const char *name)
+{
+	size_t i;
+
+	for (i = 1; name != NULL && i < sizeof(steps) / sizeof(steps[0]); i++)
+		if (strcmp(steps[i].name, name) == 0)
+			return (enum sync_step)i;
+	return SYNC_STEP_NONE;
+}
+
+const char *
+sync_step_alarm(enum sync_step step)
+{
+	if ((size_t)step >= sizeof(steps) / sizeof(steps[0]))
+		return NULL;
+	return steps[step].alarm;
+}
+
 /* Name the failed step in rep and prefix it to err. */
 static int
-step_failed(struct sync_report *rep, const char *step, char *err)
+step_failed(struct sync_report *rep, enum sync_step step, char *err)
 {
 	char cause[ENUMDR_ERRLEN];
 
-	strlcpy_(rep->step, step, sizeof(rep->step));
+	rep->step = step;
 	strlcpy_(cause, err != NULL ? err : "", sizeof(cause));
-	errf(err, "sync: %s: %s", step, cause);
+	errf(err, "sync: %s: %s", sync_step_name(step), cause);
 	return -1;
 }
 
@@ -520,14 +568,14 @@ sync_run(struct store *st, const char *peer_dir, const struct sync_opts *opts,
 	if (util_path_join(path, sizeof(path), peer_dir,
 	    SNAPSHOT_SERIALS_NAME, err) == -1 ||
 	    serial_file_read(path, &peer, err) == -1)
-		return step_failed(rep, "read peer serial file", err);
+		return step_failed(rep, SYNC_STEP_READ_SERIALS, err);
 
 	/* 2. our own zone serials, and 3. the comparison, with both sides'
 	 * zone histories (the peer's from its snapshot database) */
 	/* the peer's database must be the one its serial file describes
 	 * before its zone histories are read from it */
 	if (snapshot_verify(peer_dir, &peer, err) == -1) {
-		step_failed(rep, "read peer snapshot", err);
+		step_failed(rep, SYNC_STEP_READ_SNAPSHOT, err);
 		goto done;
 	}
 	/* every row of it by the store's rules before any is read for the
@@ -536,17 +584,17 @@ sync_run(struct store *st, const char *peer_dir, const struct sync_opts *opts,
 	 * transaction, what it copies) */
 	if (util_path_join(path, sizeof(path), peer_dir, SNAPSHOT_DB_NAME,
 	    err) == -1) {
-		step_failed(rep, "read peer snapshot", err);
+		step_failed(rep, SYNC_STEP_READ_SNAPSHOT, err);
 		goto done;
 	}
 	if ((rc = check_rows(path, rep, err)) != 0) {
-		step_failed(rep, rc == SNAPSHOT_EINVALID ? SYNC_STEP_INVALID :
-		    "read peer snapshot", err);
+		step_failed(rep, rc == SNAPSHOT_EINVALID ? SYNC_STEP_VALIDATE :
+		    SYNC_STEP_READ_SNAPSHOT, err);
 		goto done;
 	}
 	if (sync_compare_history(st, &peer, path, rep, err) == -1) {
-		step_failed(rep, strstr(err, path) != NULL ?
-		    "read peer snapshot" : "query own serials", err);
+		step_failed(rep, rep->step != SYNC_STEP_NONE ? rep->step :
+		    SYNC_STEP_QUERY_OWN, err);
 		goto done;
 	}
 
@@ -560,7 +608,7 @@ sync_run(struct store *st, const char *peer_dir, const struct sync_opts *opts,
 			break;
 		if (import_peer_newer(st, peer_dir, rep, err) != 0) {
 			step_failed(rep, rep->invalid_row[0] != '\0' ?
-			    SYNC_STEP_INVALID : "import peer snapshot", err);
+			    SYNC_STEP_VALIDATE : SYNC_STEP_IMPORT, err);
 			goto done;
 		}
 		break;
@@ -572,14 +620,14 @@ sync_run(struct store *st, const char *peer_dir, const struct sync_opts *opts,
 		if (keep_peer_copy(peer_dir, &peer, opts->quarantine_dir,
 		    rep->kept_dir, sizeof(rep->kept_dir), err) == -1) {
 			rep->kept_dir[0] = '\0';
-			step_failed(rep, "keep peer copy", err);
+			step_failed(rep, SYNC_STEP_KEEP_COPY, err);
 			goto done;
 		}
 		if (rep->outcome == SYNC_DIVERGED &&
 		    opts->on_diverged == DIVERGED_MERGE_ZONES &&
 		    import_peer_newer(st, peer_dir, rep, err) != 0) {
 			step_failed(rep, rep->invalid_row[0] != '\0' ?
-			    SYNC_STEP_INVALID : "import peer snapshot", err);
+			    SYNC_STEP_VALIDATE : SYNC_STEP_IMPORT, err);
 			goto done;
 		}
 		break;

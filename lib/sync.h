@@ -60,6 +60,19 @@ struct sync_zone {
 	enum sync_zone_verdict verdict;
 };
 
+/* The steps of sync_run that can fail, each with its alarm (doc/alarms.md)
+ * and its name in messages, the agent's replies and the alarm lines. */
+enum sync_step {
+	SYNC_STEP_NONE = 0,           /* nothing failed */
+	SYNC_STEP_READ_SERIALS,       /* "read peer serial file": SYNC_READ */
+	SYNC_STEP_READ_SNAPSHOT,      /* "read peer snapshot": SYNC_IMPORT */
+	SYNC_STEP_VALIDATE,           /* "validate peer snapshot": an invalid
+	                               * row (rowcheck.h): SNAPSHOT_INVALID */
+	SYNC_STEP_QUERY_OWN,          /* "query own serials": SYNC_QUERY */
+	SYNC_STEP_KEEP_COPY,          /* "keep peer copy": SYNC_IMPORT */
+	SYNC_STEP_IMPORT              /* "import peer snapshot": SYNC_IMPORT */
+};
+
 struct sync_report {
 	enum sync_outcome outcome;
 	int imported;                 /* 1 when data was imported */
@@ -68,15 +81,18 @@ struct sync_report {
 	struct sync_zone *zones;      /* malloc'd, sorted by origin */
 	char peer_room[64];
 	int64_t peer_journal;
-	char step[64];                /* on failure: the step that failed */
+	enum sync_step step;          /* on failure: the step that failed */
 	char kept_dir[PATH_MAX];      /* on DIVERGED: where the peer's copy was kept */
-	char invalid_row[ROWCHECK_ROW_MAX]; /* step SYNC_STEP_INVALID: the row refused */
+	char invalid_row[ROWCHECK_ROW_MAX]; /* step SYNC_STEP_VALIDATE: the
+	                               * row refused (the whole snapshot is) */
 };
 
-/* The step that fails when the peer's snapshot holds a row that breaks the
- * store's rules (rowcheck.h): nothing imported, the whole snapshot refused,
- * rep->invalid_row names the row. */
-#define SYNC_STEP_INVALID "validate peer snapshot"
+/* A step's name ("read peer serial file" ...), and back (SYNC_STEP_NONE
+ * for a name that is none); the alarm id a failure of it raises
+ * (alarm_ids.h; NULL for SYNC_STEP_NONE). */
+const char *sync_step_name(enum sync_step step);
+enum sync_step sync_step_from_name(const char *name);
+const char *sync_step_alarm(enum sync_step step);
 
 struct sync_opts {
 	enum config_diverged_policy on_diverged;

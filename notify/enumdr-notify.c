@@ -46,6 +46,7 @@
 
 #include <jansson.h>
 
+#include "alarm_ids.h"
 #include "alarm.h"
 #include "config.h"
 #include "control.h"
@@ -361,7 +362,7 @@ peer_unreachable(struct notify *n, const struct config_peer *peer,
 	log_info("peer %s unreachable (%s); using its last pushed snapshot"
 	    " in %s", peer->name, why, n->cfg.incoming_dir);
 	fig2(fig, "peer", peer->name, "error", why);
-	alarm_raise(&n->alarms, "JOURNAL_POSITION", ALARM_MINOR,
+	alarm_raise(&n->alarms, ALARM_JOURNAL_POSITION, ALARM_MINOR,
 	    "peer's journal position could not be asked; takeover goes on"
 	    " with its last pushed snapshot", fig, aerr);
 	strlcpy_(dir_out, n->cfg.incoming_dir, dirlen);
@@ -381,7 +382,7 @@ peer_invalid(struct notify *n, const struct config_peer *peer,
 	const char *fig[5];
 
 	fig2(fig, "peer", peer->name, NULL, NULL);	/* why names the URL */
-	alarm_raise(&n->alarms, "PEER_PROTOCOL", ALARM_MAJOR, why, fig, aerr);
+	alarm_raise(&n->alarms, ALARM_PEER_PROTOCOL, ALARM_MAJOR, why, fig, aerr);
 	errf(err, "peer %s: %s", peer->name, why);
 	return -1;
 }
@@ -397,7 +398,7 @@ ask_peer(struct notify *n, const struct config_peer *peer,
 
 	switch (heartbeat(n, peer, hb, herr)) {
 	case PEERPROTO_OK:
-		alarm_clear(&n->alarms, "PEER_PROTOCOL", "the peer's heartbeat"
+		alarm_clear(&n->alarms, ALARM_PEER_PROTOCOL, "the peer's heartbeat"
 		    " parses", NULL, aerr);
 		return 1;
 	case PEERPROTO_EUNREACHABLE:
@@ -451,7 +452,7 @@ gather_peer(struct notify *n, const struct config_peer *peer,
 		if ((rc = ask_peer(n, peer, &hb, dir_out, dirlen, err)) != 1)
 			return rc;
 	}
-	alarm_clear(&n->alarms, "JOURNAL_POSITION", "peer journal position"
+	alarm_clear(&n->alarms, ALARM_JOURNAL_POSITION, "peer journal position"
 	    " read", NULL, aerr);
 	journal = (long long)hb.journal;
 	log_info("peer %s: listener closed, journal %lld, snapshot journal"
@@ -502,7 +503,7 @@ takeover_failed(struct notify *n, const char *step, const char *msg)
 	const char *fig[5];
 
 	fig2(fig, "step", step, NULL, NULL);
-	alarm_raise(&n->alarms, "LOAD_STEP", ALARM_CRITICAL, msg, fig, aerr);
+	alarm_raise(&n->alarms, ALARM_LOAD_STEP, ALARM_CRITICAL, msg, fig, aerr);
 	log_warnx("takeover failed at step %s: %s", step, msg);
 	if (agent(n, "close", rerr) == -1)
 		log_warnx("%s", rerr);
@@ -585,7 +586,7 @@ sync_step(struct notify *n, char *err)
 		/* The import is the agent's: it is the only writer. */
 		if (agent_sync(n, dir, &rep, err) == -1) {
 			fig2(fig, "peer", peer->name, "step", "agent");
-			alarm_raise(&n->alarms, "SYNC_QUERY", ALARM_MAJOR, err,
+			alarm_raise(&n->alarms, ALARM_SYNC_QUERY, ALARM_MAJOR, err,
 			    fig, aerr);
 			return -1;
 		}
@@ -606,7 +607,7 @@ sync_step(struct notify *n, char *err)
 
 			errf(err, "%s", jstr(rep, "error") ? jstr(rep, "error") :
 			    "invalid row");
-			alarm_raise(&n->alarms, "SNAPSHOT_INVALID",
+			alarm_raise(&n->alarms, ALARM_SNAPSHOT_INVALID,
 			    ALARM_CRITICAL, err, ifig, aerr);
 			log_warnx("sync with %s (%s): snapshot refused, going on"
 			    " with this room's own data: %s", peer->name, dir,
@@ -614,10 +615,11 @@ sync_step(struct notify *n, char *err)
 			invalid = 1;
 		} else if (!json_is_true(json_object_get(rep, "ok"))) {
 			/* a failed step, or refused before it ran */
-			const char *id = step == NULL ? "SYNC_QUERY" :
-			    strstr(step, "own") ? "SYNC_QUERY" :
-			    strstr(step, "serial file") ? "SYNC_READ" :
-			    "SYNC_IMPORT";
+			/* refused before a step ran (the agent could not
+			 * run it): the own side */
+			enum sync_step fs = sync_step_from_name(step);
+			const char *id = fs == SYNC_STEP_NONE ?
+			    ALARM_SYNC_QUERY : sync_step_alarm(fs);
 
 			errf(err, "%s", jstr(rep, "error") ? jstr(rep, "error") :
 			    "the agent refused the sync");
@@ -635,23 +637,23 @@ sync_step(struct notify *n, char *err)
 			log_info("sync with %s (%s): %s%s (by the agent)",
 			    peer->name, dir, outcome, imported ? ", imported" :
 			    "");
-			alarm_clear(&n->alarms, "SYNC_READ", "sync ok", NULL, aerr);
-			alarm_clear(&n->alarms, "SYNC_QUERY", "sync ok", NULL, aerr);
-			alarm_clear(&n->alarms, "SYNC_IMPORT", "sync ok", NULL, aerr);
+			alarm_clear(&n->alarms, ALARM_SYNC_READ, "sync ok", NULL, aerr);
+			alarm_clear(&n->alarms, ALARM_SYNC_QUERY, "sync ok", NULL, aerr);
+			alarm_clear(&n->alarms, ALARM_SYNC_IMPORT, "sync ok", NULL, aerr);
 			if (strcmp(outcome, "diverged") == 0 ||
 			    strcmp(outcome, "undefined") == 0) {
 				/* Both sides kept; serve and tell the operator. */
 				fig2(fig, "peer", peer->name, "kept", kept);
 				if (strcmp(outcome, "diverged") == 0) {
 					diverged = 1;
-					alarm_raise(&n->alarms, "SYNC_DIVERGED",
+					alarm_raise(&n->alarms, ALARM_SYNC_DIVERGED,
 					    ALARM_CRITICAL, "both rooms have"
 					    " newer zones (split brain); peer"
 					    " data kept aside", fig, aerr);
 				} else {
 					undefined = 1;
 					alarm_raise(&n->alarms,
-					    "SYNC_UNDEFINED", ALARM_CRITICAL,
+					    ALARM_SYNC_UNDEFINED, ALARM_CRITICAL,
 					    "zone serials 2^31 apart: comparison"
 					    " undefined (RFC 1982); peer data"
 					    " kept aside", fig, aerr);
@@ -661,14 +663,14 @@ sync_step(struct notify *n, char *err)
 		json_decref(rep);
 	}
 	if (rc == 0 && !invalid)
-		alarm_clear(&n->alarms, "SNAPSHOT_INVALID", "no invalid peer"
+		alarm_clear(&n->alarms, ALARM_SNAPSHOT_INVALID, "no invalid peer"
 		    " snapshot to import", NULL, aerr);
 	/* Comparing every peer without a divergence ends one. */
 	if (rc == 0 && compared == n->cfg.npeers && !diverged)
-		alarm_clear(&n->alarms, "SYNC_DIVERGED", "rooms agree again",
+		alarm_clear(&n->alarms, ALARM_SYNC_DIVERGED, "rooms agree again",
 		    NULL, aerr);
 	if (rc == 0 && compared == n->cfg.npeers && !undefined)
-		alarm_clear(&n->alarms, "SYNC_UNDEFINED", "serials comparable",
+		alarm_clear(&n->alarms, ALARM_SYNC_UNDEFINED, "serials comparable",
 		    NULL, aerr);
 	return rc;
 }
@@ -717,7 +719,7 @@ do_master(struct notify *n)
 		return takeover_failed(n, "open listener", err);
 	if (agent(n, "role MASTER", err) == -1)
 		log_warnx("%s", err);
-	alarm_clear(&n->alarms, "LOAD_STEP", "takeover completed", NULL, aerr);
+	alarm_clear(&n->alarms, ALARM_LOAD_STEP, "takeover completed", NULL, aerr);
 	log_info("-> MASTER done in %lld ms: listener open",
 	    (long long)(util_now_ms() - t0));
 	return 0;
@@ -734,10 +736,10 @@ do_standby(struct notify *n, enum vrrp_state s)
 	    vrrp_state_name(s));
 	if (agent(n, "close", err) == -1) {
 		fig2(fig, "state", vrrp_state_name(s), NULL, NULL);
-		alarm_raise(&n->alarms, "AGENT", ALARM_CRITICAL, err, fig, aerr);
+		alarm_raise(&n->alarms, ALARM_AGENT, ALARM_CRITICAL, err, fig, aerr);
 		return -1;
 	}
-	alarm_clear(&n->alarms, "AGENT", "agent answers", NULL, aerr);
+	alarm_clear(&n->alarms, ALARM_AGENT, "agent answers", NULL, aerr);
 	snprintf(line, sizeof(line), "role %s", vrrp_state_name(s));
 	if (agent(n, line, err) == -1)
 		log_warnx("%s", err);
@@ -749,7 +751,7 @@ do_standby(struct notify *n, enum vrrp_state s)
 			log_warnx("stand-down snapshot: %s", err);
 		else {
 			fig2(fig, "state", vrrp_state_name(s), NULL, NULL);
-			alarm_raise(&n->alarms, "SNAPSHOT_PUSH", ALARM_MAJOR,
+			alarm_raise(&n->alarms, ALARM_SNAPSHOT_PUSH, ALARM_MAJOR,
 			    err, fig, aerr);
 		}
 		rc = -1;

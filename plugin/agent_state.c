@@ -34,6 +34,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "alarm_ids.h"
 #include "agent.h"
 #include "log.h"
 #include "peerproto.h"
@@ -474,7 +475,7 @@ agent_refresh_alarms(struct agent *ag)
 static const char *
 storage_alarm_id(int storage)
 {
-	return storage == AGENT_STORAGE_FULL ? "STORAGE_FULL" : "STORAGE_IO";
+	return storage == AGENT_STORAGE_FULL ? ALARM_STORAGE_FULL : ALARM_STORAGE_IO;
 }
 
 /* Raise the alarm of state storage (storage_lock held). */
@@ -576,9 +577,9 @@ storage_set(struct agent *ag, int storage, const char *error,
 		if (ag->storage_stale) {
 			/* An alarm of a previous run that ended while it
 			 * held: sent only when its state file is there. */
-			storage_clear(ag, "STORAGE_FULL", "the database can be"
+			storage_clear(ag, ALARM_STORAGE_FULL, "the database can be"
 			    " written again", source, 0);
-			storage_clear(ag, "STORAGE_IO", "the database can be"
+			storage_clear(ag, ALARM_STORAGE_IO, "the database can be"
 			    " written again", source, 0);
 		}
 		ag->storage_raised = AGENT_STORAGE_OK;

@@ -620,11 +620,12 @@ do_sync(struct agent *ag, const char *arg, uid_t uid)
 	pthread_mutex_unlock(&ag->writer_lock);
 	if (rc == -1) {
 		log_warnx("control: sync from %s failed at step \"%s\": %s",
-		    dir, rep.step, err);
+		    dir, sync_step_name(rep.step), err);
 		o = reply_status(rep.invalid_row[0] != '\0' ? 400 : 500, NULL,
 		    err);
 		if (o != NULL) {
-			json_object_set_new(o, "step", json_string(rep.step));
+			json_object_set_new(o, "step",
+			    json_string(sync_step_name(rep.step)));
 			json_object_set_new(o, "invalid_row",
 			    rep.invalid_row[0] != '\0' ?
 			    json_string(rep.invalid_row) : json_null());

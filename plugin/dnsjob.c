@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alarm_ids.h"
 #include "agent.h"
 #include "load.h"
 #include "log.h"
@@ -77,7 +78,7 @@ run_steps(struct agent *ag)
 			fig[0] = "step";
 			fig[1] = steps[i].name;
 			fig[2] = NULL;
-			alarm_raise(&actx, "DNS_UPDATE", ALARM_MAJOR, err, fig,
+			alarm_raise(&actx, ALARM_DNS_UPDATE, ALARM_MAJOR, err, fig,
 			    aerr);
 			log_warnx("DNS update: %s", err);
 			break;
@@ -86,7 +87,7 @@ run_steps(struct agent *ag)
 	free_steps(steps, n);
 	if (rc == 0 && n > 0) {
 		agent_alarm_ctx(ag, &actx);
-		alarm_clear(&actx, "DNS_UPDATE", "DNS server in step again",
+		alarm_clear(&actx, ALARM_DNS_UPDATE, "DNS server in step again",
 		    NULL, aerr);
 		log_info("DNS update: %zu load steps in %lld ms", n,
 		    (long long)(util_now_ms() - t0));

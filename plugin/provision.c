@@ -185,25 +185,6 @@ get_u16(json_t *obj, const char *key, uint16_t *out, const char *where,
 	return 0;
 }
 
-/* Which field naptr_valid's message is about. */
-static const char *
-naptr_error_field(const char *msg)
-{
-	static const char *const fields[] = { "flags", "service", "regexp",
-	    "replacement", NULL };
-	char prefix[32];
-	size_t i;
-
-	for (i = 0; fields[i] != NULL; i++) {
-		snprintf(prefix, sizeof(prefix), "NAPTR %s", fields[i]);
-		if (strncmp(msg, prefix, strlen(prefix)) == 0)
-			return fields[i];
-	}
-	if (strstr(msg, "needs a regexp or a replacement") != NULL)
-		return "regexp";
-	return NULL;
-}
-
 static int
 parse_naptr_list(json_t *arr, const char *where, struct number_entry *e,
     struct prov_error *pe)
@@ -249,8 +230,7 @@ parse_naptr_list(json_t *arr, const char *where, struct number_entry *e,
 		    get_string(o, "replacement", 0, r->replacement,
 		    sizeof(r->replacement), at, pe) == -1)
 			return -1;
-		if (naptr_valid(r, verr) == -1) {
-			f = naptr_error_field(verr);
+		if (naptr_check(r, &f, verr) == -1) {
 			if (f != NULL)
 				snprintf(field, sizeof(field), "%s.%s", at, f);
 			else

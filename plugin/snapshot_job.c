@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "alarm_ids.h"
 #include "agent.h"
 #include "log.h"
 #include "transfer.h"
@@ -210,13 +211,13 @@ snap_export_step(struct agent *ag, struct snap_cfg *sc, struct serial_file *sf,
 		/* A full disk (ENOSPC, SQLITE_FULL) may be the database's
 		 * too: the storage probe looks (STORAGE_FULL). */
 		agent_storage_suspect(ag);
-		if (alarm_raise(&sc->alarms, "SNAPSHOT_EXPORT", ALARM_MAJOR,
+		if (alarm_raise(&sc->alarms, ALARM_SNAPSHOT_EXPORT, ALARM_MAJOR,
 		    "periodic snapshot export failed", fig, aerr) == -1)
 			log_warnx("alarm SNAPSHOT_EXPORT: %s", aerr);
 		agent_refresh_alarms(ag);
 		return -1;
 	}
-	if (alarm_clear(&sc->alarms, "SNAPSHOT_EXPORT", "snapshot exported",
+	if (alarm_clear(&sc->alarms, ALARM_SNAPSHOT_EXPORT, "snapshot exported",
 	    NULL, aerr) == -1)
 		log_warnx("alarm SNAPSHOT_EXPORT: %s", aerr);
 	pub_set_snapshot(&ag->pub, sf);
@@ -294,7 +295,7 @@ snap_push_alarm(struct agent *ag, struct snap_cfg *sc,
 		    " failed", po->nfail > 1 ? "s" : "", po->failed);
 		/* One alarm line per new condition, not one per retry. */
 		if (strcmp(failed_set, po->failed) != 0) {
-			if (alarm_raise(&sc->alarms, "SNAPSHOT_PUSH",
+			if (alarm_raise(&sc->alarms, ALARM_SNAPSHOT_PUSH,
 			    ALARM_MAJOR, what, fig, aerr) == -1)
 				log_warnx("alarm SNAPSHOT_PUSH: %s", aerr);
 			strlcpy_(failed_set, po->failed, failed_setlen);
@@ -306,7 +307,7 @@ snap_push_alarm(struct agent *ag, struct snap_cfg *sc,
 
 		snprintf(jpos, sizeof(jpos), "%lld",
 		    (long long)sf->journal_pos);
-		if (alarm_clear(&sc->alarms, "SNAPSHOT_PUSH",
+		if (alarm_clear(&sc->alarms, ALARM_SNAPSHOT_PUSH,
 		    "snapshot pushed to every peer", fig, aerr) == -1)
 			log_warnx("alarm SNAPSHOT_PUSH: %s", aerr);
 		failed_set[0] = '\0';

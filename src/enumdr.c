@@ -20,6 +20,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "alarm_ids.h"
 #include "agent_cmd.h"
 #include "alarm.h"
 #include "config.h"
@@ -591,13 +592,13 @@ cmd_snapshot(struct ctx *c, int argc, char **argv)
 		if (!json_is_true(json_object_get(r, "ok"))) {
 			const char *fig[] = { "dir", d, NULL };
 
-			alarm_raise(&c->alarms, "SNAPSHOT_EXPORT", ALARM_MAJOR,
+			alarm_raise(&c->alarms, ALARM_SNAPSHOT_EXPORT, ALARM_MAJOR,
 			    reply_str(r, "error", "export failed"), fig, err);
 			rc = reply_fail(r);
 			json_decref(r);
 			return rc;
 		}
-		alarm_clear(&c->alarms, "SNAPSHOT_EXPORT", "snapshot exported",
+		alarm_clear(&c->alarms, ALARM_SNAPSHOT_EXPORT, "snapshot exported",
 		    NULL, err);
 		printf("snapshot %s: %lld zones, journal %lld, %lld bytes,"
 		    " sha256 %s\n", d,
@@ -720,11 +721,11 @@ cmd_sync(struct ctx *c, int argc, char **argv)
 			return fail(EXIT_CONFIG, err);
 		if (fetch_snapshot(c, from, dir, err) == -1) {
 			const char *fig[] = { "url", from, NULL };
-			alarm_raise(&c->alarms, "TRANSFER", ALARM_MAJOR, err, fig,
+			alarm_raise(&c->alarms, ALARM_TRANSFER, ALARM_MAJOR, err, fig,
 			    aerr);
 			return fail(EXIT_UNAVAILABLE, err);
 		}
-		alarm_clear(&c->alarms, "TRANSFER", "peer snapshot fetched",
+		alarm_clear(&c->alarms, ALARM_TRANSFER, "peer snapshot fetched",
 		    NULL, aerr);
 	} else {
 		strlcpy_(dir, from, sizeof(dir));
@@ -751,7 +752,7 @@ cmd_sync(struct ctx *c, int argc, char **argv)
 			/* sound files, invalid data: refused whole (issue 12) */
 			const char *fig[] = { "step", step, "row", row, "from",
 			    from, NULL };
-			alarm_raise(&c->alarms, "SNAPSHOT_INVALID",
+			alarm_raise(&c->alarms, ALARM_SNAPSHOT_INVALID,
 			    ALARM_CRITICAL, reply_str(r, "error", "?"), fig,
 			    aerr);
 			fprintf(stderr, "%s: sync failed at step \"%s\": %s\n",
@@ -759,20 +760,21 @@ cmd_sync(struct ctx *c, int argc, char **argv)
 			json_decref(r);
 			return EXIT_DATAERR;
 		}
-		const char *id = strstr(step, "own") ? "SYNC_QUERY" :
-		    strstr(step, "serial file") ? "SYNC_READ" : "SYNC_IMPORT";
+		enum sync_step fs = sync_step_from_name(step);
+		const char *id = fs == SYNC_STEP_NONE ? ALARM_SYNC_IMPORT :
+		    sync_step_alarm(fs);
 		const char *fig[] = { "step", step, "from", from, NULL };
 		alarm_raise(&c->alarms, id, ALARM_MAJOR, reply_str(r, "error",
 		    "?"), fig, aerr);
 		fprintf(stderr, "%s: sync failed at step \"%s\": %s\n", progname,
 		    step, reply_str(r, "error", "?"));
 		json_decref(r);
-		return strcmp(id, "SYNC_READ") == 0 ? EXIT_NOINPUT : EXIT_IOERR;
+		return fs == SYNC_STEP_READ_SERIALS ? EXIT_NOINPUT : EXIT_IOERR;
 	}
-	alarm_clear(&c->alarms, "SYNC_READ", "peer serial file read", NULL, aerr);
-	alarm_clear(&c->alarms, "SYNC_QUERY", "own serials read", NULL, aerr);
-	alarm_clear(&c->alarms, "SYNC_IMPORT", "sync completed", NULL, aerr);
-	alarm_clear(&c->alarms, "SNAPSHOT_INVALID", "sync completed: nothing"
+	alarm_clear(&c->alarms, ALARM_SYNC_READ, "peer serial file read", NULL, aerr);
+	alarm_clear(&c->alarms, ALARM_SYNC_QUERY, "own serials read", NULL, aerr);
+	alarm_clear(&c->alarms, ALARM_SYNC_IMPORT, "sync completed", NULL, aerr);
+	alarm_clear(&c->alarms, ALARM_SNAPSHOT_INVALID, "sync completed: nothing"
 	    " invalid to import", NULL, aerr);
 	print_sync_report(c, r, from);
 	code = EXIT_OK;
@@ -780,7 +782,7 @@ cmd_sync(struct ctx *c, int argc, char **argv)
 	if (strcmp(outcome, "diverged") == 0 ||
 	    strcmp(outcome, "undefined") == 0) {
 		int div = strcmp(outcome, "diverged") == 0;
-		const char *id = div ? "SYNC_DIVERGED" : "SYNC_UNDEFINED";
+		const char *id = div ? ALARM_SYNC_DIVERGED : ALARM_SYNC_UNDEFINED;
 		const char *fig[] = { "peer", reply_str(r, "peer", ""), "kept",
 		    reply_str(r, "kept_dir", ""), NULL };
 		alarm_raise(&c->alarms, id, ALARM_CRITICAL, div ?
@@ -789,9 +791,9 @@ cmd_sync(struct ctx *c, int argc, char **argv)
 		    fig, aerr);
 		code = div ? EXIT_DIVERGED : EXIT_UNDEFINED;
 	} else {
-		alarm_clear(&c->alarms, "SYNC_DIVERGED", "rooms agree again",
+		alarm_clear(&c->alarms, ALARM_SYNC_DIVERGED, "rooms agree again",
 		    NULL, aerr);
-		alarm_clear(&c->alarms, "SYNC_UNDEFINED", "serials comparable",
+		alarm_clear(&c->alarms, ALARM_SYNC_UNDEFINED, "serials comparable",
 		    NULL, aerr);
 	}
 	json_decref(r);
