@@ -30,6 +30,8 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "alarm.h"
+#include "alarm_ids.h"
 #include "checker.h"
 #include "config.h"
 #include "exitcodes.h"
@@ -304,6 +306,56 @@ verdict(struct peer_state *st, const struct peer_opts *o, const char *peer,
 	return 0;
 }
 
+/* Is alarm id active in ctx's room? */
+static int
+alarm_active(const struct alarm_ctx *ctx, const char *id)
+{
+	struct alarm_active *list = NULL;
+	char err[ENUMDR_ERRLEN];
+	size_t n = 0, i;
+	int found = 0;
+
+	if (alarm_list(ctx, &list, &n, err) == -1)
+		return 0;
+	for (i = 0; i < n && !found; i++)
+		found = strcmp(list[i].id, id) == 0;
+	free(list);
+	return found;
+}
+
+/*
+ * PEER_DOWN (doc/alarms.md; S0.3, S0.4, S4.4): raised once when this run
+ * declares the peer down (not again every interval while it stays down:
+ * keepalived runs the checker every second), cleared when it answers.
+ */
+static void
+peer_alarm(const struct config *cfg, const char *peer,
+    const struct peer_state *st, int down, int answered, const char *why)
+{
+	struct alarm_ctx ctx;
+	char err[ENUMDR_ERRLEN], misses[32], failures[32], what[256];
+	const char *fig[] = { "peer", peer, "misses", misses, "failures",
+	    failures, "error", why, NULL };
+	const char *cfig[] = { "peer", peer, NULL };
+
+	alarm_ctx_init(&ctx, cfg->room, "-", cfg->alarm_ident,
+	    cfg->alarm_facility, cfg->state_dir);
+	if (down && !alarm_active(&ctx, ALARM_PEER_DOWN)) {
+		snprintf(misses, sizeof(misses), "%lld", st->misses);
+		snprintf(failures, sizeof(failures), "%lld", st->failures);
+		snprintf(what, sizeof(what), "peer %s missed its heartbeats:"
+		    " declared down", peer);
+		if (alarm_raise(&ctx, ALARM_PEER_DOWN, ALARM_MAJOR, what, fig,
+		    err) == -1)
+			log_warnx("alarm %s: %s", ALARM_PEER_DOWN, err);
+	} else if (answered) {
+		snprintf(what, sizeof(what), "peer %s answers its heartbeat"
+		    " again", peer);
+		if (alarm_clear(&ctx, ALARM_PEER_DOWN, what, cfig, err) == -1)
+			log_warnx("alarm %s: %s", ALARM_PEER_DOWN, err);
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -416,6 +468,7 @@ main(int argc, char *argv[])
 	if (state_save(cfg.state_dir, path, peer->name, &st, err) == -1)
 		log_warnx("cannot save state (this run is not counted): %s",
 		    err);
+	peer_alarm(&cfg, peer->name, &st, down, answered, why);
 	rc = down ? EXIT_FAILED : EXIT_OK;
 done:
 	config_free(&cfg);

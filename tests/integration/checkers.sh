@@ -288,12 +288,25 @@ run_peer; is $rc 0 "peer B down once: still alive (1 miss of 3)"
 like "$err" "peer B: miss 1 of 3" "... says it counts the miss"
 like "$err" "127.0.0.1:$peer_port" "... and names the URL"
 run_peer; is $rc 0 "2 consecutive misses: still alive"
+[ ! -e "$T/A/state/alarms/PEER_DOWN" ]
+ok $? "... no PEER_DOWN alarm while the peer is only missing probes"
 run_peer; is $rc 1 "3 consecutive misses: down"
 like "$err" "peer B down: 3 consecutive misses" "... says why"
+like "$(sed -n 3p "$T/A/state/alarms/PEER_DOWN" 2>/dev/null)" \
+	'id=PEER_DOWN event=raise severity=major room=A .*peer=B misses=3' \
+	"... PEER_DOWN (major) raised, naming the peer and the misses"
+raised_at=$(sed -n 2p "$T/A/state/alarms/PEER_DOWN" 2>/dev/null)
+sleep 1
 run_peer; is $rc 1 "4 misses: still down"
+like "$(sed -n 3p "$T/A/state/alarms/PEER_DOWN" 2>/dev/null)" 'misses=3' \
+	"... PEER_DOWN not sent again every interval (still the first line)"
+is "$(sed -n 2p "$T/A/state/alarms/PEER_DOWN" 2>/dev/null)" "$raised_at" \
+	"... raised at the first miss that declared it down"
 start_http peer_http_pid "$peer_port" "$T/peer"
 run_peer; is $rc 0 "peer B answers again: alive (S0.4 recovery)"
 like "$(cat "$state")" "misses 0" "... consecutive misses reset"
+[ ! -e "$T/A/state/alarms/PEER_DOWN" ]
+ok $? "... PEER_DOWN cleared"
 
 # --- check-peer: what counts as a response ---------------------------------------
 rm -f "$state"	# the window still holds the outage's failures
