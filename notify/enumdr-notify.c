@@ -266,9 +266,7 @@ superseded(struct notify *n)
 static int
 agent(struct notify *n, const char *line, char *err)
 {
-	char reply[CONTROL_REPLY_MAX];
-	json_error_t jerr;
-	json_t *j;
+	struct control_reply r;
 	int ok;
 
 	/* "close" waits out a running transaction or export, "snapshot" an
@@ -277,22 +275,17 @@ agent(struct notify *n, const char *line, char *err)
 	    (int)(1 + n->cfg.npeers);
 
 	n->agent_refused = 0;
-	if (control_request(n->cfg.control_socket, line, reply, sizeof(reply),
-	    timeout, err) == -1)
-		return -1;
-	j = json_loads(reply, 0, &jerr);
-	if (j == NULL) {
-		errf(err, "agent reply to \"%s\" is not JSON: %s", line,
-		    jerr.text);
+	if (control_request(n->cfg.control_socket, line, timeout, &r, err) !=
+	    CONTROL_OK) {
+		control_reply_free(&r);
 		return -1;
 	}
-	ok = json_is_true(json_object_get(j, "ok"));
+	ok = r.ok;
 	if (!ok) {
-		const char *e = json_string_value(json_object_get(j, "error"));
-		errf(err, "agent refused \"%s\": %s", line, e ? e : reply);
+		errf(err, "agent refused \"%s\": %s", line, r.error);
 		n->agent_refused = 1;
 	}
-	json_decref(j);
+	control_reply_free(&r);
 	return ok ? 0 : -1;
 }
 
@@ -513,50 +506,47 @@ takeover_failed(struct notify *n, const char *step, const char *msg)
 }
 
 /* Ask the agent (the database's only writer) to sync against the peer's
- * snapshot in dir: its report in *reply (the caller's to decref), or -1
- * and err when it could not be asked or did not answer in time. */
+ * snapshot in dir: its report in *reply (parsed by lib/control.c; the
+ * caller releases it with control_reply_free, also after a failure), or
+ * -1 and err when it could not be asked, did not answer in time or its
+ * reply breaks the envelope. */
 static int
-agent_sync(struct notify *n, const char *dir, json_t **reply, char *err)
+agent_sync(struct notify *n, const char *dir, struct control_reply *reply,
+    char *err)
 {
-	char line[PATH_MAX + 16], *text;
-	json_error_t jerr;
-	int rc = -1;
+	char line[PATH_MAX + 16];
 
-	*reply = NULL;
+	memset(reply, 0, sizeof(*reply));
 	if ((size_t)snprintf(line, sizeof(line), "sync %s", dir) >= 256) {
 		errf(err, "sync: the snapshot directory %s is too long for a"
 		    " control request line (256 bytes)", dir);
 		return -1;
 	}
-	if ((text = malloc(CONTROL_REPLY_MAX)) == NULL) {
-		errf(err, "sync: out of memory");
-		return -1;
-	}
 	/* An import of a million numbers takes seconds: the long timeout. */
-	if (control_request(n->cfg.control_socket, line, text,
-	    CONTROL_REPLY_MAX, control_long_timeout_ms(
-	    n->cfg.transfer_timeout_ms), err) == -1)
-		goto done;
-	*reply = json_loads(text, 0, &jerr);
-	if (*reply == NULL || !json_is_object(*reply)) {
-		errf(err, "agent reply to \"sync\" is not a JSON object: %s",
-		    *reply == NULL ? jerr.text : "not an object");
-		json_decref(*reply);
-		*reply = NULL;
-		goto done;
-	}
-	rc = 0;
-done:
-	free(text);
-	return rc;
+	return control_request(n->cfg.control_socket, line,
+	    control_long_timeout_ms(n->cfg.transfer_timeout_ms), reply,
+	    err) == CONTROL_OK ? 0 : -1;
 }
 
-static const char *
-jstr(json_t *o, const char *key)
+/* The members of the agent's sync reply that sync_step acts on: on
+ * success "outcome", "kept_dir" (string or null) and "imported"; on a
+ * failed step "step" and "invalid_row" (string or null); none on a
+ * refusal before a step ran.  -1 and err naming a missing one. */
+static int
+sync_reply_read(const struct control_reply *r, const char **step,
+    const char **row, const char **outcome, const char **kept,
+    int *imported, char *err)
 {
-	json_t *v = json_object_get(o, key);
-
-	return json_is_string(v) ? json_string_value(v) : NULL;
+	if (r->ok)
+		return control_reply_string(r, "outcome", outcome, err) == -1 ||
+		    control_reply_string_or_null(r, "kept_dir", kept,
+		    err) == -1 || control_reply_boolean(r, "imported", imported,
+		    err) == -1 ? -1 : 0;
+	if (!control_reply_has(r, "step"))
+		return 0;
+	return control_reply_string(r, "step", step, err) == -1 ||
+	    control_reply_string_or_null(r, "invalid_row", row, err) == -1 ?
+	    -1 : 0;
 }
 
 static int
@@ -564,7 +554,7 @@ sync_step(struct notify *n, char *err)
 {
 	char dir[PATH_MAX], aerr[ENUMDR_ERRLEN], path[PATH_MAX];
 	const char *fig[5], *step, *row, *outcome, *kept;
-	json_t *rep;
+	struct control_reply rep;
 	size_t i, compared = 0;
 	int rc = 0, diverged = 0, undefined = 0, invalid = 0, imported;
 
@@ -584,15 +574,18 @@ sync_step(struct notify *n, char *err)
 			continue;
 		}
 		/* The import is the agent's: it is the only writer. */
-		if (agent_sync(n, dir, &rep, err) == -1) {
+		step = row = outcome = kept = NULL;
+		imported = 0;
+		if (agent_sync(n, dir, &rep, err) == -1 ||
+		    sync_reply_read(&rep, &step, &row, &outcome, &kept,
+		    &imported, err) == -1) {
+			control_reply_free(&rep);
 			fig2(fig, "peer", peer->name, "step", "agent");
 			alarm_raise(&n->alarms, ALARM_SYNC_QUERY, ALARM_MAJOR, err,
 			    fig, aerr);
 			return -1;
 		}
-		step = jstr(rep, "step");
-		row = jstr(rep, "invalid_row");
-		if (!json_is_true(json_object_get(rep, "ok")) && row != NULL) {
+		if (!rep.ok && row != NULL) {
 			/*
 			 * Sound files, invalid rows (issue 12): the peer's
 			 * snapshot is refused whole and this room goes on
@@ -605,15 +598,14 @@ sync_step(struct notify *n, char *err)
 			const char *ifig[] = { "peer", peer->name, "row",
 			    row, "dir", dir, NULL };
 
-			errf(err, "%s", jstr(rep, "error") ? jstr(rep, "error") :
-			    "invalid row");
+			errf(err, "%s", rep.error);
 			alarm_raise(&n->alarms, ALARM_SNAPSHOT_INVALID,
 			    ALARM_CRITICAL, err, ifig, aerr);
 			log_warnx("sync with %s (%s): snapshot refused, going on"
 			    " with this room's own data: %s", peer->name, dir,
 			    err);
 			invalid = 1;
-		} else if (!json_is_true(json_object_get(rep, "ok"))) {
+		} else if (!rep.ok) {
 			/* a failed step, or refused before it ran */
 			/* refused before a step ran (the agent could not
 			 * run it): the own side */
@@ -621,19 +613,13 @@ sync_step(struct notify *n, char *err)
 			const char *id = fs == SYNC_STEP_NONE ?
 			    ALARM_SYNC_QUERY : sync_step_alarm(fs);
 
-			errf(err, "%s", jstr(rep, "error") ? jstr(rep, "error") :
-			    "the agent refused the sync");
+			errf(err, "%s", rep.error);
 			fig2(fig, "peer", peer->name, "step", step != NULL ?
 			    step : "agent");
 			alarm_raise(&n->alarms, id, ALARM_MAJOR, err, fig, aerr);
 			rc = -1;
 		} else {
 			compared++;
-			outcome = jstr(rep, "outcome") ? jstr(rep, "outcome") :
-			    "?";
-			kept = jstr(rep, "kept_dir") ? jstr(rep, "kept_dir") : "";
-			imported = json_is_true(json_object_get(rep,
-			    "imported"));
 			log_info("sync with %s (%s): %s%s (by the agent)",
 			    peer->name, dir, outcome, imported ? ", imported" :
 			    "");
@@ -643,7 +629,9 @@ sync_step(struct notify *n, char *err)
 			if (strcmp(outcome, "diverged") == 0 ||
 			    strcmp(outcome, "undefined") == 0) {
 				/* Both sides kept; serve and tell the operator. */
-				fig2(fig, "peer", peer->name, "kept", kept);
+				/* kept_dir null: not kept (on_diverged) */
+				fig2(fig, "peer", peer->name, "kept", kept != NULL ?
+				    kept : "");
 				if (strcmp(outcome, "diverged") == 0) {
 					diverged = 1;
 					alarm_raise(&n->alarms, ALARM_SYNC_DIVERGED,
@@ -660,7 +648,7 @@ sync_step(struct notify *n, char *err)
 				}
 			}
 		}
-		json_decref(rep);
+		control_reply_free(&rep);
 	}
 	if (rc == 0 && !invalid)
 		alarm_clear(&n->alarms, ALARM_SNAPSHOT_INVALID, "no invalid peer"

@@ -48,7 +48,10 @@
 #include "sync.h"
 #include "util.h"
 
-/* Reply one line on a control client and close it. */
+/* Reply one line on a control client and close it.  Every reply is an
+ * object with "ok"; every failure is made by reply_error (and
+ * reply_status, reply_denied, reply_closed on it), which the one client
+ * parser (lib/control.c) holds to the envelope: "error" present. */
 static void
 control_reply(int fd, json_t *reply)
 {
@@ -313,6 +316,33 @@ reply_status(unsigned int status, const char *field, const char *msg)
 	return o;
 }
 
+/* The refusal of a client whose uid may not ask: "denied" (the CLI's
+ * exit 77). */
+static json_t *
+reply_denied(uid_t uid)
+{
+	json_t *o = reply_error("permission denied for uid %u", (unsigned)uid);
+
+	if (o != NULL)
+		json_object_set_new(o, "denied", json_true());
+	return o;
+}
+
+/* The listener gate's refusal (S0.5): the provisioning API's 503 body
+ * (provision.c: "error", "active_room") in the error envelope, "closed". */
+static json_t *
+reply_closed(struct agent *ag)
+{
+	json_t *o = provision_closed_json(ag);
+
+	if (o != NULL) {
+		json_object_set_new(o, "ok", json_false());
+		json_object_set_new(o, "status", json_integer(503));
+		json_object_set_new(o, "closed", json_true());
+	}
+	return o;
+}
+
 static unsigned int
 store_status_code(enum store_status s)
 {
@@ -374,12 +404,7 @@ do_provision(struct agent *ag, int fd, const char *arg, const char *first,
 		o = reply_status(503, NULL, "the agent is stopping");
 		goto done;
 	case PROVISION_CLOSED:
-		o = provision_closed_json(ag);
-		if (o != NULL) {
-			json_object_set_new(o, "ok", json_false());
-			json_object_set_new(o, "status", json_integer(503));
-			json_object_set_new(o, "closed", json_true());
-		}
+		o = reply_closed(ag);
 		goto done;
 	default:
 		break;
@@ -672,10 +697,7 @@ serve(struct agent *ag, int fd)
 	if (uid != 0 && uid != geteuid()) {
 		log_warnx("control: request \"%.32s\" of uid %u (pid %ld)"
 		    " refused", line, (unsigned)uid, (long)cred.pid);
-		snprintf(line, sizeof(line), "permission denied for uid %u",
-		    (unsigned)uid);
-		control_reply(fd, json_pack("{s:b,s:s,s:b}", "ok", 0, "error",
-		    line, "denied", 1));
+		control_reply(fd, reply_denied(uid));
 		return;
 	}
 	arg = strchr(line, ' ');

@@ -14,16 +14,18 @@
  * or by the control socket's file permissions. */
 int agent_cmd(const struct config *cfg, int argc, char **argv, int json);
 
-#include <jansson.h>
+#include "control.h"
 
 /* A request that writes the database, through the agent (its only
  * writer): line, then bodylen bytes of body when body is not NULL, the
- * reply within timeout_ms.  EXIT_OK and *reply (the parsed object, "ok"
- * true or false: the caller's to judge and decref), or an exit code with
- * the message printed: 69 the agent is not running (or does not answer),
- * 77 refused by permissions, 70 an unreadable reply. */
+ * reply within timeout_ms.  EXIT_OK and *reply (parsed by lib/control.c's
+ * strict parser, "ok" true or false: the caller's to judge and release
+ * with control_reply_free), or an exit code with the message printed and
+ * nothing to release: 69 the agent is not running (or does not answer),
+ * 77 refused by permissions (or by the agent: "denied"), 70 an unreadable
+ * reply (cut, too long, or an envelope member missing or mistyped). */
 int agent_write(const struct config *cfg, const char *what,
     const char *line, const char *body, size_t bodylen, int timeout_ms,
-    json_t **reply);
+    struct control_reply *reply);
 
 #endif

@@ -146,48 +146,44 @@ json_str(const char *s)
 }
 
 /* The exit code of an agent's {"ok":false,...} reply: its "status" is
- * the provisioning API's HTTP status for the same failure. */
+ * the provisioning API's HTTP status for the same failure; a failure
+ * without one (the agent's own: out of memory, a bad request line) is an
+ * I/O error. */
 static int
-reply_exit(json_t *r)
+reply_exit(const struct control_reply *r)
 {
-	json_t *v = json_object_get(r, "status");
-	long long st = json_is_integer(v) ? (long long)json_integer_value(v) :
-	    500;
-
-	if (json_is_true(json_object_get(r, "closed")) ||
-	    json_is_string(json_object_get(r, "listener")))
+	if (r->closed || control_reply_has(r, "listener"))
 		return EXIT_REFUSED;
-	switch (st) {
+	switch (r->status) {
 	case 400: case 422: return EXIT_DATAERR;
 	case 404: case 409: return EXIT_FAILED;
 	default: return EXIT_IOERR;
 	}
 }
 
-static const char *
-reply_str(json_t *r, const char *key, const char *def)
-{
-	json_t *v = json_object_get(r, key);
-
-	return json_is_string(v) ? json_string_value(v) : def;
-}
-
-/* Print an agent's refusal; its exit code. */
+/* Print an agent's refusal (its "error": the parser made sure of it);
+ * its exit code. */
 static int
-reply_fail(json_t *r)
+reply_fail(const struct control_reply *r)
 {
-	const char *active = reply_str(r, "active_room", NULL);
-
-	if (json_is_true(json_object_get(r, "closed")))
+	if (r->closed)
 		fprintf(stderr, "%s: %s%s%s; change it in the active room, or"
 		    " open this room's listener first (enumdr agent open)\n",
-		    progname, reply_str(r, "error", "provisioning closed"),
-		    active != NULL ? ", the active room is " : "",
-		    active != NULL ? active : "");
+		    progname, r->error, r->active_room != NULL ?
+		    ", the active room is " : "", r->active_room != NULL ?
+		    r->active_room : "");
 	else
-		fprintf(stderr, "%s: %s\n", progname,
-		    reply_str(r, "error", "the agent refused the request"));
+		fprintf(stderr, "%s: %s\n", progname, r->error);
 	return reply_exit(r);
+}
+
+/* A reply the caller could not read (a member it needs is missing or
+ * mistyped): the message, and the exit code of an unreadable reply. */
+static int
+reply_unreadable(const char *what, const char *err)
+{
+	fprintf(stderr, "%s: %s: unreadable reply: %s\n", progname, what, err);
+	return EXIT_SOFTWARE;
 }
 
 /* An absolute path for the agent, whose working directory is not ours;
@@ -268,14 +264,14 @@ parse_init_zone(const char *arg, char *origin, size_t originlen,
 static int
 agent_running(const struct config *cfg)
 {
-	char err[ENUMDR_ERRLEN], *reply;
+	char err[ENUMDR_ERRLEN];
+	struct control_reply r;
 	int rc;
 
-	if ((reply = malloc(CONTROL_REPLY_MAX)) == NULL)
-		return 1;	/* cannot tell: the safe answer */
-	rc = control_request(cfg->control_socket, "status", reply,
-	    CONTROL_REPLY_MAX, 2000, err) == 0;
-	free(reply);
+	/* Any answer, even one we cannot read, is an agent. */
+	rc = control_request(cfg->control_socket, "status", 2000, &r, err) !=
+	    CONTROL_EUNREACHABLE;
+	control_reply_free(&r);
 	return rc;
 }
 
@@ -337,7 +333,7 @@ cmd_zone(struct ctx *c, int argc, char **argv)
 {
 	char line[AGENT_CONTROL_LINE], *end;
 	unsigned long long serial = 1;
-	json_t *r;
+	struct control_reply r;
 	int rc;
 
 	if (argc < 2 || strcmp(argv[0], "add") != 0)
@@ -357,12 +353,10 @@ cmd_zone(struct ctx *c, int argc, char **argv)
 	if ((rc = agent_write(&c->cfg, "zone add", line, NULL, 0,
 	    TIMEOUT_WRITE_MS, &r)) != EXIT_OK)
 		return rc;
-	if (!json_is_true(json_object_get(r, "ok"))) {
-		rc = reply_fail(r);
-		json_decref(r);
+	rc = r.ok ? EXIT_OK : reply_fail(&r);
+	control_reply_free(&r);
+	if (rc != EXIT_OK)
 		return rc;
-	}
-	json_decref(r);
 	printf("zone %s added, serial %llu\n", argv[1], serial);
 	return EXIT_OK;
 }
@@ -473,8 +467,10 @@ static int
 provision_through_agent(struct ctx *c, const char *action,
     const struct store_change *ch)
 {
-	char line[64], *body;
-	json_t *r, *res;
+	char line[64], err[ENUMDR_ERRLEN], *body;
+	struct control_reply r;
+	const char *zone;
+	long long serial, journal;
 	int rc;
 
 	if ((body = change_body(ch)) == NULL)
@@ -485,18 +481,18 @@ provision_through_agent(struct ctx *c, const char *action,
 	free(body);
 	if (rc != EXIT_OK)
 		return rc;
-	if (!json_is_true(json_object_get(r, "ok"))) {
-		rc = reply_fail(r);
-		json_decref(r);
-		return rc;
-	}
-	res = json_array_get(json_object_get(r, "results"), 0);
-	printf("%s %s: zone %s serial %lld journal %lld\n", action,
-	    ch->entry.e164, reply_str(res, "zone", "?"),
-	    (long long)json_integer_value(json_object_get(res, "serial")),
-	    (long long)json_integer_value(json_object_get(res, "journal")));
-	json_decref(r);
-	return EXIT_OK;
+	if (!r.ok)
+		rc = reply_fail(&r);
+	else if (control_reply_string(&r, "results[0].zone", &zone,
+	    err) == -1 || control_reply_integer(&r, "results[0].serial", 0,
+	    4294967295LL, &serial, err) == -1 || control_reply_integer(&r,
+	    "results[0].journal", 0, INT64_MAX, &journal, err) == -1)
+		rc = reply_unreadable("provision", err);
+	else
+		printf("%s %s: zone %s serial %lld journal %lld\n", action,
+		    ch->entry.e164, zone, serial, journal);
+	control_reply_free(&r);
+	return rc;
 }
 
 static int
@@ -568,7 +564,9 @@ cmd_snapshot(struct ctx *c, int argc, char **argv)
 {
 	char err[ENUMDR_ERRLEN], dir[PATH_MAX], line[AGENT_CONTROL_LINE];
 	int rc, timeout = control_long_timeout_ms(c->cfg.transfer_timeout_ms);
-	json_t *r;
+	struct control_reply r;
+	const char *sha256;
+	long long zones, journal, size;
 
 	if (argc < 1)
 		return usage_error("snapshot: expected export [DIR] or import DIR");
@@ -589,32 +587,34 @@ cmd_snapshot(struct ctx *c, int argc, char **argv)
 	if (argv[0][0] == 'e') {
 		const char *d = argc == 2 ? argv[1] : c->cfg.snapshot_dir;
 
-		if (!json_is_true(json_object_get(r, "ok"))) {
+		if (!r.ok) {
 			const char *fig[] = { "dir", d, NULL };
 
 			alarm_raise(&c->alarms, ALARM_SNAPSHOT_EXPORT, ALARM_MAJOR,
-			    reply_str(r, "error", "export failed"), fig, err);
-			rc = reply_fail(r);
-			json_decref(r);
+			    r.error, fig, err);
+			rc = reply_fail(&r);
+			control_reply_free(&r);
 			return rc;
+		}
+		if (control_reply_integer(&r, "zones", 0, INT64_MAX, &zones,
+		    err) == -1 || control_reply_integer(&r, "journal", 0,
+		    INT64_MAX, &journal, err) == -1 || control_reply_integer(&r,
+		    "size", 0, INT64_MAX, &size, err) == -1 ||
+		    control_reply_string(&r, "sha256", &sha256, err) == -1) {
+			control_reply_free(&r);
+			return reply_unreadable("snapshot export", err);
 		}
 		alarm_clear(&c->alarms, ALARM_SNAPSHOT_EXPORT, "snapshot exported",
 		    NULL, err);
 		printf("snapshot %s: %lld zones, journal %lld, %lld bytes,"
-		    " sha256 %s\n", d,
-		    (long long)json_integer_value(json_object_get(r, "zones")),
-		    (long long)json_integer_value(json_object_get(r, "journal")),
-		    (long long)json_integer_value(json_object_get(r, "size")),
-		    reply_str(r, "sha256", "?"));
-		json_decref(r);
+		    " sha256 %s\n", d, zones, journal, size, sha256);
+		control_reply_free(&r);
 		return EXIT_OK;
 	}
-	if (!json_is_true(json_object_get(r, "ok"))) {
-		rc = reply_fail(r);
-		json_decref(r);
+	rc = r.ok ? EXIT_OK : reply_fail(&r);
+	control_reply_free(&r);
+	if (rc != EXIT_OK)
 		return rc;
-	}
-	json_decref(r);
 	printf("snapshot %s imported\n", argv[1]);
 	return EXIT_OK;
 }
@@ -634,34 +634,69 @@ fetch_snapshot(struct ctx *c, const char *url, const char *dir, char *err)
 	return rc;
 }
 
-/* The agent's sync report, printed as `enumdr sync` always printed it. */
-static void
-print_sync_report(const struct ctx *c, json_t *r, const char *from)
-{
-	json_t *zones = json_object_get(r, "zones"), *z, *o, *arr, *v;
-	const char *kept = reply_str(r, "kept_dir", NULL);
-	int imported = json_is_true(json_object_get(r, "imported"));
-	char *text;
-	size_t i;
+/* One zone of an agent's sync report ("zones[i]"). */
+struct sync_reply_zone {
+	const char *origin, *verdict;
+	long long own, peer;
+	int no_own, no_peer;            /* "own" / "peer" null: side lacks it */
+};
 
+static int
+sync_reply_zone(const struct control_reply *r, size_t i,
+    struct sync_reply_zone *z, char *err)
+{
+	char k[4][48];
+
+	snprintf(k[0], sizeof(k[0]), "zones[%zu].origin", i);
+	snprintf(k[1], sizeof(k[1]), "zones[%zu].own", i);
+	snprintf(k[2], sizeof(k[2]), "zones[%zu].peer", i);
+	snprintf(k[3], sizeof(k[3]), "zones[%zu].verdict", i);
+	if (control_reply_string(r, k[0], &z->origin, err) == -1 ||
+	    control_reply_integer_or_null(r, k[1], 0, 4294967295LL, &z->own,
+	    &z->no_own, err) == -1 || control_reply_integer_or_null(r, k[2], 0,
+	    4294967295LL, &z->peer, &z->no_peer, err) == -1 ||
+	    control_reply_string(r, k[3], &z->verdict, err) == -1)
+		return -1;
+	return 0;
+}
+
+/* The agent's sync report, printed as `enumdr sync` always printed it;
+ * -1 and err, with nothing printed, when a member it needs is missing. */
+static int
+print_sync_report(const struct ctx *c, const struct control_reply *r,
+    const char *from, char *err)
+{
+	struct sync_reply_zone z;
+	const char *kept, *peer, *outcome;
+	long long peer_journal;
+	json_t *o, *arr;
+	int imported;
+	char *text;
+	size_t i, nzones;
+
+	if (control_reply_array(r, "zones", &nzones, err) == -1 ||
+	    control_reply_string_or_null(r, "kept_dir", &kept, err) == -1 ||
+	    control_reply_boolean(r, "imported", &imported, err) == -1 ||
+	    control_reply_string(r, "peer", &peer, err) == -1 ||
+	    control_reply_integer(r, "peer_journal", 0, INT64_MAX,
+	    &peer_journal, err) == -1 || control_reply_string(r, "outcome",
+	    &outcome, err) == -1)
+		return -1;
+	for (i = 0; i < nzones; i++)
+		if (sync_reply_zone(r, i, &z, err) == -1)
+			return -1;
 	if (json_output) {
 		arr = json_array();
-		for (i = 0; arr != NULL && i < json_array_size(zones); i++) {
-			json_t *own, *peer;
-
-			z = json_array_get(zones, i);
-			own = json_object_get(z, "own");
-			peer = json_object_get(z, "peer");
-			json_array_append_new(arr, json_pack("{s:s,s:O,s:O,s:s}",
-			    "origin", reply_str(z, "origin", "?"), "own",
-			    own != NULL ? own : json_null(), "peer", peer != NULL ?
-			    peer : json_null(), "verdict", reply_str(z, "verdict",
-			    "?")));
+		for (i = 0; arr != NULL && i < nzones; i++) {
+			(void)sync_reply_zone(r, i, &z, err);
+			json_array_append_new(arr, json_pack("{s:s,s:o,s:o,s:s}",
+			    "origin", z.origin, "own", z.no_own ? json_null() :
+			    json_integer(z.own), "peer", z.no_peer ? json_null() :
+			    json_integer(z.peer), "verdict", z.verdict));
 		}
 		o = json_pack("{s:s,s:s,s:s,s:s,s:b,s:o}", "room", c->cfg.room,
-		    "from", from, "peer", reply_str(r, "peer", ""), "outcome",
-		    reply_str(r, "outcome", "?"), "imported", imported,
-		    "zones", arr != NULL ? arr : json_array());
+		    "from", from, "peer", peer, "outcome", outcome, "imported",
+		    imported, "zones", arr != NULL ? arr : json_array());
 		if (o != NULL && kept != NULL)
 			json_object_set_new(o, "kept", json_string(kept));
 		text = o != NULL ? json_dumps(o, JSON_COMPACT |
@@ -670,29 +705,61 @@ print_sync_report(const struct ctx *c, json_t *r, const char *from)
 			printf("%s\n", text);
 		free(text);
 		json_decref(o);
-		return;
+		return 0;
 	}
 	printf("sync of room %s from %s (peer room %s, journal %lld)\n",
-	    c->cfg.room, from, reply_str(r, "peer", ""),
-	    (long long)json_integer_value(json_object_get(r, "peer_journal")));
+	    c->cfg.room, from, peer, peer_journal);
 	printf("%-32s %12s %12s  %s\n", "ZONE", "OWN", "PEER", "VERDICT");
-	for (i = 0; i < json_array_size(zones); i++) {
-		char own[16] = "-", peer[16] = "-";
+	for (i = 0; i < nzones; i++) {
+		char own[16] = "-", peer_serial[16] = "-";
 
-		z = json_array_get(zones, i);
-		if (json_is_integer(v = json_object_get(z, "own")))
-			snprintf(own, sizeof(own), "%lld",
-			    (long long)json_integer_value(v));
-		if (json_is_integer(v = json_object_get(z, "peer")))
-			snprintf(peer, sizeof(peer), "%lld",
-			    (long long)json_integer_value(v));
-		printf("%-32s %12s %12s  %s\n", reply_str(z, "origin", "?"),
-		    own, peer, reply_str(z, "verdict", "?"));
+		(void)sync_reply_zone(r, i, &z, err);
+		if (!z.no_own)
+			snprintf(own, sizeof(own), "%lld", z.own);
+		if (!z.no_peer)
+			snprintf(peer_serial, sizeof(peer_serial), "%lld",
+			    z.peer);
+		printf("%-32s %12s %12s  %s\n", z.origin, own, peer_serial,
+		    z.verdict);
 	}
-	printf("outcome: %s%s\n", reply_str(r, "outcome", "?"),
-	    imported ? " (imported)" : "");
+	printf("outcome: %s%s\n", outcome, imported ? " (imported)" : "");
 	if (kept != NULL)
 		printf("peer's snapshot kept in %s\n", kept);
+	return 0;
+}
+
+/* A sync the agent answered with "ok": false: refused before it ran
+ * (listener open, stopping: no "step"), a snapshot with an invalid row
+ * ("invalid_row"), or a failed step; its alarm, message and exit code. */
+static int
+sync_failed(struct ctx *c, const struct control_reply *r, const char *from)
+{
+	char err[ENUMDR_ERRLEN], aerr[ENUMDR_ERRLEN];
+	const char *step, *row, *id;
+	enum sync_step fs;
+
+	if (!control_reply_has(r, "step"))
+		return reply_fail(r);
+	if (control_reply_string(r, "step", &step, err) == -1 ||
+	    control_reply_string_or_null(r, "invalid_row", &row, err) == -1)
+		return reply_unreadable("sync", err);
+	if (row != NULL) {
+		/* sound files, invalid data: refused whole (issue 12) */
+		const char *fig[] = { "step", step, "row", row, "from", from,
+		    NULL };
+		alarm_raise(&c->alarms, ALARM_SNAPSHOT_INVALID, ALARM_CRITICAL,
+		    r->error, fig, aerr);
+		fprintf(stderr, "%s: sync failed at step \"%s\": %s\n",
+		    progname, step, r->error);
+		return EXIT_DATAERR;
+	}
+	fs = sync_step_from_name(step);
+	id = fs == SYNC_STEP_NONE ? ALARM_SYNC_IMPORT : sync_step_alarm(fs);
+	const char *fig[] = { "step", step, "from", from, NULL };
+	alarm_raise(&c->alarms, id, ALARM_MAJOR, r->error, fig, aerr);
+	fprintf(stderr, "%s: sync failed at step \"%s\": %s\n", progname,
+	    step, r->error);
+	return fs == SYNC_STEP_READ_SERIALS ? EXIT_NOINPUT : EXIT_IOERR;
 }
 
 static int
@@ -700,9 +767,9 @@ cmd_sync(struct ctx *c, int argc, char **argv)
 {
 	char err[ENUMDR_ERRLEN], aerr[ENUMDR_ERRLEN], dir[PATH_MAX],
 	    adir[PATH_MAX], line[AGENT_CONTROL_LINE];
-	const char *from = NULL, *outcome, *step, *row;
+	const char *from = NULL, *outcome, *peer, *kept;
 	int i, rc, code, dry_run = 0;
-	json_t *r;
+	struct control_reply r;
 
 	for (i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
@@ -740,51 +807,34 @@ cmd_sync(struct ctx *c, int argc, char **argv)
 	    control_long_timeout_ms(c->cfg.transfer_timeout_ms), &r)) !=
 	    EXIT_OK)
 		return rc;
-	if (!json_is_true(json_object_get(r, "ok"))) {
-		step = reply_str(r, "step", NULL);
-		row = reply_str(r, "invalid_row", NULL);
-		if (step == NULL) {	/* refused before it ran: open, stopping */
-			rc = reply_fail(r);
-			json_decref(r);
-			return rc;
-		}
-		if (row != NULL) {
-			/* sound files, invalid data: refused whole (issue 12) */
-			const char *fig[] = { "step", step, "row", row, "from",
-			    from, NULL };
-			alarm_raise(&c->alarms, ALARM_SNAPSHOT_INVALID,
-			    ALARM_CRITICAL, reply_str(r, "error", "?"), fig,
-			    aerr);
-			fprintf(stderr, "%s: sync failed at step \"%s\": %s\n",
-			    progname, step, reply_str(r, "error", "?"));
-			json_decref(r);
-			return EXIT_DATAERR;
-		}
-		enum sync_step fs = sync_step_from_name(step);
-		const char *id = fs == SYNC_STEP_NONE ? ALARM_SYNC_IMPORT :
-		    sync_step_alarm(fs);
-		const char *fig[] = { "step", step, "from", from, NULL };
-		alarm_raise(&c->alarms, id, ALARM_MAJOR, reply_str(r, "error",
-		    "?"), fig, aerr);
-		fprintf(stderr, "%s: sync failed at step \"%s\": %s\n", progname,
-		    step, reply_str(r, "error", "?"));
-		json_decref(r);
-		return fs == SYNC_STEP_READ_SERIALS ? EXIT_NOINPUT : EXIT_IOERR;
+	if (!r.ok) {
+		rc = sync_failed(c, &r, from);
+		control_reply_free(&r);
+		return rc;
+	}
+	if (control_reply_string(&r, "outcome", &outcome, err) == -1 ||
+	    control_reply_string(&r, "peer", &peer, err) == -1 ||
+	    control_reply_string_or_null(&r, "kept_dir", &kept, err) == -1) {
+		control_reply_free(&r);
+		return reply_unreadable("sync", err);
 	}
 	alarm_clear(&c->alarms, ALARM_SYNC_READ, "peer serial file read", NULL, aerr);
 	alarm_clear(&c->alarms, ALARM_SYNC_QUERY, "own serials read", NULL, aerr);
 	alarm_clear(&c->alarms, ALARM_SYNC_IMPORT, "sync completed", NULL, aerr);
 	alarm_clear(&c->alarms, ALARM_SNAPSHOT_INVALID, "sync completed: nothing"
 	    " invalid to import", NULL, aerr);
-	print_sync_report(c, r, from);
+	if (print_sync_report(c, &r, from, err) == -1) {
+		control_reply_free(&r);
+		return reply_unreadable("sync", err);
+	}
 	code = EXIT_OK;
-	outcome = reply_str(r, "outcome", "");
 	if (strcmp(outcome, "diverged") == 0 ||
 	    strcmp(outcome, "undefined") == 0) {
 		int div = strcmp(outcome, "diverged") == 0;
 		const char *id = div ? ALARM_SYNC_DIVERGED : ALARM_SYNC_UNDEFINED;
-		const char *fig[] = { "peer", reply_str(r, "peer", ""), "kept",
-		    reply_str(r, "kept_dir", ""), NULL };
+		/* kept_dir null: the peer's copy was not kept (on_diverged) */
+		const char *fig[] = { "peer", peer, "kept", kept != NULL ? kept :
+		    "", NULL };
 		alarm_raise(&c->alarms, id, ALARM_CRITICAL, div ?
 		    "both rooms have newer zones (split brain); peer data kept" :
 		    "zone serials 2^31 apart: comparison undefined (RFC 1982)",
@@ -796,7 +846,7 @@ cmd_sync(struct ctx *c, int argc, char **argv)
 		alarm_clear(&c->alarms, ALARM_SYNC_UNDEFINED, "serials comparable",
 		    NULL, aerr);
 	}
-	json_decref(r);
+	control_reply_free(&r);
 	return code;
 }
 
