@@ -34,6 +34,22 @@
 
 enum kind { ADD, REPLACE, BATCH };
 
+/* Failure injection (-Wl,--wrap=calloc, Makefile.am): the next calloc of
+ * the parser fails when calloc_fail is set. */
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+static int calloc_fail;
+
+void *
+__wrap_calloc(size_t n, size_t size)
+{
+	if (calloc_fail) {
+		calloc_fail = 0;
+		return NULL;
+	}
+	return __real_calloc(n, size);
+}
+
 static int ncases;              /* parser cases run */
 
 /* Parse len bytes of body (copied to a buffer of exactly len bytes) as
@@ -640,6 +656,17 @@ test_batch(void)
 	    " required field missing", "the second record's order missing");
 }
 
+/* Out of memory for the batch's changes: a 500, nothing leaked. */
+static void
+test_nomem(void)
+{
+	calloc_fail = 1;
+	refused(BATCH, VALID_BATCH, 500, "", "out of memory for 3 changes",
+	    "batch: calloc fails (failure injection)");
+	ok(calloc_fail == 0, "  the parser's calloc was the one that failed");
+	calloc_fail = 0;
+}
+
 /* Nesting: jansson's own limit (JSON_PARSER_MAX_DEPTH, 2048) stops the
  * parse; below it a nested value is refused by the member it sits in. */
 static void
@@ -716,6 +743,7 @@ main(void)
 	test_replace();
 	test_batch();
 	test_nesting();
+	test_nomem();
 	diag("%d parser cases", ncases);
 	return tap_done();
 }
