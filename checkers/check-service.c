@@ -418,7 +418,7 @@ parse_options(int argc, char *argv[], struct service_opts *o,
 	if (o->dns != NULL && !is_ip_literal(o->dns_addr))
 		return usage_error("--dns: \"%s\" is not an IP address",
 		    o->dns_addr);
-	o->config = checker_config_path(cli->config);
+	o->config = config_path(cli->config);
 	return CHECKER_OPT_NEXT;
 }
 

@@ -1,6 +1,6 @@
 /*
  * checker.c — what enumdr-check-service and enumdr-check-peer share: the
- * configuration path, the common options (-c, -h, -V) and option numbers,
+ * common options (-c, -h, -V) and option numbers,
  * and the own agent's heartbeat URL (S0.3, S0.4, S4.1).  The heartbeat itself is the peer protocol's
  * (lib/peerproto.c).  See checker.h.
  */
@@ -18,19 +18,6 @@
 #include "log.h"
 #include "peerproto.h"
 #include "util.h"
-
-const char *
-checker_config_path(const char *option)
-{
-	const char *env;
-
-	if (option != NULL)
-		return option;
-	env = getenv("ENUMDR_CONFIG");
-	if (env != NULL && *env != '\0')
-		return env;
-	return CHECKER_DEFAULT_CONFIG;
-}
 
 int
 checker_parse_long(const char *s, long min, long max, long *out)
@@ -141,7 +128,7 @@ checker_config_load(const struct checker_cli *cli, struct config *cfg)
 {
 	char err[ENUMDR_ERRLEN];
 
-	if (config_load(checker_config_path(cli->config), cfg, err) == -1) {
+	if (config_load(config_path(cli->config), cfg, err) == -1) {
 		log_warnx("%s", err);
 		return -1;
 	}

@@ -21,16 +21,9 @@
 #include "config.h"
 #include "util.h"
 
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
-#define CHECKER_DEFAULT_CONFIG  SYSCONFDIR "/enumdr/enumdr.yaml"
+#define CHECKER_DEFAULT_CONFIG  CONFIG_DEFAULT_PATH     /* for usage() */
 #define CHECKER_TIMEOUT_MS      1000            /* --timeout default */
 #define CHECKER_TIMEOUT_MAX_MS  60000           /* --timeout upper bound */
-
-/* The configuration file: -c FILE when given, else $ENUMDR_CONFIG, else
- * CHECKER_DEFAULT_CONFIG (the admin command's rule). */
-const char *checker_config_path(const char *option);
 
 /* Log a usage error of program prog (with a pointer to --help) and return
  * EXIT_USAGE. */
@@ -71,7 +64,7 @@ int checker_common_option(struct checker_cli *cli, int ch, char **argv);
  * EXIT_USAGE (logged). */
 int checker_options_end(const struct checker_cli *cli, int argc, char **argv);
 
-/* Load the configuration (checker_config_path(cli->config)) into cfg; 0,
+/* Load the configuration (config_path(cli->config), lib/config.h) into cfg; 0,
  * or -1 with the error logged (the checker exits EXIT_CONFIG). */
 int checker_config_load(const struct checker_cli *cli, struct config *cfg);
 

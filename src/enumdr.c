@@ -36,10 +36,6 @@
 #include "util.h"
 #include "zonefile.h"
 
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
-#define DEFAULT_CONFIG SYSCONFDIR "/enumdr/enumdr.yaml"
 /* a change waits for the writer lock: a transaction, or an export */
 #define TIMEOUT_WRITE_MS 60000
 /* refused by the room's state: provisioning closed, import/sync while open */
@@ -90,7 +86,7 @@ usage(FILE *out)
 "open), 77 permission denied, 78 configuration error.\n"
 "provision, zone add, snapshot and sync write through the room agent\n"
 "enumdrd (its control socket): it is the database's only writer.\n",
-	    DEFAULT_CONFIG);
+	    CONFIG_DEFAULT_PATH);
 }
 
 static int usage_error(const char *fmt, ...)
@@ -1257,9 +1253,7 @@ parse_options(int *argcp, char ***argvp, const char **config)
 	int argc = *argcp, ch, i;
 	char **argv = *argvp;
 
-	*config = getenv("ENUMDR_CONFIG");
-	if (*config == NULL || **config == '\0')
-		*config = DEFAULT_CONFIG;
+	*config = NULL;
 	while ((ch = getopt_long(argc, argv, "+c:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -1297,6 +1291,7 @@ parse_options(int *argcp, char ***argvp, const char **config)
 	}
 	*argcp = argc;
 	*argvp = argv;
+	*config = config_path(*config);
 	return -1;
 }
 
