@@ -403,9 +403,9 @@ zones_json(const struct ctx *c, const struct zone_info *z, size_t n,
 			return NULL;
 		}
 	}
-	o = json_pack("{s:o}", "room", json_text(c->cfg.room));
-	if (o != NULL && with_journal)
-		json_object_set_new(o, "journal", json_integer(pos));
+	o = with_journal ? json_pack("{s:o,s:I}", "room",
+	    json_text(c->cfg.room), "journal", (json_int_t)pos) :
+	    json_pack("{s:o}", "room", json_text(c->cfg.room));
 	if (json_object_set_new(o, "zones", arr) == -1) {	/* frees arr */
 		json_decref(o);
 		return NULL;
@@ -780,16 +780,17 @@ sync_failed(struct ctx *c, json_t *r, const char *from)
 	char aerr[ENUMDR_ERRLEN];
 	const char *step = reply_str(r, "step", NULL), *id;
 	const char *row = reply_str(r, "invalid_row", NULL);
+	const char *fig[] = { "step", step, "from", from, NULL };
+	const char *row_fig[] = { "step", step, "row", row, "from", from,
+	    NULL };
 	enum sync_step fs;
 
 	if (step == NULL)	/* refused before it ran: open, stopping */
 		return reply_fail(r);
 	if (row != NULL) {
 		/* sound files, invalid data: refused whole (issue 12) */
-		const char *fig[] = { "step", step, "row", row, "from",
-		    from, NULL };
 		alarm_raise(&c->alarms, ALARM_SNAPSHOT_INVALID,
-		    ALARM_CRITICAL, reply_str(r, "error", "?"), fig,
+		    ALARM_CRITICAL, reply_str(r, "error", "?"), row_fig,
 		    aerr);
 		fprintf(stderr, "%s: sync failed at step \"%s\": %s\n",
 		    progname, step, reply_str(r, "error", "?"));
@@ -797,7 +798,6 @@ sync_failed(struct ctx *c, json_t *r, const char *from)
 	}
 	fs = sync_step_from_name(step);
 	id = fs == SYNC_STEP_NONE ? ALARM_SYNC_IMPORT : sync_step_alarm(fs);
-	const char *fig[] = { "step", step, "from", from, NULL };
 	alarm_raise(&c->alarms, id, ALARM_MAJOR, reply_str(r, "error",
 	    "?"), fig, aerr);
 	fprintf(stderr, "%s: sync failed at step \"%s\": %s\n", progname,
@@ -1119,11 +1119,9 @@ status_json(const struct ctx *c, const struct status *s)
 
 	o = json_pack("{s:o,s:o,s:b}", "room", json_text(c->cfg.room),
 	    "database", json_text(c->cfg.database), "database_ok", s->dbok);
-	if (o != NULL && !s->dbok)
-		json_object_set_new(o, "database_error", json_text(s->dberr));
-	if (o != NULL)
-		json_object_set_new(o, "journal", json_integer(s->journal));
-	if ((zones = json_array()) == NULL) {
+	if (o == NULL || (!s->dbok && json_object_set_new(o, "database_error",
+	    json_text(s->dberr)) == -1) || json_object_set_new(o, "journal",
+	    json_integer(s->journal)) == -1 || (zones = json_array()) == NULL) {
 		json_decref(o);
 		return NULL;
 	}
