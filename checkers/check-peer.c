@@ -356,121 +356,132 @@ peer_alarm(const struct config *cfg, const char *peer,
 	}
 }
 
-int
-main(int argc, char *argv[])
+/* The options into o and cli; CHECKER_OPT_NEXT to go on, else the exit
+ * code. */
+static int
+parse_options(int argc, char *argv[], struct peer_opts *o,
+    struct checker_cli *cli)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
 		{ "peer", required_argument, NULL, 'p' },
 		{ "misses", required_argument, NULL, 'n' },
 		{ "failures", required_argument, NULL, 'm' },
 		{ "window", required_argument, NULL, 'w' },
 		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
+		CHECKER_LONGOPTS_COMMON
 	};
-	const struct config_peer *peer = NULL;
-	struct peer_opts o;
-	struct peer_state st;
-	struct config cfg;
-	char err[ENUMDR_ERRLEN], why[ENUMDR_ERRLEN], path[PATH_MAX];
-	char name[CONFIG_NAME_MAX + 32];
-	const char *config = NULL;
-	long long now;
 	const char *what = NULL;
 	long *target;
 	long max;
-	int ch, rc = EXIT_CONFIG, answered, down;
-	size_t i;
+	int ch, rc;
 
-	log_init(PROGNAME, 1, LOG_DAEMON);
-	memset(&o, 0, sizeof(o));
-	o.misses = MISSES_DEFAULT;
-	o.failures = FAILURES_DEFAULT;
-	o.window_s = WINDOW_DEFAULT;
-	o.timeout_ms = CHECKER_TIMEOUT_MS;
-	opterr = 0;	/* one line of our own instead of getopt's */
-	while ((ch = getopt_long(argc, argv, ":c:hV", longopts, NULL)) != -1) {
+	memset(o, 0, sizeof(*o));
+	o->misses = MISSES_DEFAULT;
+	o->failures = FAILURES_DEFAULT;
+	o->window_s = WINDOW_DEFAULT;
+	o->timeout_ms = CHECKER_TIMEOUT_MS;
+	checker_options_begin(cli);
+	while ((ch = getopt_long(argc, argv, CHECKER_OPTSTRING, longopts,
+	    NULL)) != -1) {
 		target = NULL;
 		max = COUNT_MAX;
 		switch (ch) {
-		case 'c':
-			config = optarg;
-			break;
 		case 'p':
-			o.peer = optarg;
+			o->peer = optarg;
 			break;
 		case 'n':
-			target = &o.misses;
+			target = &o->misses;
 			what = "--misses";
 			break;
 		case 'm':
-			target = &o.failures;
+			target = &o->failures;
 			what = "--failures";
 			break;
 		case 'w':
-			target = &o.window_s;
+			target = &o->window_s;
 			what = "--window";
 			max = WINDOW_MAX;
 			break;
 		case 't':
-			target = &o.timeout_ms;
+			target = &o->timeout_ms;
 			what = "--timeout";
 			max = CHECKER_TIMEOUT_MAX_MS;
 			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		case 'V':
-			printf(PROGNAME " %s\n", PACKAGE_VERSION);
-			return EXIT_OK;
-		case ':':
-			return usage_error("%s needs a value",
-			    argv[optind - 1]);
 		default:
-			return usage_error("unknown option %s",
-			    argv[optind - 1]);
+			if ((rc = checker_common_option(cli, ch, argv)) !=
+			    CHECKER_OPT_NEXT)
+				return rc;
 		}
 		if (target != NULL && checker_parse_long(optarg, 1, max,
 		    target) == -1)
 			return usage_error("%s: want 1..%ld, not \"%s\"",
 			    what, max, optarg);
 	}
-	if (optind < argc)
-		return usage_error("unexpected argument \"%s\"", argv[optind]);
+	return checker_options_end(cli, argc, argv);
+}
 
-	if (config_load(checker_config_path(config), &cfg, err) == -1) {
+/* The peer --peer names, or the first; NULL (logged) when there is none. */
+static const struct config_peer *
+find_peer(const struct config *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->npeers; i++)
+		if (name == NULL || strcmp(cfg->peers[i].name, name) == 0)
+			return &cfg->peers[i];
+	if (name == NULL)
+		log_warnx("%s: no peers configured", cfg->path);
+	else
+		log_warnx("%s: no peer named \"%s\"", cfg->path, name);
+	return NULL;
+}
+
+/* One run: probe the peer, count, save the counts, raise or clear the
+ * alarm; the exit code. */
+static int
+check_peer(const struct config *cfg, const struct config_peer *peer,
+    const struct peer_opts *o)
+{
+	char err[ENUMDR_ERRLEN], why[ENUMDR_ERRLEN], path[PATH_MAX];
+	char name[CONFIG_NAME_MAX + 32];
+	struct peer_state st;
+	long long now;
+	int answered, down;
+
+	snprintf(name, sizeof(name), "checker-peer-%s.state", peer->name);
+	if (util_path_join(path, sizeof(path), cfg->state_dir, name,
+	    err) == -1) {
 		log_warnx("%s", err);
 		return EXIT_CONFIG;
 	}
-	for (i = 0; i < cfg.npeers && peer == NULL; i++)
-		if (o.peer == NULL || strcmp(cfg.peers[i].name, o.peer) == 0)
-			peer = &cfg.peers[i];
-	if (peer == NULL) {
-		if (o.peer == NULL)
-			log_warnx("%s: no peers configured", cfg.path);
-		else
-			log_warnx("%s: no peer named \"%s\"", cfg.path, o.peer);
-		goto done;
-	}
-	snprintf(name, sizeof(name), "checker-peer-%s.state", peer->name);
-	if (util_path_join(path, sizeof(path), cfg.state_dir, name,
-	    err) == -1) {
-		log_warnx("%s", err);
-		goto done;
-	}
-
 	state_load(path, peer->name, &st);
 	now = (long long)time(NULL);
-	answered = probe(&cfg, peer, o.timeout_ms, why) == 0;
-	down = verdict(&st, &o, peer->name, answered, why, now);
-	if (state_save(cfg.state_dir, path, peer->name, &st, err) == -1)
+	answered = probe(cfg, peer, o->timeout_ms, why) == 0;
+	down = verdict(&st, o, peer->name, answered, why, now);
+	if (state_save(cfg->state_dir, path, peer->name, &st, err) == -1)
 		log_warnx("cannot save state (this run is not counted): %s",
 		    err);
-	peer_alarm(&cfg, peer->name, &st, down, answered, why);
-	rc = down ? EXIT_FAILED : EXIT_OK;
-done:
+	peer_alarm(cfg, peer->name, &st, down, answered, why);
+	return down ? EXIT_FAILED : EXIT_OK;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct checker_cli cli = { PROGNAME, usage, NULL };
+	const struct config_peer *peer;
+	struct peer_opts o;
+	struct config cfg;
+	int rc;
+
+	if ((rc = parse_options(argc, argv, &o, &cli)) != CHECKER_OPT_NEXT)
+		return rc;
+	if (checker_config_load(&cli, &cfg) == -1)
+		return EXIT_CONFIG;
+	if ((peer = find_peer(&cfg, o.peer)) == NULL)
+		rc = EXIT_CONFIG;
+	else
+		rc = check_peer(&cfg, peer, &o);
 	config_free(&cfg);
 	return rc;
 }

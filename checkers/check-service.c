@@ -366,77 +366,75 @@ fail:
 	return ret;
 }
 
-int
-main(int argc, char *argv[])
+/* The options into o and cli; CHECKER_OPT_NEXT to go on, else the exit
+ * code. */
+static int
+parse_options(int argc, char *argv[], struct service_opts *o,
+    struct checker_cli *cli)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
 		{ "dns", required_argument, NULL, 'd' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "grace", required_argument, NULL, 'g' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
+		CHECKER_LONGOPTS_COMMON
 	};
-	struct service_opts o;
-	struct config cfg;
-	char err[ENUMDR_ERRLEN], why[WHY_LEN];
-	const char *config = NULL;
+	char err[ENUMDR_ERRLEN];
 	int ch, rc;
 
-	log_init(PROGNAME, 1, LOG_DAEMON);
-	memset(&o, 0, sizeof(o));
-	o.timeout_ms = CHECKER_TIMEOUT_MS;
-	o.grace_s = GRACE_DEFAULT;
-	opterr = 0;	/* one line of our own instead of getopt's */
-	while ((ch = getopt_long(argc, argv, ":c:hV", longopts, NULL)) != -1) {
+	memset(o, 0, sizeof(*o));
+	o->timeout_ms = CHECKER_TIMEOUT_MS;
+	o->grace_s = GRACE_DEFAULT;
+	checker_options_begin(cli);
+	while ((ch = getopt_long(argc, argv, CHECKER_OPTSTRING, longopts,
+	    NULL)) != -1) {
 		switch (ch) {
-		case 'c':
-			config = optarg;
-			break;
 		case 'd':
-			o.dns = optarg;
+			o->dns = optarg;
 			break;
 		case 't':
 			if (checker_parse_long(optarg, 1, CHECKER_TIMEOUT_MAX_MS,
-			    &o.timeout_ms) == -1)
+			    &o->timeout_ms) == -1)
 				return usage_error("--timeout: want 1..%d ms,"
 				    " not \"%s\"", CHECKER_TIMEOUT_MAX_MS,
 				    optarg);
 			break;
 		case 'g':
 			if (checker_parse_long(optarg, 0, GRACE_MAX,
-			    &o.grace_s) == -1)
+			    &o->grace_s) == -1)
 				return usage_error("--grace: want 0..%d s, not"
 				    " \"%s\"", GRACE_MAX, optarg);
 			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		case 'V':
-			printf(PROGNAME " %s\n", PACKAGE_VERSION);
-			return EXIT_OK;
-		case ':':
-			return usage_error("%s needs a value",
-			    argv[optind - 1]);
 		default:
-			return usage_error("unknown option %s",
-			    argv[optind - 1]);
+			if ((rc = checker_common_option(cli, ch, argv)) !=
+			    CHECKER_OPT_NEXT)
+				return rc;
 		}
 	}
-	if (optind < argc)
-		return usage_error("unexpected argument \"%s\"", argv[optind]);
-	if (o.dns != NULL && dnsprobe_parse_server(o.dns, o.dns_addr,
-	    sizeof(o.dns_addr), &o.dns_port, err) == -1)
+	if ((rc = checker_options_end(cli, argc, argv)) != CHECKER_OPT_NEXT)
+		return rc;
+	if (o->dns != NULL && dnsprobe_parse_server(o->dns, o->dns_addr,
+	    sizeof(o->dns_addr), &o->dns_port, err) == -1)
 		return usage_error("--dns: %s", err);
-	if (o.dns != NULL && !is_ip_literal(o.dns_addr))
+	if (o->dns != NULL && !is_ip_literal(o->dns_addr))
 		return usage_error("--dns: \"%s\" is not an IP address",
-		    o.dns_addr);
-	o.config = checker_config_path(config);
-	if (config_load(o.config, &cfg, err) == -1) {
-		log_warnx("%s", err);
+		    o->dns_addr);
+	o->config = config_path(cli->config);
+	return CHECKER_OPT_NEXT;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct checker_cli cli = { PROGNAME, usage, NULL };
+	struct service_opts o;
+	struct config cfg;
+	char why[WHY_LEN];
+	int rc;
+
+	if ((rc = parse_options(argc, argv, &o, &cli)) != CHECKER_OPT_NEXT)
+		return rc;
+	if (checker_config_load(&cli, &cfg) == -1)
 		return EXIT_CONFIG;
-	}
 	rc = check_service(&cfg, &o, why) == 0 ? EXIT_OK : EXIT_FAILED;
 	if (rc != EXIT_OK)
 		log_warnx("%s", why);

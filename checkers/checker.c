@@ -1,34 +1,23 @@
 /*
  * checker.c — what enumdr-check-service and enumdr-check-peer share: the
- * configuration path, option numbers and the own agent's heartbeat URL
- * (S0.3, S0.4, S4.1).  The heartbeat itself is the peer protocol's
+ * common options (-c, -h, -V) and option numbers,
+ * and the own agent's heartbeat URL (S0.3, S0.4, S4.1).  The heartbeat itself is the peer protocol's
  * (lib/peerproto.c).  See checker.h.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "checker.h"
 #include "exitcodes.h"
 #include "log.h"
 #include "peerproto.h"
 #include "util.h"
-
-const char *
-checker_config_path(const char *option)
-{
-	const char *env;
-
-	if (option != NULL)
-		return option;
-	env = getenv("ENUMDR_CONFIG");
-	if (env != NULL && *env != '\0')
-		return env;
-	return CHECKER_DEFAULT_CONFIG;
-}
 
 int
 checker_parse_long(const char *s, long min, long max, long *out)
@@ -94,4 +83,54 @@ checker_usage_error(const char *prog, const char *fmt, ...)
 	va_end(ap);
 	log_warnx("%s (try '%s --help')", msg, prog);
 	return EXIT_USAGE;
+}
+
+void
+checker_options_begin(const struct checker_cli *cli)
+{
+	log_init(cli->prog, 1, LOG_DAEMON);
+	opterr = 0;
+}
+
+int
+checker_common_option(struct checker_cli *cli, int ch, char **argv)
+{
+	switch (ch) {
+	case 'c':
+		cli->config = optarg;
+		return CHECKER_OPT_NEXT;
+	case 'h':
+		cli->usage(stdout);
+		return EXIT_OK;
+	case 'V':
+		printf("%s %s\n", cli->prog, PACKAGE_VERSION);
+		return EXIT_OK;
+	case ':':
+		return checker_usage_error(cli->prog, "%s needs a value",
+		    argv[optind - 1]);
+	default:
+		return checker_usage_error(cli->prog, "unknown option %s",
+		    argv[optind - 1]);
+	}
+}
+
+int
+checker_options_end(const struct checker_cli *cli, int argc, char **argv)
+{
+	if (optind < argc)
+		return checker_usage_error(cli->prog,
+		    "unexpected argument \"%s\"", argv[optind]);
+	return CHECKER_OPT_NEXT;
+}
+
+int
+checker_config_load(const struct checker_cli *cli, struct config *cfg)
+{
+	char err[ENUMDR_ERRLEN];
+
+	if (config_load(config_path(cli->config), cfg, err) == -1) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	return 0;
 }

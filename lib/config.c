@@ -780,6 +780,19 @@ config_load(const char *path, struct config *cfg, char *err)
 	return ret;
 }
 
+const char *
+config_path(const char *option)
+{
+	const char *env;
+
+	if (option != NULL)
+		return option;
+	env = getenv("ENUMDR_CONFIG");
+	if (env != NULL && *env != '\0')
+		return env;
+	return CONFIG_DEFAULT_PATH;
+}
+
 void
 config_free(struct config *cfg)
 {

@@ -82,6 +82,17 @@ struct config {
 	size_t nsteps;
 };
 
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+/* The configuration file when neither -c nor $ENUMDR_CONFIG names one. */
+#define CONFIG_DEFAULT_PATH SYSCONFDIR "/enumdr/enumdr.yaml"
+
+/* The configuration file a program reads: option (its -c FILE) when
+ * given, else $ENUMDR_CONFIG when set and not empty, else
+ * CONFIG_DEFAULT_PATH.  One rule for every program. */
+const char *config_path(const char *option);
+
 /* Read and validate path into cfg (zeroed first; defaults applied).
  * On error err names "FILE:LINE:COLUMN: problem". */
 int config_load(const char *path, struct config *cfg, char *err);

@@ -61,10 +61,6 @@
 #include "util.h"
 #include "vrrp_event.h"
 
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
-#define DEFAULT_CONFIG SYSCONFDIR "/enumdr/enumdr.yaml"
 #define LINE_MAX_LEN 512        /* a keepalived FIFO line is far shorter */
 #define FIFO_BUF_LEN 4096       /* longer lines are discarded unread */
 #define COALESCE_MS 100         /* a burst of events: the latest one wins */
@@ -920,8 +916,19 @@ run_args(struct notify *n, const struct vrrp_event *ev)
 	return rc;
 }
 
-int
-main(int argc, char **argv)
+/* What the command line asks, besides --instance (struct notify). */
+struct notify_args {
+	const char *config;	/* -c FILE, $ENUMDR_CONFIG or the default */
+	const char *fifo;	/* --fifo FIFO; NULL in args mode */
+	int debug;		/* -d: log to stderr */
+	struct vrrp_event ev;	/* args mode: the event */
+};
+
+/* The options and arguments into a (and n->instance); logging starts.
+ * -1 to go on, else the exit code: usage errors first, wrong arguments
+ * never do anything. */
+static int
+parse_options(int argc, char **argv, struct notify *n, struct notify_args *a)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -932,56 +939,54 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *config = getenv("ENUMDR_CONFIG"), *fifo = NULL;
-	struct notify *n;
-	struct vrrp_event ev = { .state = VRRP_NONE };
 	char err[ENUMDR_ERRLEN];
-	struct sigaction sa;
-	int ch, debug = 0, rc;
+	int ch;
 
-	memset(&ev, 0, sizeof(ev));
-
-	if (config == NULL || *config == '\0')
-		config = DEFAULT_CONFIG;
-	if ((n = calloc(1, sizeof(*n))) == NULL) {
-		fprintf(stderr, "enumdr-notify: out of memory\n");
-		return EXIT_SOFTWARE;
-	}
-	n->fifo_fd = -1;
+	memset(a, 0, sizeof(*a));
 	while ((ch = getopt_long(argc, argv, "+c:f:i:dhV", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'c': config = optarg; break;
-		case 'f': fifo = optarg; break;
+		case 'c': a->config = optarg; break;
+		case 'f': a->fifo = optarg; break;
 		case 'i': n->instance = optarg; break;
-		case 'd': debug = 1; break;
-		case 'h': usage(stdout); free(n); return EXIT_OK;
-		case 'V': printf("enumdr-notify %s\n", PACKAGE_VERSION); free(n); return EXIT_OK;
-		default: usage(stderr); free(n); return EXIT_USAGE;
+		case 'd': a->debug = 1; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		case 'V': printf("enumdr-notify %s\n", PACKAGE_VERSION); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	log_init("enumdr-notify", debug, LOG_DAEMON);
-	/* Usage errors first: wrong arguments never do anything. */
-	if (fifo == NULL && argc >= 3 && argc <= 4 &&
-	    vrrp_event_parse_args(argv, argc, &ev, err) == -1)
+	log_init("enumdr-notify", a->debug, LOG_DAEMON);
+	if (a->fifo == NULL && argc >= 3 && argc <= 4 &&
+	    vrrp_event_parse_args(argv, argc, &a->ev, err) == -1)
 		fprintf(stderr, "enumdr-notify: %s\n", err);
-	if ((fifo == NULL && (argc < 3 || argc > 4)) || (fifo && argc != 0) ||
-	    (fifo == NULL && ev.state == VRRP_NONE)) {
+	a->config = config_path(a->config);
+	if ((a->fifo == NULL && (argc < 3 || argc > 4)) ||
+	    (a->fifo && argc != 0) ||
+	    (a->fifo == NULL && a->ev.state == VRRP_NONE)) {
 		log_warnx("usage error: %d arguments%s%.32s%s", argc,
 		    argc > 0 ? " (\"" : "", argc > 0 ? argv[0] : "",
 		    argc > 0 ? "\" ...)" : "");
 		usage(stderr);
-		free(n);
 		return EXIT_USAGE;
 	}
-	if (config_load(config, &n->cfg, err) == -1) {
+	return -1;
+}
+
+/* The configuration, alarms, state directory, signals and libcurl; the
+ * exit code.  On success the caller frees n->cfg and cleans up libcurl. */
+static int
+setup(struct notify *n, const struct notify_args *a)
+{
+	char err[ENUMDR_ERRLEN];
+	struct sigaction sa;
+
+	if (config_load(a->config, &n->cfg, err) == -1) {
 		log_warnx("%s", err);
 		fprintf(stderr, "enumdr-notify: %s\n", err);
-		free(n);
 		return EXIT_CONFIG;
 	}
-	log_init("enumdr-notify", debug, n->cfg.alarm_facility);
+	log_init("enumdr-notify", a->debug, n->cfg.alarm_facility);
 	alarm_ctx_init(&n->alarms, n->cfg.room, "-", n->cfg.alarm_ident,
 	    n->cfg.alarm_facility, n->cfg.state_dir);
 	if (util_mkdir_p(n->cfg.state_dir, 0750, err) == -1 ||
@@ -989,7 +994,6 @@ main(int argc, char **argv)
 	    "notify.lock.run", err) == -1) {
 		log_warnx("%s", err);
 		config_free(&n->cfg);
-		free(n);
 		return EXIT_IOERR;
 	}
 	memset(&sa, 0, sizeof(sa));
@@ -1000,12 +1004,30 @@ main(int argc, char **argv)
 	if (transfer_global_init(err) == -1) {
 		log_warnx("%s", err);
 		config_free(&n->cfg);
-		free(n);
 		return EXIT_SOFTWARE;
 	}
-	rc = fifo ? run_fifo(n, fifo) : run_args(n, &ev);
+	return EXIT_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct notify_args a;
+	struct notify *n;
+	int rc;
+
+	if ((n = calloc(1, sizeof(*n))) == NULL) {
+		fprintf(stderr, "enumdr-notify: out of memory\n");
+		return EXIT_SOFTWARE;
+	}
+	n->fifo_fd = -1;
+	if ((rc = parse_options(argc, argv, n, &a)) != -1 ||
+	    (rc = setup(n, &a)) != EXIT_OK)
+		goto done;
+	rc = a.fifo ? run_fifo(n, a.fifo) : run_args(n, &a.ev);
 	transfer_global_cleanup();
 	config_free(&n->cfg);
+done:
 	free(n);
 	return rc;
 }

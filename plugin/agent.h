@@ -50,12 +50,13 @@
 #include "alarm.h"
 #include "config.h"
 #include "job.h"
+#include "provreq.h"
 #include "snapshot.h"
 #include "store.h"
 #include "util.h"
 
-#define AGENT_BODY_MAX     ((size_t)1 << 20)          /* provisioning body: 1 MiB */
-#define AGENT_BATCH_MAX    1000                       /* changes per batch */
+#define AGENT_BODY_MAX     PROVREQ_BODY_MAX           /* provisioning body: 1 MiB */
+#define AGENT_BATCH_MAX    PROVREQ_BATCH_MAX          /* changes per batch */
 #define AGENT_UPLOAD_DB_MAX ((uint64_t)4 << 30)       /* incoming snapshot: 4 GiB */
 #define AGENT_UPLOAD_SERIALS_MAX ((uint64_t)SERIAL_FILE_MAX)
 #define AGENT_JOURNAL_LIMIT_MAX 10000                 /* rows per journal read */
@@ -263,12 +264,6 @@ enum provision_gate provision_commit(struct agent *ag,
 /* {"error":"provisioning closed in room A","active_room":"B"} (the 503
  * reason; active_room only when a peer's heartbeat said it is open). */
 json_t *provision_closed_json(struct agent *ag);
-/* Parse a batch body {"changes":[{"op","e164","naptr"},...]} as POST
- * /v1/batch does: 0 and *changes (calloc'd, *n of them), or -1 with the
- * HTTP status, the offending field ("" when none) and err. */
-int provision_parse_batch(const char *body, size_t len,
-    struct store_change **changes, size_t *n, unsigned int *status,
-    char *field, size_t fieldlen, char *err);
 
 /* provision.c, peerapi.c — the HTTP daemons. */
 struct MHD_Daemon *provision_start(struct agent *ag, const char *listen,

@@ -366,7 +366,7 @@ op_name(enum store_op op)
 	    "remove";
 }
 
-/* provision LEN: a batch body through provision.c's parser and its one
+/* provision LEN: a batch body through lib/provreq.c's parser and the one
  * commit path (the listener gate, the storage alarms, the DNS commit). */
 static json_t *
 do_provision(struct agent *ag, int fd, const char *arg, const char *first,
@@ -374,11 +374,11 @@ do_provision(struct agent *ag, int fd, const char *arg, const char *first,
 {
 	struct store_change *changes = NULL;
 	struct store_change_result *res = NULL;
-	char err[ENUMDR_ERRLEN], field[128], *body = NULL, *end;
+	char err[ENUMDR_ERRLEN], *body = NULL, *end;
 	const char *why = NULL;
 	enum store_status s = STORE_EIO;
 	unsigned long long len;
-	unsigned int status;
+	struct provreq_error pe;
 	size_t n = 0, failed = 0, i;
 	json_t *o = NULL, *arr;
 
@@ -390,9 +390,8 @@ do_provision(struct agent *ag, int fd, const char *arg, const char *first,
 		    " 1048576 (the body's bytes)");
 	if ((body = read_body(fd, (size_t)len, first, have, &why)) == NULL)
 		return reply_status(400, NULL, why);
-	if (provision_parse_batch(body, (size_t)len, &changes, &n, &status,
-	    field, sizeof(field), err) == -1) {
-		o = reply_status(status, field, err);
+	if (provreq_parse_batch(body, (size_t)len, &changes, &n, &pe) == -1) {
+		o = reply_status(pe.status, pe.field, pe.msg);
 		goto done;
 	}
 	if ((res = calloc(n, sizeof(*res))) == NULL) {

@@ -31,10 +31,6 @@
 #include "transfer.h"
 #include "util.h"
 
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
-#define DEFAULT_CONFIG SYSCONFDIR "/enumdr/enumdr.yaml"
 
 #define STOP_WAIT_MS 5000	/* for a push that sits in a transfer */
 #define DRAIN_MS     3000	/* for provisioning answers at SIGTERM */
@@ -57,7 +53,7 @@ usage(FILE *out)
 "socket (agent.control_socket), periodic snapshots (agent.snapshot_interval_s).\n"
 "Exit codes: 0 stopped by SIGTERM/SIGINT, 64 usage, 69 cannot listen,\n"
 "74 database error, 78 configuration error.\n",
-	    DEFAULT_CONFIG);
+	    CONFIG_DEFAULT_PATH);
 }
 
 /* ---- configuration ---------------------------------------------------- */
@@ -511,13 +507,11 @@ done:
 int
 main(int argc, char **argv)
 {
-	const char *config = getenv("ENUMDR_CONFIG");
+	const char *config = config_path(NULL);
 	char err[ENUMDR_ERRLEN];
 	struct agent *ag;
 	int check = 0, verbose = 0, rc;
 
-	if (config == NULL || *config == '\0')
-		config = DEFAULT_CONFIG;
 	if ((rc = parse_options(argc, argv, &config, &check, &verbose)) != -1)
 		return rc;
 	log_init("enumdrd", 1, LOG_DAEMON);

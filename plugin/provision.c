@@ -18,6 +18,9 @@
  * reads are still served (S1.4).  The closed check is repeated under the
  * writer lock, so once `close` has returned no change commits.
  *
+ * The bodies are parsed by lib/provreq.c (the control socket's `provision`
+ * uses the same parser); this file routes, gates and commits.
+ *
  * A change is acknowledged only after store_apply has committed it (data,
  * zone serial and journal row in one transaction, synchronous=FULL).
  * Errors: 400 malformed JSON (line/column), unknown field, invalid number
@@ -28,14 +31,13 @@
  * 503 closed, database busy or agent stopping, too many connections
  * (http.c); 507 disk full; 500 other database errors.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent.h"
 #include "log.h"
-#include "naptr.h"
+#include "provreq.h"
 #include "util.h"
 
 #define NUMBERS_PATH "/v1/numbers"
@@ -57,304 +59,12 @@ struct prov_request {
 	int replied;
 };
 
-/* What is wrong with a request: HTTP status, message, field. */
-struct prov_error {
-	unsigned int status;
-	char field[128];
-	char msg[ENUMDR_ERRLEN];
-};
-
-static void prov_fail(struct prov_error *, unsigned int, const char *,
-    const char *, ...) __attribute__((format(printf, 4, 5)));
-
-static void
-prov_fail(struct prov_error *pe, unsigned int status, const char *field,
-    const char *fmt, ...)
-{
-	va_list ap;
-
-	pe->status = status;
-	strlcpy_(pe->field, field != NULL ? field : "", sizeof(pe->field));
-	va_start(ap, fmt);
-	vsnprintf(pe->msg, sizeof(pe->msg), fmt, ap);
-	va_end(ap);
-}
-
+/* Answer a refusal: {"error","field"} with its status. */
 static enum MHD_Result
-prov_reply_error(struct MHD_Connection *conn, const struct prov_error *pe)
+prov_reply_error(struct MHD_Connection *conn, const struct provreq_error *pe)
 {
 	return http_reply_error(conn, pe->status, pe->field[0] != '\0' ?
 	    pe->field : NULL, "%s", pe->msg);
-}
-
-/* ---- JSON -> store changes ------------------------------------------ */
-
-/* Reject keys of obj not in allowed (NULL-terminated); 0 when none. */
-static int
-check_fields(json_t *obj, const char *const *allowed, const char *where,
-    struct prov_error *pe)
-{
-	char unknown[256] = "", field[128] = "";
-	const char *key;
-	void *it;
-	size_t i, n = 0;
-
-	for (it = json_object_iter(obj); it != NULL;
-	    it = json_object_iter_next(obj, it)) {
-		key = json_object_iter_key(it);
-		for (i = 0; allowed[i] != NULL; i++)
-			if (strcmp(key, allowed[i]) == 0)
-				break;
-		if (allowed[i] != NULL)
-			continue;
-		if (n++ == 0)
-			snprintf(field, sizeof(field), "%s%s%s", where,
-			    where[0] != '\0' ? "." : "", key);
-		snprintf(unknown + strlen(unknown), sizeof(unknown) -
-		    strlen(unknown), "%s\"%s\"", n > 1 ? ", " : "", key);
-	}
-	if (n == 0)
-		return 0;
-	{
-		char list[160] = "";
-
-		for (i = 0; allowed[i] != NULL; i++)
-			snprintf(list + strlen(list), sizeof(list) -
-			    strlen(list), "%s%s", i ? ", " : "", allowed[i]);
-		prov_fail(pe, MHD_HTTP_BAD_REQUEST, field,
-		    "unknown field%s %s%s%s (allowed: %s)", n > 1 ? "s" : "",
-		    unknown, where[0] != '\0' ? " in " : "", where, list);
-	}
-	return -1;
-}
-
-/* A required or optional string member into out (outlen bytes). */
-static int
-get_string(json_t *obj, const char *key, int required, char *out,
-    size_t outlen, const char *where, struct prov_error *pe)
-{
-	char field[160];
-	json_t *v = json_object_get(obj, key);
-
-	snprintf(field, sizeof(field), "%s%s%s", where, where[0] ? "." : "",
-	    key);
-	if (v == NULL) {
-		if (!required) {
-			out[0] = '\0';
-			return 0;
-		}
-		prov_fail(pe, MHD_HTTP_BAD_REQUEST, field,
-		    "%s: required field missing", field);
-		return -1;
-	}
-	if (!json_is_string(v)) {
-		prov_fail(pe, MHD_HTTP_BAD_REQUEST, field, "%s: must be a string",
-		    field);
-		return -1;
-	}
-	if (json_string_length(v) >= outlen ||
-	    strlen(json_string_value(v)) != json_string_length(v)) {
-		prov_fail(pe, MHD_HTTP_BAD_REQUEST, field,
-		    "%s: at most %zu characters, no NUL", field, outlen - 1);
-		return -1;
-	}
-	strlcpy_(out, json_string_value(v), outlen);
-	return 0;
-}
-
-static int
-get_u16(json_t *obj, const char *key, uint16_t *out, const char *where,
-    struct prov_error *pe)
-{
-	char field[160];
-	json_t *v = json_object_get(obj, key);
-
-	snprintf(field, sizeof(field), "%s.%s", where, key);
-	if (v == NULL) {
-		prov_fail(pe, MHD_HTTP_BAD_REQUEST, field,
-		    "%s: required field missing", field);
-		return -1;
-	}
-	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-	    json_integer_value(v) > 65535) {
-		prov_fail(pe, MHD_HTTP_BAD_REQUEST, field,
-		    "%s: must be an integer 0..65535", field);
-		return -1;
-	}
-	*out = (uint16_t)json_integer_value(v);
-	return 0;
-}
-
-static int
-parse_naptr_list(json_t *arr, const char *where, struct number_entry *e,
-    struct prov_error *pe)
-{
-	static const char *const allowed[] = { "order", "preference", "flags",
-	    "service", "regexp", "replacement", NULL };
-	char at[160], field[200], verr[ENUMDR_ERRLEN];
-	const char *f;
-	size_t i;
-
-	if (arr == NULL) {
-		prov_fail(pe, MHD_HTTP_BAD_REQUEST, where,
-		    "%s: required field missing", where);
-		return -1;
-	}
-	if (!json_is_array(arr) || json_array_size(arr) < 1 ||
-	    json_array_size(arr) > NAPTR_MAX) {
-		prov_fail(pe, MHD_HTTP_BAD_REQUEST, where,
-		    "%s: must be an array of 1 to %d NAPTR records", where,
-		    NAPTR_MAX);
-		return -1;
-	}
-	e->nnaptr = json_array_size(arr);
-	for (i = 0; i < e->nnaptr; i++) {
-		json_t *o = json_array_get(arr, i);
-		struct naptr_record *r = &e->naptr[i];
-
-		snprintf(at, sizeof(at), "%s[%zu]", where, i);
-		if (!json_is_object(o)) {
-			prov_fail(pe, MHD_HTTP_BAD_REQUEST, at,
-			    "%s: must be an object", at);
-			return -1;
-		}
-		if (check_fields(o, allowed, at, pe) == -1 ||
-		    get_u16(o, "order", &r->order, at, pe) == -1 ||
-		    get_u16(o, "preference", &r->preference, at, pe) == -1 ||
-		    get_string(o, "flags", 0, r->flags, sizeof(r->flags), at,
-		    pe) == -1 ||
-		    get_string(o, "service", 1, r->service, sizeof(r->service),
-		    at, pe) == -1 ||
-		    get_string(o, "regexp", 0, r->regexp, sizeof(r->regexp), at,
-		    pe) == -1 ||
-		    get_string(o, "replacement", 0, r->replacement,
-		    sizeof(r->replacement), at, pe) == -1)
-			return -1;
-		if (naptr_check(r, &f, verr) == -1) {
-			if (f != NULL)
-				snprintf(field, sizeof(field), "%s.%s", at, f);
-			else
-				strlcpy_(field, at, sizeof(field));
-			prov_fail(pe, MHD_HTTP_BAD_REQUEST, field, "%s: %s",
-			    field, verr);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* A number (a string member, or a path segment) that store_e164_valid
- * accepts; else a 400 naming field. */
-static int
-check_e164(const char *value, const char *field, struct prov_error *pe)
-{
-	char verr[ENUMDR_ERRLEN];
-
-	if (strlen(value) > STORE_E164_MAX || store_e164_valid(value, verr) ==
-	    -1) {
-		if (strlen(value) > STORE_E164_MAX)
-			snprintf(verr, sizeof(verr), "invalid E.164 number"
-			    " \"%.32s\": at most 15 digits after '+'", value);
-		prov_fail(pe, MHD_HTTP_BAD_REQUEST, field, "%s: %s", field,
-		    verr);
-		return -1;
-	}
-	return 0;
-}
-
-/* A number in e164 (a string member of obj, or the path) into e. */
-static int
-parse_e164(const char *value, const char *field, struct number_entry *e,
-    struct prov_error *pe)
-{
-	if (check_e164(value, field, pe) == -1)
-		return -1;
-	strlcpy_(e->e164, value, sizeof(e->e164));
-	return 0;
-}
-
-/* One change object ({"op"?, "e164", "naptr"}) into c. */
-static int
-parse_change(json_t *o, const char *where, int with_op, enum store_op op,
-    struct store_change *c, struct prov_error *pe)
-{
-	static const char *const allowed_op[] = { "op", "e164", "naptr",
-	    NULL };
-	static const char *const allowed_add[] = { "e164", "naptr", NULL };
-	char value[64], field[160];
-
-	if (!json_is_object(o)) {
-		prov_fail(pe, MHD_HTTP_BAD_REQUEST, where[0] ? where : NULL,
-		    "%s must be a JSON object", where[0] ? where :
-		    "the request body");
-		return -1;
-	}
-	if (check_fields(o, with_op ? allowed_op : allowed_add, where,
-	    pe) == -1)
-		return -1;
-	memset(c, 0, sizeof(*c));
-	if (with_op) {
-		if (get_string(o, "op", 1, value, sizeof(value), where,
-		    pe) == -1)
-			return -1;
-		if (strcmp(value, "add") == 0)
-			op = STORE_ADD;
-		else if (strcmp(value, "replace") == 0)
-			op = STORE_REPLACE;
-		else if (strcmp(value, "remove") == 0)
-			op = STORE_REMOVE;
-		else {
-			snprintf(field, sizeof(field), "%s.op", where);
-			prov_fail(pe, MHD_HTTP_BAD_REQUEST, field,
-			    "%s: \"%s\" is not add, replace or remove", field,
-			    value);
-			return -1;
-		}
-	}
-	c->op = op;
-	snprintf(field, sizeof(field), "%s%se164", where, where[0] ? "." : "");
-	if (get_string(o, "e164", 1, value, sizeof(value), where, pe) == -1 ||
-	    parse_e164(value, field, &c->entry, pe) == -1)
-		return -1;
-	snprintf(field, sizeof(field), "%s%snaptr", where, where[0] ? "." : "");
-	if (op == STORE_REMOVE) {
-		if (json_object_get(o, "naptr") != NULL) {
-			prov_fail(pe, MHD_HTTP_BAD_REQUEST, field,
-			    "%s: not allowed with op remove", field);
-			return -1;
-		}
-		return 0;
-	}
-	return parse_naptr_list(json_object_get(o, "naptr"), field, &c->entry,
-	    pe);
-}
-
-/* The body as a JSON object, or a 400 naming line and column. */
-static json_t *
-parse_body(const char *body, size_t len, struct prov_error *pe)
-{
-	json_error_t jerr;
-	json_t *root;
-
-	if (len == 0) {
-		prov_fail(pe, MHD_HTTP_BAD_REQUEST, NULL,
-		    "empty request body: a JSON object is expected");
-		return NULL;
-	}
-	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL) {
-		prov_fail(pe, MHD_HTTP_BAD_REQUEST, NULL,
-		    "malformed JSON at line %d, column %d: %s", jerr.line,
-		    jerr.column, jerr.text);
-		return NULL;
-	}
-	if (!json_is_object(root)) {
-		json_decref(root);
-		prov_fail(pe, MHD_HTTP_BAD_REQUEST, NULL,
-		    "the request body must be a JSON object");
-		return NULL;
-	}
-	return root;
 }
 
 /* ---- applying ------------------------------------------------------- */
@@ -523,11 +233,10 @@ static enum MHD_Result
 handle_one(struct agent *ag, struct MHD_Connection *conn,
     struct prov_request *rq)
 {
-	static const char *const allowed_put[] = { "e164", "naptr", NULL };
 	struct store_change *c;
-	struct prov_error pe;
-	json_t *root = NULL, *v;
+	struct provreq_error pe;
 	enum MHD_Result ret;
+	int r;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return http_reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
@@ -535,108 +244,27 @@ handle_one(struct agent *ag, struct MHD_Connection *conn,
 	memset(&pe, 0, sizeof(pe));
 	switch (rq->route) {
 	case ROUTE_ADD:
-		if ((root = parse_body(rq->body, rq->len, &pe)) == NULL ||
-		    parse_change(root, "", 0, STORE_ADD, c, &pe) == -1)
-			goto bad;
+		r = provreq_parse_add(rq->body, rq->len, c, &pe);
 		break;
 	case ROUTE_REPLACE:
-		c->op = STORE_REPLACE;
-		if (parse_e164(rq->e164, "e164", &c->entry, &pe) == -1 ||
-		    (root = parse_body(rq->body, rq->len, &pe)) == NULL ||
-		    check_fields(root, allowed_put, "", &pe) == -1)
-			goto bad;
-		v = json_object_get(root, "e164");
-		if (v != NULL && (!json_is_string(v) ||
-		    strcmp(json_string_value(v), rq->e164) != 0)) {
-			prov_fail(&pe, MHD_HTTP_BAD_REQUEST, "e164",
-			    "e164: the body names another number than the"
-			    " path (%s)", rq->e164);
-			goto bad;
-		}
-		if (parse_naptr_list(json_object_get(root, "naptr"), "naptr",
-		    &c->entry, &pe) == -1)
-			goto bad;
+		r = provreq_parse_replace(rq->e164, rq->body, rq->len, c, &pe);
 		break;
 	case ROUTE_REMOVE:
-		c->op = STORE_REMOVE;
-		if (parse_e164(rq->e164, "e164", &c->entry, &pe) == -1)
-			goto bad;
+		r = provreq_parse_remove(rq->e164, c, &pe);
 		break;
 	default:
-		prov_fail(&pe, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
+		provreq_fail(&pe, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
 		    "unexpected route");
-		goto bad;
+		r = -1;
+		break;
 	}
-	json_decref(root);
+	if (r == -1) {
+		free(c);
+		return prov_reply_error(conn, &pe);
+	}
 	ret = apply_changes(ag, conn, c, 1, 0);
 	free(c);
 	return ret;
-bad:
-	json_decref(root);
-	free(c);
-	return prov_reply_error(conn, &pe);
-}
-
-/* A batch body {"changes":[...]} into *changesp (calloc'd, *np of them):
- * the parser of POST /v1/batch and of the control socket's `provision`. */
-static int
-parse_batch(const char *body, size_t len, struct store_change **changesp,
-    size_t *np, struct prov_error *pe)
-{
-	static const char *const allowed[] = { "changes", NULL };
-	struct store_change *changes = NULL;
-	char where[32];
-	json_t *root, *arr;
-	size_t i, n;
-	int ret = -1;
-
-	if ((root = parse_body(body, len, pe)) == NULL ||
-	    check_fields(root, allowed, "", pe) == -1)
-		goto done;
-	arr = json_object_get(root, "changes");
-	if (arr == NULL || !json_is_array(arr) || json_array_size(arr) < 1 ||
-	    json_array_size(arr) > AGENT_BATCH_MAX) {
-		prov_fail(pe, MHD_HTTP_BAD_REQUEST, "changes",
-		    "changes: must be an array of 1 to %d changes",
-		    AGENT_BATCH_MAX);
-		goto done;
-	}
-	n = json_array_size(arr);
-	if ((changes = calloc(n, sizeof(*changes))) == NULL) {
-		prov_fail(pe, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
-		    "out of memory for %zu changes", n);
-		goto done;
-	}
-	for (i = 0; i < n; i++) {
-		snprintf(where, sizeof(where), "changes[%zu]", i);
-		if (parse_change(json_array_get(arr, i), where, 1, STORE_ADD,
-		    &changes[i], pe) == -1)
-			goto done;
-	}
-	*changesp = changes;
-	*np = n;
-	changes = NULL;
-	ret = 0;
-done:
-	json_decref(root);
-	free(changes);
-	return ret;
-}
-
-int
-provision_parse_batch(const char *body, size_t len,
-    struct store_change **changes, size_t *n, unsigned int *status,
-    char *field, size_t fieldlen, char *err)
-{
-	struct prov_error pe;
-
-	memset(&pe, 0, sizeof(pe));
-	if (parse_batch(body, len, changes, n, &pe) == 0)
-		return 0;
-	*status = pe.status;
-	strlcpy_(field, pe.field, fieldlen);
-	strlcpy_(err, pe.msg, ENUMDR_ERRLEN);
-	return -1;
 }
 
 /* POST /v1/batch: every change in one transaction, all or none. */
@@ -645,12 +273,12 @@ handle_batch(struct agent *ag, struct MHD_Connection *conn,
     struct prov_request *rq)
 {
 	struct store_change *changes = NULL;
-	struct prov_error pe;
+	struct provreq_error pe;
 	enum MHD_Result ret;
 	size_t n;
 
 	memset(&pe, 0, sizeof(pe));
-	if (parse_batch(rq->body, rq->len, &changes, &n, &pe) == -1)
+	if (provreq_parse_batch(rq->body, rq->len, &changes, &n, &pe) == -1)
 		return prov_reply_error(conn, &pe);
 	ret = apply_changes(ag, conn, changes, n, 1);
 	free(changes);
@@ -663,7 +291,7 @@ handle_get(struct agent *ag, struct MHD_Connection *conn,
     struct prov_request *rq)
 {
 	struct number_entry *e;
-	struct prov_error pe;
+	struct provreq_error pe;
 	char err[ENUMDR_ERRLEN];
 	enum store_status s;
 	json_t *arr, *o;
@@ -673,7 +301,7 @@ handle_get(struct agent *ag, struct MHD_Connection *conn,
 		return http_reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    NULL, "out of memory");
 	memset(&pe, 0, sizeof(pe));
-	if (parse_e164(rq->e164, "e164", e, &pe) == -1) {
+	if (provreq_check_e164(rq->e164, "e164", &pe) == -1) {
 		free(e);
 		return prov_reply_error(conn, &pe);
 	}
@@ -722,7 +350,7 @@ first_query_key(void *cls, enum MHD_ValueKind kind, const char *key,
  * a target that is not printable ASCII once decoded. */
 static int
 route(struct MHD_Connection *conn, const char *url, const char *method,
-    struct prov_request *rq, const char **allow, struct prov_error *pe)
+    struct prov_request *rq, const char **allow, struct provreq_error *pe)
 {
 	const char *num, *key = NULL;
 	size_t len = strlen(NUMBERS_PATH);
@@ -735,7 +363,7 @@ route(struct MHD_Connection *conn, const char *url, const char *method,
 	} else if (strncmp(url, NUMBERS_PATH "/", len + 1) == 0) {
 		num = url + len + 1;
 		if (*num == '\0' || strchr(num, '/') != NULL) {
-			prov_fail(pe, MHD_HTTP_NOT_FOUND, NULL,
+			provreq_fail(pe, MHD_HTTP_NOT_FOUND, NULL,
 			    "no such resource: %.200s", url);
 			return -1;
 		}
@@ -748,7 +376,7 @@ route(struct MHD_Connection *conn, const char *url, const char *method,
 		else
 			*allow = "GET, PUT, DELETE";
 		if (*allow == NULL) {
-			if (check_e164(num, "e164", pe) == -1)
+			if (provreq_check_e164(num, "e164", pe) == -1)
 				return -1;
 			strlcpy_(rq->e164, num, sizeof(rq->e164));
 		}
@@ -757,20 +385,20 @@ route(struct MHD_Connection *conn, const char *url, const char *method,
 		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
 			*allow = "POST";
 	} else {
-		prov_fail(pe, MHD_HTTP_NOT_FOUND, NULL,
+		provreq_fail(pe, MHD_HTTP_NOT_FOUND, NULL,
 		    "no such resource: %.200s (the API is /v1/numbers,"
 		    " /v1/numbers/{e164}, /v1/batch)", url);
 		return -1;
 	}
 	if (*allow != NULL) {
-		prov_fail(pe, MHD_HTTP_METHOD_NOT_ALLOWED, NULL,
+		provreq_fail(pe, MHD_HTTP_METHOD_NOT_ALLOWED, NULL,
 		    "method %.16s not allowed on %.200s (allowed: %s)", method,
 		    url, *allow);
 		return -1;
 	}
 	if (MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND,
 	    first_query_key, &key) > 0) {
-		prov_fail(pe, MHD_HTTP_BAD_REQUEST, "query",
+		provreq_fail(pe, MHD_HTTP_BAD_REQUEST, "query",
 		    "query: the provisioning API takes no query parameters"
 		    " (got \"%.32s\")", key != NULL ? key : "");
 		return -1;
@@ -779,7 +407,7 @@ route(struct MHD_Connection *conn, const char *url, const char *method,
 }
 
 static enum MHD_Result
-reply_405(struct MHD_Connection *conn, const struct prov_error *pe,
+reply_405(struct MHD_Connection *conn, const struct provreq_error *pe,
     const char *allow)
 {
 	struct MHD_Response *r;
@@ -822,7 +450,7 @@ prov_handler(void *cls, struct MHD_Connection *conn, const char *url,
 {
 	struct agent *ag = cls;
 	struct prov_request *rq = *con_cls;
-	struct prov_error pe;
+	struct provreq_error pe;
 	const char *allow;
 	long long cl;
 	char *nb;

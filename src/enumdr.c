@@ -36,10 +36,6 @@
 #include "util.h"
 #include "zonefile.h"
 
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
-#define DEFAULT_CONFIG SYSCONFDIR "/enumdr/enumdr.yaml"
 /* a change waits for the writer lock: a transaction, or an export */
 #define TIMEOUT_WRITE_MS 60000
 /* refused by the room's state: provisioning closed, import/sync while open */
@@ -90,7 +86,7 @@ usage(FILE *out)
 "open), 77 permission denied, 78 configuration error.\n"
 "provision, zone add, snapshot and sync write through the room agent\n"
 "enumdrd (its control socket): it is the database's only writer.\n",
-	    DEFAULT_CONFIG);
+	    CONFIG_DEFAULT_PATH);
 }
 
 static int usage_error(const char *fmt, ...)
@@ -128,21 +124,39 @@ store_exit(enum store_status s)
 	}
 }
 
-/* Print s as a JSON string. */
-static void
-json_str(const char *s)
+/* s as a JSON string; s came from the database, a file or a peer, so
+ * bytes that are not UTF-8 (which jansson refuses) become '?'.  NULL only
+ * when out of memory. */
+static json_t *
+json_text(const char *s)
 {
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
+	json_t *v;
+	char *copy, *p;
+
+	if ((v = json_string(s)) != NULL || (copy = strdup(s)) == NULL)
+		return v;
+	for (p = copy; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	v = json_string(copy);
+	free(copy);
+	return v;
+}
+
+/* Print o on one line, members in the order they were set, and release
+ * it; EXIT_SOFTWARE when it could not be built (o NULL) or written. */
+static int
+print_json(json_t *o)
+{
+	int rc = EXIT_OK;
+
+	if (o == NULL)
+		return fail(EXIT_SOFTWARE, "out of memory");
+	if (json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) == -1 ||
+	    putchar('\n') == EOF)
+		rc = fail(EXIT_SOFTWARE, "cannot write the JSON output");
+	json_decref(o);
+	return rc;
 }
 
 /* The exit code of an agent's {"ok":false,...} reply: its "status" is
@@ -361,8 +375,41 @@ cmd_zone(struct ctx *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* zones|serials --json: {"room", ["journal",] "zones": [{"origin",
+ * "prefix", "serial", "numbers"}...]}. */
+static json_t *
+zones_json(const struct ctx *c, const struct zone_info *z, size_t n,
+    int with_journal, int64_t pos)
+{
+	json_t *o, *arr;
+	char prefix[sizeof(z->prefix) + 1];
+	size_t i;
+
+	if ((arr = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		snprintf(prefix, sizeof(prefix), "+%s", z[i].prefix);
+		if (json_array_append_new(arr, json_pack("{s:o,s:o,s:I,s:I}",
+		    "origin", json_text(z[i].origin), "prefix",
+		    json_text(prefix), "serial", (json_int_t)z[i].serial,
+		    "numbers", (json_int_t)z[i].numbers)) == -1) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	o = with_journal ? json_pack("{s:o,s:I}", "room",
+	    json_text(c->cfg.room), "journal", (json_int_t)pos) :
+	    json_pack("{s:o}", "room", json_text(c->cfg.room));
+	if (json_object_set_new(o, "zones", arr) == -1) {	/* frees arr */
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* zones, serials (with_journal): the zones, as a table or JSON. */
 static int
-cmd_zones(struct ctx *c, int with_journal)
+list_zones(struct ctx *c, int with_journal)
 {
 	char err[ENUMDR_ERRLEN];
 	struct zone_info *z;
@@ -379,18 +426,7 @@ cmd_zones(struct ctx *c, int with_journal)
 		return fail(EXIT_IOERR, err);
 	}
 	if (json_output) {
-		printf("{\"room\":");
-		json_str(c->cfg.room);
-		if (with_journal)
-			printf(",\"journal\":%lld", (long long)pos);
-		printf(",\"zones\":[");
-		for (i = 0; i < n; i++) {
-			printf("%s{\"origin\":", i ? "," : "");
-			json_str(z[i].origin);
-			printf(",\"prefix\":\"+%s\",\"serial\":%u,\"numbers\":%lld}",
-			    z[i].prefix, z[i].serial, (long long)z[i].numbers);
-		}
-		printf("]}\n");
+		rc = print_json(zones_json(c, z, n, with_journal, pos));
 	} else {
 		printf("%-32s %-10s %10s %10s\n", "ZONE", "PREFIX", "SERIAL",
 		    "NUMBERS");
@@ -401,7 +437,23 @@ cmd_zones(struct ctx *c, int with_journal)
 			printf("journal position %lld\n", (long long)pos);
 	}
 	free(z);
-	return EXIT_OK;
+	return rc;
+}
+
+static int
+cmd_zones(struct ctx *c, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return list_zones(c, 0);
+}
+
+static int
+cmd_serials(struct ctx *c, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return list_zones(c, 1);
 }
 
 /* --sip URI -> the usual terminal E2U+sip NAPTR record. */
@@ -735,99 +787,73 @@ static int
 sync_failed(struct ctx *c, const struct control_reply *r, const char *from)
 {
 	char err[ENUMDR_ERRLEN], aerr[ENUMDR_ERRLEN];
-	const char *step, *row, *id;
+	const char *step = NULL, *row = NULL, *id;
+	const char *fig[] = { "step", NULL, "from", from, NULL };
+	const char *row_fig[] = { "step", NULL, "row", NULL, "from", from,
+	    NULL };
 	enum sync_step fs;
 
-	if (!control_reply_has(r, "step"))
+	if (!control_reply_has(r, "step"))	/* refused before it ran */
 		return reply_fail(r);
 	if (control_reply_string(r, "step", &step, err) == -1 ||
 	    control_reply_string_or_null(r, "invalid_row", &row, err) == -1)
 		return reply_unreadable("sync", err);
+	fig[1] = row_fig[1] = step;
+	row_fig[3] = row;
 	if (row != NULL) {
 		/* sound files, invalid data: refused whole (issue 12) */
-		const char *fig[] = { "step", step, "row", row, "from", from,
-		    NULL };
 		alarm_raise(&c->alarms, ALARM_SNAPSHOT_INVALID, ALARM_CRITICAL,
-		    r->error, fig, aerr);
+		    r->error, row_fig, aerr);
 		fprintf(stderr, "%s: sync failed at step \"%s\": %s\n",
 		    progname, step, r->error);
 		return EXIT_DATAERR;
 	}
 	fs = sync_step_from_name(step);
 	id = fs == SYNC_STEP_NONE ? ALARM_SYNC_IMPORT : sync_step_alarm(fs);
-	const char *fig[] = { "step", step, "from", from, NULL };
 	alarm_raise(&c->alarms, id, ALARM_MAJOR, r->error, fig, aerr);
 	fprintf(stderr, "%s: sync failed at step \"%s\": %s\n", progname,
 	    step, r->error);
 	return fs == SYNC_STEP_READ_SERIALS ? EXIT_NOINPUT : EXIT_IOERR;
 }
 
+/* The snapshot directory a sync --from DIR|URL reads: DIR, or the peer's
+ * snapshot fetched from URL into STATE_DIR/fetched. */
 static int
-cmd_sync(struct ctx *c, int argc, char **argv)
+sync_source(struct ctx *c, const char *from, char *dir, size_t dirlen)
 {
-	char err[ENUMDR_ERRLEN], aerr[ENUMDR_ERRLEN], dir[PATH_MAX],
-	    adir[PATH_MAX], line[AGENT_CONTROL_LINE];
-	const char *from = NULL, *outcome, *peer, *kept;
-	int i, rc, code, dry_run = 0;
-	struct control_reply r;
+	char err[ENUMDR_ERRLEN], aerr[ENUMDR_ERRLEN];
 
-	for (i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
-			from = argv[++i];
-		else if (strcmp(argv[i], "--dry-run") == 0)
-			dry_run = 1;
-		else
-			return usage_error("sync: unexpected argument '%s'", argv[i]);
+	if (strstr(from, "://") == NULL) {
+		strlcpy_(dir, from, dirlen);
+		return EXIT_OK;
 	}
-	if (from == NULL)
-		return usage_error("sync: --from DIR|URL is required");
+	if (util_path_join(dir, dirlen, c->cfg.state_dir, "fetched",
+	    err) == -1)
+		return fail(EXIT_CONFIG, err);
+	if (fetch_snapshot(c, from, dir, err) == -1) {
+		const char *fig[] = { "url", from, NULL };
+		alarm_raise(&c->alarms, ALARM_TRANSFER, ALARM_MAJOR, err, fig,
+		    aerr);
+		return fail(EXIT_UNAVAILABLE, err);
+	}
+	alarm_clear(&c->alarms, ALARM_TRANSFER, "peer snapshot fetched",
+	    NULL, aerr);
+	return EXIT_OK;
+}
 
-	if (strstr(from, "://") != NULL) {
-		if (util_path_join(dir, sizeof(dir), c->cfg.state_dir, "fetched",
-		    err) == -1)
-			return fail(EXIT_CONFIG, err);
-		if (fetch_snapshot(c, from, dir, err) == -1) {
-			const char *fig[] = { "url", from, NULL };
-			alarm_raise(&c->alarms, ALARM_TRANSFER, ALARM_MAJOR, err, fig,
-			    aerr);
-			return fail(EXIT_UNAVAILABLE, err);
-		}
-		alarm_clear(&c->alarms, ALARM_TRANSFER, "peer snapshot fetched",
-		    NULL, aerr);
-	} else {
-		strlcpy_(dir, from, sizeof(dir));
-	}
-	if (abs_dir(dir, adir, sizeof(adir)) == -1 ||
-	    strlen(adir) > AGENT_DIR_MAX)
-		return fail(EXIT_USAGE, "sync: the snapshot directory must be"
-		    " a path of at most 224 bytes (the agent's request line)");
-	snprintf(line, sizeof(line), "sync %s%s", dry_run ? "--dry-run " : "",
-	    adir);
-	if ((rc = agent_write(&c->cfg, "sync", line, NULL, 0,
-	    control_long_timeout_ms(c->cfg.transfer_timeout_ms), &r)) !=
-	    EXIT_OK)
-		return rc;
-	if (!r.ok) {
-		rc = sync_failed(c, &r, from);
-		control_reply_free(&r);
-		return rc;
-	}
-	if (control_reply_string(&r, "outcome", &outcome, err) == -1 ||
-	    control_reply_string(&r, "peer", &peer, err) == -1 ||
-	    control_reply_string_or_null(&r, "kept_dir", &kept, err) == -1) {
-		control_reply_free(&r);
+/* The alarms of a sync's outcome; its exit code (70 when the reply lacks
+ * a member they need). */
+static int
+sync_outcome(struct ctx *c, const struct control_reply *r)
+{
+	char err[ENUMDR_ERRLEN], aerr[ENUMDR_ERRLEN];
+	const char *outcome, *peer, *kept;
+	int code = EXIT_OK;
+
+	if (control_reply_string(r, "outcome", &outcome, err) == -1 ||
+	    control_reply_string(r, "peer", &peer, err) == -1 ||
+	    control_reply_string_or_null(r, "kept_dir", &kept, err) == -1)
 		return reply_unreadable("sync", err);
-	}
-	alarm_clear(&c->alarms, ALARM_SYNC_READ, "peer serial file read", NULL, aerr);
-	alarm_clear(&c->alarms, ALARM_SYNC_QUERY, "own serials read", NULL, aerr);
-	alarm_clear(&c->alarms, ALARM_SYNC_IMPORT, "sync completed", NULL, aerr);
-	alarm_clear(&c->alarms, ALARM_SNAPSHOT_INVALID, "sync completed: nothing"
-	    " invalid to import", NULL, aerr);
-	if (print_sync_report(c, &r, from, err) == -1) {
-		control_reply_free(&r);
-		return reply_unreadable("sync", err);
-	}
-	code = EXIT_OK;
 	if (strcmp(outcome, "diverged") == 0 ||
 	    strcmp(outcome, "undefined") == 0) {
 		int div = strcmp(outcome, "diverged") == 0;
@@ -846,6 +872,57 @@ cmd_sync(struct ctx *c, int argc, char **argv)
 		alarm_clear(&c->alarms, ALARM_SYNC_UNDEFINED, "serials comparable",
 		    NULL, aerr);
 	}
+	return code;
+}
+
+static int
+cmd_sync(struct ctx *c, int argc, char **argv)
+{
+	char err[ENUMDR_ERRLEN], aerr[ENUMDR_ERRLEN], dir[PATH_MAX],
+	    adir[PATH_MAX], line[AGENT_CONTROL_LINE];
+	const char *from = NULL;
+	struct control_reply r;
+	int i, rc, code, dry_run = 0;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+			from = argv[++i];
+		else if (strcmp(argv[i], "--dry-run") == 0)
+			dry_run = 1;
+		else
+			return usage_error("sync: unexpected argument '%s'", argv[i]);
+	}
+	if (from == NULL)
+		return usage_error("sync: --from DIR|URL is required");
+
+	if ((rc = sync_source(c, from, dir, sizeof(dir))) != EXIT_OK)
+		return rc;
+	if (abs_dir(dir, adir, sizeof(adir)) == -1 ||
+	    strlen(adir) > AGENT_DIR_MAX)
+		return fail(EXIT_USAGE, "sync: the snapshot directory must be"
+		    " a path of at most 224 bytes (the agent's request line)");
+	snprintf(line, sizeof(line), "sync %s%s", dry_run ? "--dry-run " : "",
+	    adir);
+	if ((rc = agent_write(&c->cfg, "sync", line, NULL, 0,
+	    control_long_timeout_ms(c->cfg.transfer_timeout_ms), &r)) !=
+	    EXIT_OK)
+		return rc;
+	if (!r.ok) {
+		rc = sync_failed(c, &r, from);
+		control_reply_free(&r);
+		return rc;
+	}
+	/* The report is checked whole before a line of it is printed. */
+	if (print_sync_report(c, &r, from, err) == -1) {
+		control_reply_free(&r);
+		return reply_unreadable("sync", err);
+	}
+	alarm_clear(&c->alarms, ALARM_SYNC_READ, "peer serial file read", NULL, aerr);
+	alarm_clear(&c->alarms, ALARM_SYNC_QUERY, "own serials read", NULL, aerr);
+	alarm_clear(&c->alarms, ALARM_SYNC_IMPORT, "sync completed", NULL, aerr);
+	alarm_clear(&c->alarms, ALARM_SNAPSHOT_INVALID, "sync completed: nothing"
+	    " invalid to import", NULL, aerr);
+	code = sync_outcome(c, &r);
 	control_reply_free(&r);
 	return code;
 }
@@ -972,28 +1049,48 @@ cmd_dns_wait(struct ctx *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* alarms --json: [{"id", "severity", "raised_at", "line"}...]; with
+ * brief, as status has them: [{"id", "severity"}...]. */
+static json_t *
+alarms_json(const struct alarm_active *a, size_t n, int brief)
+{
+	json_t *arr, *o;
+	size_t i;
+
+	if ((arr = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		o = json_pack("{s:o,s:s}", "id", json_text(a[i].id),
+		    "severity", alarm_severity_name(a[i].severity));
+		if (o != NULL && !brief &&
+		    (json_object_set_new(o, "raised_at",
+		    json_text(a[i].raised_at)) == -1 ||
+		    json_object_set_new(o, "line", json_text(a[i].line)) == -1)) {
+			json_decref(o);
+			o = NULL;
+		}
+		if (json_array_append_new(arr, o) == -1) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
 static int
-cmd_alarms(struct ctx *c)
+cmd_alarms(struct ctx *c, int argc, char **argv)
 {
 	struct alarm_active *a;
 	char err[ENUMDR_ERRLEN];
 	size_t n, i;
+	int rc = EXIT_OK;
 
+	(void)argc;
+	(void)argv;
 	if (alarm_list(&c->alarms, &a, &n, err) == -1)
 		return fail(EXIT_IOERR, err);
 	if (json_output) {
-		printf("[");
-		for (i = 0; i < n; i++) {
-			printf("%s{\"id\":", i ? "," : "");
-			json_str(a[i].id);
-			printf(",\"severity\":\"%s\",\"raised_at\":",
-			    alarm_severity_name(a[i].severity));
-			json_str(a[i].raised_at);
-			printf(",\"line\":");
-			json_str(a[i].line);
-			printf("}");
-		}
-		printf("]\n");
+		rc = print_json(alarms_json(a, n, 0));
 	} else if (n == 0) {
 		printf("no active alarms in room %s\n", c->cfg.room);
 	} else {
@@ -1002,10 +1099,32 @@ cmd_alarms(struct ctx *c)
 			    alarm_severity_name(a[i].severity), a[i].line);
 	}
 	free(a);
-	return EXIT_OK;
+	return rc;
 }
 
-/* Print what a serial file in dir says, for status. */
+/* What the serial file in dir says, for status: JSON {"room", "created",
+ * "journal", "size", "sha256", "zones"} or null when there is none. */
+static json_t *
+snapshot_json(const char *dir)
+{
+	struct serial_file sf;
+	char err[ENUMDR_ERRLEN], path[PATH_MAX];
+	json_t *o;
+
+	memset(&sf, 0, sizeof(sf));
+	if (util_path_join(path, sizeof(path), dir, SNAPSHOT_SERIALS_NAME,
+	    err) == -1 || serial_file_read(path, &sf, err) == -1)
+		return json_null();
+	o = json_pack("{s:o,s:o,s:I,s:I,s:o,s:I}", "room", json_text(sf.room),
+	    "created", json_text(sf.created_at), "journal",
+	    (json_int_t)sf.journal_pos, "size", (json_int_t)sf.snapshot_size,
+	    "sha256", json_text(sf.snapshot_sha256), "zones",
+	    (json_int_t)sf.nzones);
+	serial_file_free(&sf);
+	return o;
+}
+
+/* Print what the serial file in dir says, for status. */
 static void
 status_snapshot(const char *label, const char *dir)
 {
@@ -1015,95 +1134,157 @@ status_snapshot(const char *label, const char *dir)
 	memset(&sf, 0, sizeof(sf));
 	if (util_path_join(path, sizeof(path), dir, SNAPSHOT_SERIALS_NAME,
 	    err) == -1 || serial_file_read(path, &sf, err) == -1) {
-		if (json_output)
-			printf("null");
-		else
-			printf("%-10s none (%s)\n", label, err);
+		printf("%-10s none (%s)\n", label, err);
 		return;
 	}
-	if (json_output) {
-		printf("{\"room\":");
-		json_str(sf.room);
-		printf(",\"created\":");
-		json_str(sf.created_at);
-		printf(",\"journal\":%lld,\"size\":%llu,\"sha256\":\"%s\",\"zones\":%zu}",
-		    (long long)sf.journal_pos, (unsigned long long)sf.snapshot_size,
-		    sf.snapshot_sha256, sf.nzones);
-	} else {
-		printf("%-10s room %s, created %s, journal %lld, %zu zones,"
-		    " sha256 %.16s...\n", label, sf.room, sf.created_at,
-		    (long long)sf.journal_pos, sf.nzones, sf.snapshot_sha256);
-	}
+	printf("%-10s room %s, created %s, journal %lld, %zu zones,"
+	    " sha256 %.16s...\n", label, sf.room, sf.created_at,
+	    (long long)sf.journal_pos, sf.nzones, sf.snapshot_sha256);
 	serial_file_free(&sf);
 }
 
-static int
-cmd_status(struct ctx *c)
-{
-	struct alarm_active *a = NULL;
-	struct zone_info *z = NULL;
-	char err[ENUMDR_ERRLEN], dberr[ENUMDR_ERRLEN] = "";
-	size_t nz = 0, na = 0, i;
-	int64_t pos = 0;
-	int dbok;
+/* What status gathered. */
+struct status {
+	struct alarm_active *alarms;
+	struct zone_info *zones;
+	size_t nzones, nalarms;
+	int64_t journal;
+	int dbok;			/* the database could be read */
+	char dberr[ENUMDR_ERRLEN];	/* why not */
+};
 
-	dbok = store_open(c->cfg.database, STORE_READONLY, &c->st, dberr) ==
-	    STORE_OK && store_list_zones(c->st, &z, &nz, dberr) == STORE_OK &&
-	    store_journal_position(c->st, &pos, dberr) == STORE_OK;
-	if (alarm_list(&c->alarms, &a, &na, err) == -1)
-		na = 0;
-	if (json_output) {
-		printf("{\"room\":");
-		json_str(c->cfg.room);
-		printf(",\"database\":");
-		json_str(c->cfg.database);
-		printf(",\"database_ok\":%s", dbok ? "true" : "false");
-		if (!dbok) {
-			printf(",\"database_error\":");
-			json_str(dberr);
-		}
-		printf(",\"journal\":%lld,\"zones\":[", (long long)pos);
-		for (i = 0; i < nz; i++) {
-			printf("%s{\"origin\":", i ? "," : "");
-			json_str(z[i].origin);
-			printf(",\"serial\":%u,\"numbers\":%lld}", z[i].serial,
-			    (long long)z[i].numbers);
-		}
-		printf("],\"snapshot\":");
-		status_snapshot("snapshot", c->cfg.snapshot_dir);
-		printf(",\"incoming\":");
-		status_snapshot("incoming", c->cfg.incoming_dir);
-		printf(",\"alarms\":[");
-		for (i = 0; i < na; i++) {
-			printf("%s{\"id\":", i ? "," : "");
-			json_str(a[i].id);
-			printf(",\"severity\":\"%s\"}",
-			    alarm_severity_name(a[i].severity));
-		}
-		printf("]}\n");
-	} else {
-		printf("room       %s\n", c->cfg.room);
-		printf("database   %s (%s)\n", c->cfg.database,
-		    dbok ? "readable" : dberr);
-		printf("journal    %lld\n", (long long)pos);
-		for (i = 0; i < nz; i++)
-			printf("zone       %-28s serial %10u  %lld numbers\n",
-			    z[i].origin, z[i].serial, (long long)z[i].numbers);
-		status_snapshot("snapshot", c->cfg.snapshot_dir);
-		status_snapshot("incoming", c->cfg.incoming_dir);
-		if (na == 0)
-			printf("alarms     none\n");
-		for (i = 0; i < na; i++)
-			printf("alarm      %s %s since %s\n", a[i].id,
-			    alarm_severity_name(a[i].severity), a[i].raised_at);
+/* status --json: {"room", "database", "database_ok", ["database_error",]
+ * "journal", "zones": [{"origin", "serial", "numbers"}...], "snapshot",
+ * "incoming", "alarms": [{"id", "severity"}...]}. */
+static json_t *
+status_json(const struct ctx *c, const struct status *s)
+{
+	json_t *o, *zones;
+	size_t i;
+
+	o = json_pack("{s:o,s:o,s:b}", "room", json_text(c->cfg.room),
+	    "database", json_text(c->cfg.database), "database_ok", s->dbok);
+	if (o == NULL || (!s->dbok && json_object_set_new(o, "database_error",
+	    json_text(s->dberr)) == -1) || json_object_set_new(o, "journal",
+	    json_integer(s->journal)) == -1 || (zones = json_array()) == NULL) {
+		json_decref(o);
+		return NULL;
 	}
-	free(z);
-	free(a);
-	return dbok ? EXIT_OK : EXIT_IOERR;
+	for (i = 0; i < s->nzones; i++)
+		json_array_append_new(zones, json_pack("{s:o,s:I,s:I}",
+		    "origin", json_text(s->zones[i].origin), "serial",
+		    (json_int_t)s->zones[i].serial, "numbers",
+		    (json_int_t)s->zones[i].numbers));
+	if (json_object_set_new(o, "zones", zones) == -1 ||
+	    json_object_set_new(o, "snapshot",
+	    snapshot_json(c->cfg.snapshot_dir)) == -1 ||
+	    json_object_set_new(o, "incoming",
+	    snapshot_json(c->cfg.incoming_dir)) == -1 ||
+	    json_object_set_new(o, "alarms",
+	    alarms_json(s->alarms, s->nalarms, 1)) == -1 ||
+	    json_array_size(zones) != s->nzones) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
-int
-main(int argc, char **argv)
+static void
+status_text(const struct ctx *c, const struct status *s)
+{
+	size_t i;
+
+	printf("room       %s\n", c->cfg.room);
+	printf("database   %s (%s)\n", c->cfg.database,
+	    s->dbok ? "readable" : s->dberr);
+	printf("journal    %lld\n", (long long)s->journal);
+	for (i = 0; i < s->nzones; i++)
+		printf("zone       %-28s serial %10u  %lld numbers\n",
+		    s->zones[i].origin, s->zones[i].serial,
+		    (long long)s->zones[i].numbers);
+	status_snapshot("snapshot", c->cfg.snapshot_dir);
+	status_snapshot("incoming", c->cfg.incoming_dir);
+	if (s->nalarms == 0)
+		printf("alarms     none\n");
+	for (i = 0; i < s->nalarms; i++)
+		printf("alarm      %s %s since %s\n", s->alarms[i].id,
+		    alarm_severity_name(s->alarms[i].severity),
+		    s->alarms[i].raised_at);
+}
+
+static int
+cmd_status(struct ctx *c, int argc, char **argv)
+{
+	struct status s;
+	char err[ENUMDR_ERRLEN];
+	int rc;
+
+	(void)argc;
+	(void)argv;
+	memset(&s, 0, sizeof(s));
+	s.dbok = store_open(c->cfg.database, STORE_READONLY, &c->st,
+	    s.dberr) == STORE_OK && store_list_zones(c->st, &s.zones,
+	    &s.nzones, s.dberr) == STORE_OK &&
+	    store_journal_position(c->st, &s.journal, s.dberr) == STORE_OK;
+	if (alarm_list(&c->alarms, &s.alarms, &s.nalarms, err) == -1)
+		s.nalarms = 0;
+	rc = s.dbok ? EXIT_OK : EXIT_IOERR;
+	if (json_output) {
+		if (print_json(status_json(c, &s)) != EXIT_OK)
+			rc = EXIT_SOFTWARE;
+	} else {
+		status_text(c, &s);
+	}
+	free(s.zones);
+	free(s.alarms);
+	return rc;
+}
+
+static int
+cmd_agent(struct ctx *c, int argc, char **argv)
+{
+	return agent_cmd(&c->cfg, argc, argv, json_output);
+}
+
+/* The commands, as usage() lists them. */
+static const struct command {
+	const char *name;
+	int (*run)(struct ctx *, int argc, char **argv); /* after the name */
+	int no_args;			/* takes no arguments */
+} commands[] = {
+	{ "init", cmd_init, 0 },
+	{ "zone", cmd_zone, 0 },
+	{ "zones", cmd_zones, 1 },
+	{ "provision", cmd_provision, 0 },
+	{ "serials", cmd_serials, 1 },
+	{ "snapshot", cmd_snapshot, 0 },
+	{ "sync", cmd_sync, 0 },
+	{ "zonefiles", cmd_zonefiles, 0 },
+	{ "dns-wait", cmd_dns_wait, 0 },
+	{ "status", cmd_status, 1 },
+	{ "alarms", cmd_alarms, 1 },
+	{ "agent", cmd_agent, 0 },
+};
+
+/* The command argv[0] names with the arguments it was given; NULL when
+ * there is none. */
+static const struct command *
+command_find(int argc, char **argv)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, argv[0]) == 0)
+			return commands[i].no_args && argc != 1 ? NULL :
+			    &commands[i];
+	return NULL;
+}
+
+/* The global options: -c, --json, --help, --version, and --json after the
+ * command too.  On return *argcp and *argvp hold the command and its
+ * arguments; -1 to go on, else the exit code. */
+static int
+parse_options(int *argcp, char ***argvp, const char **config)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -1112,17 +1293,14 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *config = getenv("ENUMDR_CONFIG");
-	const char *cmd;
-	struct ctx c;
-	int ch, rc;
+	int argc = *argcp, ch, i;
+	char **argv = *argvp;
 
-	if (config == NULL || *config == '\0')
-		config = DEFAULT_CONFIG;
+	*config = NULL;
 	while ((ch = getopt_long(argc, argv, "+c:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			config = optarg;
+			*config = optarg;
 			break;
 		case 'j':
 			json_output = 1;
@@ -1145,45 +1323,38 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	/* --json may also follow the command. */
-	for (ch = 1; ch < argc; ch++) {
-		if (strcmp(argv[ch], "--json") == 0) {
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
 			json_output = 1;
-			memmove(&argv[ch], &argv[ch + 1],
-			    (size_t)(argc - ch) * sizeof(*argv));
+			memmove(&argv[i], &argv[i + 1],
+			    (size_t)(argc - i) * sizeof(*argv));
 			argc--;
-			ch--;
+			i--;
 		}
 	}
-	cmd = argv[0];
+	*argcp = argc;
+	*argvp = argv;
+	*config = config_path(*config);
+	return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct command *cmd;
+	const char *config;
+	struct ctx c;
+	int rc;
+
+	if ((rc = parse_options(&argc, &argv, &config)) != -1)
+		return rc;
 	memset(&c, 0, sizeof(c));
 	if ((rc = load_config(&c, config)) != EXIT_OK)
 		return rc;
-	if (strcmp(cmd, "init") == 0)
-		rc = cmd_init(&c, argc - 1, argv + 1);
-	else if (strcmp(cmd, "zone") == 0)
-		rc = cmd_zone(&c, argc - 1, argv + 1);
-	else if (strcmp(cmd, "zones") == 0 && argc == 1)
-		rc = cmd_zones(&c, 0);
-	else if (strcmp(cmd, "serials") == 0 && argc == 1)
-		rc = cmd_zones(&c, 1);
-	else if (strcmp(cmd, "provision") == 0)
-		rc = cmd_provision(&c, argc - 1, argv + 1);
-	else if (strcmp(cmd, "snapshot") == 0)
-		rc = cmd_snapshot(&c, argc - 1, argv + 1);
-	else if (strcmp(cmd, "sync") == 0)
-		rc = cmd_sync(&c, argc - 1, argv + 1);
-	else if (strcmp(cmd, "zonefiles") == 0)
-		rc = cmd_zonefiles(&c, argc - 1, argv + 1);
-	else if (strcmp(cmd, "dns-wait") == 0)
-		rc = cmd_dns_wait(&c, argc - 1, argv + 1);
-	else if (strcmp(cmd, "status") == 0 && argc == 1)
-		rc = cmd_status(&c);
-	else if (strcmp(cmd, "agent") == 0)
-		rc = agent_cmd(&c.cfg, argc - 1, argv + 1, json_output);
-	else if (strcmp(cmd, "alarms") == 0 && argc == 1)
-		rc = cmd_alarms(&c);
+	if ((cmd = command_find(argc, argv)) != NULL)
+		rc = cmd->run(&c, argc - 1, argv + 1);
 	else
-		rc = usage_error("unknown command or arguments: '%s'", cmd);
+		rc = usage_error("unknown command or arguments: '%s'", argv[0]);
 	store_close(c.st);
 	config_free(&c.cfg);
 	return rc;

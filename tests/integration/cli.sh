@@ -201,4 +201,22 @@ like "$(C alarms)" "id=SYNC_DIVERGED event=raise severity=critical room=C" "crit
 # Status, human and JSON.
 like "$(A status)" "room +A" "status names the room"
 like "$(A --json status)" '"database_ok":true' "status --json"
+# --json is built by jansson: text from the database, a file or a peer is
+# escaped, and bytes that are not UTF-8 are replaced (a " , a tab, a
+# control character and a 0xff byte in an alarm's URL figure).
+json_get() {  # json_get EXPR < JSON: a strict parse, then EXPR of it (d)
+	python3 -c 'import json, sys
+d = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+print(eval(sys.argv[1]))' "$1"
+}
+if command -v python3 >/dev/null 2>&1; then
+	A sync --from "$(printf 'http://127.0.0.1:1/q"t\tc\001x\377y')" 2>/dev/null
+	is $? 69 "sync from an unfetchable URL: exit 69"
+	like "$(A --json alarms | json_get '[a["line"] for a in d if a["id"] == "TRANSFER"][0]')" 'id=TRANSFER .*url="http://127.0.0.1:1/q\\"t\\x09c\\x01x\?y"' \
+		"alarms --json: the alarm line with \", control characters and a non-UTF-8 byte is valid JSON"
+	is "$(A --json status | json_get '"TRANSFER" in [a["id"] for a in d["alarms"]]')" "True" \
+		"status --json with that alarm is valid JSON"
+	is "$(A --json serials | json_get 'd["zones"][0]["prefix"]')" "+1" "serials --json: the prefix member"
+	is "$(A --json status | json_get 'd["database"]')" "$tmp/A/enumdr.db" "status --json: the database member"
+fi
 done_testing
