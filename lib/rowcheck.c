@@ -285,115 +285,85 @@ zone_by_origin(const void *a, const void *b)
 	    ((const struct zone_row *)b)->origin);
 }
 
+/* One zone row (q on it): checked, then added to c->zones. */
 static int
-check_zones(struct check *c)
+zone_row(struct check *c, sqlite3_stmt *q, size_t *cap)
 {
 	char verr[ENUMDR_ERRLEN], prefix[STORE_E164_MAX];
-	sqlite3_stmt *q = NULL;
-	struct zone_row *nz;
 	const char *origin, *pfx, *upd, *why = NULL;
-	size_t cap = 0, olen, plen, ulen, klen, i, j;
+	const char *key;
+	struct zone_row *nz;
+	size_t olen, plen, ulen, klen, i;
 	sqlite3_int64 serial;
-	int rc, ret = -1;
 
-	if (prepare(c, &q, "SELECT origin, prefix, serial, updated_at FROM"
-	    " @S.zone") == -1)
-		return -1;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		const char *key = key_of(q, 0, &klen);
+	key = key_of(q, 0, &klen);
+	if ((origin = col_text(q, 0, STORE_ORIGIN_MAX - 1, &olen, &why)) ==
+	    NULL)
+		return fail(c, "zone", key, klen, "origin %s", why);
+	if (store_origin_valid(origin, prefix, verr) == -1)
+		return fail(c, "zone", key, klen, "%s", verr);
+	for (i = 0; i < olen; i++)
+		if (isupper((unsigned char)origin[i]) ||
+		    origin[olen - 1] == '.')
+			return fail(c, "zone", key, klen, "origin is not in"
+			    " canonical form (lowercase, no final dot)");
+	if ((pfx = col_text(q, 1, STORE_E164_MAX - 1, &plen, &why)) == NULL)
+		return fail(c, "zone", key, klen, "prefix %s", why);
+	if (strcmp(pfx, prefix) != 0)
+		return fail(c, "zone", key, klen, "prefix \"%.16s\" is not the"
+		    " origin's digits %s", pfx, prefix);
+	serial = sqlite3_column_int64(q, 2);
+	if (sqlite3_column_type(q, 2) != SQLITE_INTEGER || serial < 0 ||
+	    serial > (sqlite3_int64)UINT32_MAX)
+		return fail(c, "zone", key, klen, "serial is not an integer"
+		    " 0 ... 4294967295");
+	if ((upd = col_text(q, 3, UPDATED_MAX, &ulen, &why)) == NULL ||
+	    !utc_valid(upd, ulen))
+		return fail(c, "zone", key, klen, "updated_at %s", why != NULL ?
+		    why : "is not a UTC time YYYY-MM-DDTHH:MM:SSZ");
+	if (c->nzones == ZONES_MAX)
+		return fail(c, "zone", key, klen, "more than %d zones",
+		    ZONES_MAX);
+	if (c->nzones == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		if ((nz = realloc(c->zones, *cap * sizeof(*nz))) == NULL) {
+			errf(c->err, "%s: out of memory checking zones",
+			    c->path);
+			return -1;
+		}
+		c->zones = nz;
+	}
+	strlcpy_(c->zones[c->nzones].origin, origin,
+	    sizeof(c->zones[0].origin));
+	strlcpy_(c->zones[c->nzones].prefix, prefix,
+	    sizeof(c->zones[0].prefix));
+	c->nzones++;
+	return 0;
+}
 
-		if ((origin = col_text(q, 0, STORE_ORIGIN_MAX - 1, &olen,
-		    &why)) == NULL) {
-			fail(c, "zone", key, klen, "origin %s", why);
-			goto done;
-		}
-		if (store_origin_valid(origin, prefix, verr) == -1) {
-			fail(c, "zone", key, klen, "%s", verr);
-			goto done;
-		}
-		for (i = 0; i < olen; i++) {
-			if (isupper((unsigned char)origin[i]) ||
-			    origin[olen - 1] == '.') {
-				fail(c, "zone", key, klen, "origin is not in"
-				    " canonical form (lowercase, no final"
-				    " dot)");
-				goto done;
-			}
-		}
-		if ((pfx = col_text(q, 1, STORE_E164_MAX - 1, &plen,
-		    &why)) == NULL) {
-			fail(c, "zone", key, klen, "prefix %s", why);
-			goto done;
-		}
-		if (strcmp(pfx, prefix) != 0) {
-			fail(c, "zone", key, klen, "prefix \"%.16s\" is not the"
-			    " origin's digits %s", pfx, prefix);
-			goto done;
-		}
-		serial = sqlite3_column_int64(q, 2);
-		if (sqlite3_column_type(q, 2) != SQLITE_INTEGER || serial < 0 ||
-		    serial > (sqlite3_int64)UINT32_MAX) {
-			fail(c, "zone", key, klen, "serial is not an integer"
-			    " 0 ... 4294967295");
-			goto done;
-		}
-		if ((upd = col_text(q, 3, UPDATED_MAX, &ulen, &why)) == NULL ||
-		    !utc_valid(upd, ulen)) {
-			fail(c, "zone", key, klen, "updated_at %s", why != NULL ?
-			    why : "is not a UTC time YYYY-MM-DDTHH:MM:SSZ");
-			goto done;
-		}
-		if (c->nzones == ZONES_MAX) {
-			fail(c, "zone", key, klen, "more than %d zones",
-			    ZONES_MAX);
-			goto done;
-		}
-		if (c->nzones == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((nz = realloc(c->zones, cap * sizeof(*nz))) ==
-			    NULL) {
-				errf(c->err, "%s: out of memory checking zones",
-				    c->path);
-				goto done;
-			}
-			c->zones = nz;
-		}
-		strlcpy_(c->zones[c->nzones].origin, origin,
-		    sizeof(c->zones[0].origin));
-		strlcpy_(c->zones[c->nzones].prefix, prefix,
-		    sizeof(c->zones[0].prefix));
-		c->nzones++;
-	}
-	if (rc != SQLITE_DONE) {
-		sql_fail(c, "read the zones");
-		goto done;
-	}
-	/* one zone per origin and per prefix (a crafted file may lack the
-	 * schema's UNIQUE constraints) */
-	if (c->nzones > 0) {
-		qsort(c->zones, c->nzones, sizeof(*c->zones), zone_by_origin);
-		for (i = 1; i < c->nzones; i++) {
-			if (strcmp(c->zones[i].origin,
-			    c->zones[i - 1].origin) == 0) {
-				fail(c, "zone", c->zones[i].origin,
-				    strlen(c->zones[i].origin),
-				    "the zone appears twice");
-				goto done;
-			}
-		}
-		qsort(c->zones, c->nzones, sizeof(*c->zones), zone_by_prefix);
-		for (i = 1; i < c->nzones; i++) {
-			if (strcmp(c->zones[i].prefix,
-			    c->zones[i - 1].prefix) == 0) {
-				fail(c, "zone", c->zones[i].origin,
-				    strlen(c->zones[i].origin),
-				    "its prefix %s is also zone %s's",
-				    c->zones[i].prefix, c->zones[i - 1].origin);
-				goto done;
-			}
-		}
-	}
-	/* the prefix lengths present, longest first (number lookups) */
+/* One zone per origin and per prefix (a crafted file may lack the
+ * schema's UNIQUE constraints); leaves c->zones sorted by prefix and
+ * c->lengths the prefix lengths present, longest first. */
+static int
+zones_unique(struct check *c)
+{
+	size_t i, j;
+
+	if (c->nzones == 0)
+		return 0;
+	qsort(c->zones, c->nzones, sizeof(*c->zones), zone_by_origin);
+	for (i = 1; i < c->nzones; i++)
+		if (strcmp(c->zones[i].origin, c->zones[i - 1].origin) == 0)
+			return fail(c, "zone", c->zones[i].origin,
+			    strlen(c->zones[i].origin),
+			    "the zone appears twice");
+	qsort(c->zones, c->nzones, sizeof(*c->zones), zone_by_prefix);
+	for (i = 1; i < c->nzones; i++)
+		if (strcmp(c->zones[i].prefix, c->zones[i - 1].prefix) == 0)
+			return fail(c, "zone", c->zones[i].origin,
+			    strlen(c->zones[i].origin),
+			    "its prefix %s is also zone %s's",
+			    c->zones[i].prefix, c->zones[i - 1].origin);
 	for (i = STORE_E164_MAX - 1; i > 0; i--) {
 		for (j = 0; j < c->nzones; j++) {
 			if (strlen(c->zones[j].prefix) == i) {
@@ -402,7 +372,27 @@ check_zones(struct check *c)
 			}
 		}
 	}
-	ret = 0;
+	return 0;
+}
+
+static int
+check_zones(struct check *c)
+{
+	sqlite3_stmt *q = NULL;
+	size_t cap = 0;
+	int rc, ret = -1;
+
+	if (prepare(c, &q, "SELECT origin, prefix, serial, updated_at FROM"
+	    " @S.zone") == -1)
+		return -1;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		if (zone_row(c, q, &cap) == -1)
+			goto done;
+	if (rc != SQLITE_DONE) {
+		sql_fail(c, "read the zones");
+		goto done;
+	}
+	ret = zones_unique(c);
 done:
 	sqlite3_finalize(q);
 	return ret;

@@ -545,15 +545,113 @@ sync_reply_read(const struct control_reply *r, const char **step,
 	    -1 : 0;
 }
 
+/* What the syncs of one takeover found, for the alarms that clear only
+ * when every peer was compared. */
+struct sync_tally {
+	size_t compared;
+	int diverged, undefined, invalid;
+};
+
+/* Act on the agent's reply to one peer's sync: alarms and log lines.  -1
+ * (err set) when the sync failed, which fails the takeover. */
+static int
+sync_peer_result(struct notify *n, const struct config_peer *peer,
+    const char *dir, const struct control_reply *rep, const char *step,
+    const char *row, const char *outcome, const char *kept, int imported,
+    struct sync_tally *t, char *err)
+{
+	char aerr[ENUMDR_ERRLEN];
+	const char *fig[5];
+
+	if (!rep->ok && row != NULL) {
+		/*
+		 * Sound files, invalid rows (issue 12): the peer's snapshot
+		 * is refused whole and this room goes on with its own data,
+		 * as when the peer pushed nothing — a takeover that failed
+		 * here would leave no room serving whenever the peer is
+		 * down, and anyone who can write incoming_dir could cause
+		 * that.  Critical: the peer's data may be missing from
+		 * service.
+		 */
+		const char *ifig[] = { "peer", peer->name, "row", row, "dir",
+		    dir, NULL };
+
+		errf(err, "%s", rep->error);
+		alarm_raise(&n->alarms, ALARM_SNAPSHOT_INVALID, ALARM_CRITICAL,
+		    err, ifig, aerr);
+		log_warnx("sync with %s (%s): snapshot refused, going on with"
+		    " this room's own data: %s", peer->name, dir, err);
+		t->invalid = 1;
+		return 0;
+	}
+	if (!rep->ok) {
+		/* a failed step; none named: refused before a step ran (the
+		 * agent could not run it), the own side */
+		enum sync_step fs = sync_step_from_name(step);
+		const char *id = fs == SYNC_STEP_NONE ? ALARM_SYNC_QUERY :
+		    sync_step_alarm(fs);
+
+		errf(err, "%s", rep->error);
+		fig2(fig, "peer", peer->name, "step", step != NULL ? step :
+		    "agent");
+		alarm_raise(&n->alarms, id, ALARM_MAJOR, err, fig, aerr);
+		return -1;
+	}
+	t->compared++;
+	log_info("sync with %s (%s): %s%s (by the agent)", peer->name, dir,
+	    outcome, imported ? ", imported" : "");
+	alarm_clear(&n->alarms, ALARM_SYNC_READ, "sync ok", NULL, aerr);
+	alarm_clear(&n->alarms, ALARM_SYNC_QUERY, "sync ok", NULL, aerr);
+	alarm_clear(&n->alarms, ALARM_SYNC_IMPORT, "sync ok", NULL, aerr);
+	if (strcmp(outcome, "diverged") != 0 &&
+	    strcmp(outcome, "undefined") != 0)
+		return 0;
+	/* Both sides kept; serve and tell the operator (kept_dir null: not
+	 * kept, by sync.on_diverged). */
+	fig2(fig, "peer", peer->name, "kept", kept != NULL ? kept : "");
+	if (strcmp(outcome, "diverged") == 0) {
+		t->diverged = 1;
+		alarm_raise(&n->alarms, ALARM_SYNC_DIVERGED, ALARM_CRITICAL,
+		    "both rooms have newer zones (split brain); peer data kept"
+		    " aside", fig, aerr);
+	} else {
+		t->undefined = 1;
+		alarm_raise(&n->alarms, ALARM_SYNC_UNDEFINED, ALARM_CRITICAL,
+		    "zone serials 2^31 apart: comparison undefined (RFC 1982);"
+		    " peer data kept aside", fig, aerr);
+	}
+	return 0;
+}
+
+/* The alarms a takeover's syncs end: only when nothing failed, and (the
+ * divergence ones) only when every peer was compared. */
+static void
+sync_alarms_clear(struct notify *n, const struct sync_tally *t)
+{
+	char aerr[ENUMDR_ERRLEN];
+
+	if (!t->invalid)
+		alarm_clear(&n->alarms, ALARM_SNAPSHOT_INVALID, "no invalid"
+		    " peer snapshot to import", NULL, aerr);
+	if (t->compared == n->cfg.npeers && !t->diverged)
+		alarm_clear(&n->alarms, ALARM_SYNC_DIVERGED, "rooms agree"
+		    " again", NULL, aerr);
+	if (t->compared == n->cfg.npeers && !t->undefined)
+		alarm_clear(&n->alarms, ALARM_SYNC_UNDEFINED, "serials"
+		    " comparable", NULL, aerr);
+}
+
 static int
 sync_step(struct notify *n, char *err)
 {
 	char dir[PATH_MAX], aerr[ENUMDR_ERRLEN], path[PATH_MAX];
 	const char *fig[5], *step, *row, *outcome, *kept;
 	struct control_reply rep;
-	size_t i, compared = 0;
-	int rc = 0, diverged = 0, undefined = 0, invalid = 0, imported;
+	struct sync_tally t;
+	size_t i;
+	int rc = 0, imported;
 
+	memset(&t, 0, sizeof(t));
 	for (i = 0; i < n->cfg.npeers && rc == 0; i++) {
 		const struct config_peer *peer = &n->cfg.peers[i];
 
@@ -581,81 +679,12 @@ sync_step(struct notify *n, char *err)
 			    fig, aerr);
 			return -1;
 		}
-		if (!rep.ok && row != NULL) {
-			/*
-			 * Sound files, invalid rows (issue 12): the peer's
-			 * snapshot is refused whole and this room goes on
-			 * with its own data, as when the peer pushed nothing
-			 * — a takeover that failed here would leave no room
-			 * serving whenever the peer is down, and anyone who
-			 * can write incoming_dir could cause that.  Critical:
-			 * the peer's data may be missing from service.
-			 */
-			const char *ifig[] = { "peer", peer->name, "row",
-			    row, "dir", dir, NULL };
-
-			errf(err, "%s", rep.error);
-			alarm_raise(&n->alarms, ALARM_SNAPSHOT_INVALID,
-			    ALARM_CRITICAL, err, ifig, aerr);
-			log_warnx("sync with %s (%s): snapshot refused, going on"
-			    " with this room's own data: %s", peer->name, dir,
-			    err);
-			invalid = 1;
-		} else if (!rep.ok) {
-			/* a failed step, or refused before it ran */
-			/* refused before a step ran (the agent could not
-			 * run it): the own side */
-			enum sync_step fs = sync_step_from_name(step);
-			const char *id = fs == SYNC_STEP_NONE ?
-			    ALARM_SYNC_QUERY : sync_step_alarm(fs);
-
-			errf(err, "%s", rep.error);
-			fig2(fig, "peer", peer->name, "step", step != NULL ?
-			    step : "agent");
-			alarm_raise(&n->alarms, id, ALARM_MAJOR, err, fig, aerr);
-			rc = -1;
-		} else {
-			compared++;
-			log_info("sync with %s (%s): %s%s (by the agent)",
-			    peer->name, dir, outcome, imported ? ", imported" :
-			    "");
-			alarm_clear(&n->alarms, ALARM_SYNC_READ, "sync ok", NULL, aerr);
-			alarm_clear(&n->alarms, ALARM_SYNC_QUERY, "sync ok", NULL, aerr);
-			alarm_clear(&n->alarms, ALARM_SYNC_IMPORT, "sync ok", NULL, aerr);
-			if (strcmp(outcome, "diverged") == 0 ||
-			    strcmp(outcome, "undefined") == 0) {
-				/* Both sides kept; serve and tell the operator. */
-				/* kept_dir null: not kept (on_diverged) */
-				fig2(fig, "peer", peer->name, "kept", kept != NULL ?
-				    kept : "");
-				if (strcmp(outcome, "diverged") == 0) {
-					diverged = 1;
-					alarm_raise(&n->alarms, ALARM_SYNC_DIVERGED,
-					    ALARM_CRITICAL, "both rooms have"
-					    " newer zones (split brain); peer"
-					    " data kept aside", fig, aerr);
-				} else {
-					undefined = 1;
-					alarm_raise(&n->alarms,
-					    ALARM_SYNC_UNDEFINED, ALARM_CRITICAL,
-					    "zone serials 2^31 apart: comparison"
-					    " undefined (RFC 1982); peer data"
-					    " kept aside", fig, aerr);
-				}
-			}
-		}
+		rc = sync_peer_result(n, peer, dir, &rep, step, row, outcome,
+		    kept, imported, &t, err);
 		control_reply_free(&rep);
 	}
-	if (rc == 0 && !invalid)
-		alarm_clear(&n->alarms, ALARM_SNAPSHOT_INVALID, "no invalid peer"
-		    " snapshot to import", NULL, aerr);
-	/* Comparing every peer without a divergence ends one. */
-	if (rc == 0 && compared == n->cfg.npeers && !diverged)
-		alarm_clear(&n->alarms, ALARM_SYNC_DIVERGED, "rooms agree again",
-		    NULL, aerr);
-	if (rc == 0 && compared == n->cfg.npeers && !undefined)
-		alarm_clear(&n->alarms, ALARM_SYNC_UNDEFINED, "serials comparable",
-		    NULL, aerr);
+	if (rc == 0)
+		sync_alarms_clear(n, &t);
 	return rc;
 }
 
