@@ -20,6 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "json_util.h"
 #include "control.h"
 #include "util.h"
 
@@ -27,22 +28,6 @@
 #define READ_CHUNK 4096        /* the reply buffer grows by this at least */
 
 /* ---- the reply envelope ------------------------------------------------ */
-
-/* What a JSON value is, for "not a string (it is a number)". */
-static const char *
-type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER:
-	case JSON_REAL: return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	default: return "null";
-	}
-}
 
 /* "control reply" or "control reply from PATH", for every message. */
 static const char *
@@ -68,7 +53,7 @@ envelope_boolean(const struct control_reply *r, const char *key, int *out,
 		return 0;
 	if (!json_is_boolean(v)) {
 		errf(err, "%s: member \"%s\": not a boolean (it is %s)",
-		    source(r, src, sizeof(src)), key, type_name(v));
+		    source(r, src, sizeof(src)), key, json_util_type_name(v));
 		return -1;
 	}
 	*out = json_is_true(v);
@@ -86,7 +71,7 @@ check_envelope(struct control_reply *r, char *err)
 	source(r, src, sizeof(src));
 	if (!json_is_object(r->root)) {
 		errf(err, "%s: not a JSON object (it is %s)", src,
-		    type_name(r->root));
+		    json_util_type_name(r->root));
 		return -1;
 	}
 	if ((v = json_object_get(r->root, "ok")) == NULL) {
@@ -95,7 +80,7 @@ check_envelope(struct control_reply *r, char *err)
 	}
 	if (!json_is_boolean(v)) {
 		errf(err, "%s: member \"ok\": not a boolean (it is %s)", src,
-		    type_name(v));
+		    json_util_type_name(v));
 		return -1;
 	}
 	r->ok = json_is_true(v);
@@ -107,14 +92,14 @@ check_envelope(struct control_reply *r, char *err)
 	}
 	if (v != NULL && !json_is_string(v)) {
 		errf(err, "%s: member \"error\": not a string (it is %s)", src,
-		    type_name(v));
+		    json_util_type_name(v));
 		return -1;
 	}
 	r->error = r->ok ? NULL : json_string_value(v);
 	if ((v = json_object_get(r->root, "status")) != NULL) {
 		if (!json_is_integer(v)) {
 			errf(err, "%s: member \"status\": not an integer (it"
-			    " is %s)", src, type_name(v));
+			    " is %s)", src, json_util_type_name(v));
 			return -1;
 		}
 		if (json_integer_value(v) < 100 || json_integer_value(v) > 599) {
@@ -135,7 +120,7 @@ check_envelope(struct control_reply *r, char *err)
 	v = json_object_get(r->root, "active_room");
 	if (v != NULL && !json_is_string(v) && !json_is_null(v)) {
 		errf(err, "%s: member \"active_room\": not a string or null (it"
-		    " is %s)", src, type_name(v));
+		    " is %s)", src, json_util_type_name(v));
 		return -1;
 	}
 	r->active_room = json_string_value(v);
@@ -209,7 +194,7 @@ lookup(const struct control_reply *r, const char *path, char *err)
 		if (*p == '[') {
 			if (!json_is_array(v)) {
 				errf(err, "%s: member \"%s\": not an array (it"
-				    " is %s)", src, shown, type_name(v));
+				    " is %s)", src, shown, json_util_type_name(v));
 				return NULL;
 			}
 			idx = strtoul(p + 1, &end, 10);
@@ -225,7 +210,7 @@ lookup(const struct control_reply *r, const char *path, char *err)
 				goto bad;
 			if (v != r->root && !json_is_object(v)) {
 				errf(err, "%s: member \"%s\": not an object (it"
-				    " is %s)", src, shown, type_name(v));
+				    " is %s)", src, shown, json_util_type_name(v));
 				return NULL;
 			}
 			memcpy(key, p, klen);
@@ -255,7 +240,7 @@ mistyped(const struct control_reply *r, const char *path, const char *want,
 	char src[CONTROL_FROM_MAX + 32];
 
 	errf(err, "%s: member \"%s\": not %s (it is %s)", source(r, src,
-	    sizeof(src)), path, want, type_name(v));
+	    sizeof(src)), path, want, json_util_type_name(v));
 	return -1;
 }
 

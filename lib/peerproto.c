@@ -17,6 +17,7 @@
 
 #include <curl/curl.h>
 
+#include "json_util.h"
 #include "peerproto.h"
 #include "transfer.h"
 
@@ -29,22 +30,6 @@ peerproto_storage_name(enum peerproto_storage s)
 	case PEERPROTO_STORAGE_OK: return "ok";
 	case PEERPROTO_STORAGE_FULL: return "full";
 	default: return "error";
-	}
-}
-
-/* What a JSON value is, for "not a string (it is a number)". */
-static const char *
-type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER:
-	case JSON_REAL: return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	default: return "null";
 	}
 }
 
@@ -70,7 +55,7 @@ take_string(json_t *v, const char *name, char *out, size_t outlen,
 
 	if (!json_is_string(v)) {
 		errf(err, "member \"%s\": not a string (it is %s)", name,
-		    type_name(v));
+		    json_util_type_name(v));
 		return -1;
 	}
 	s = json_string_value(v);
@@ -116,7 +101,7 @@ get_integer(json_t *obj, const char *name, const char *key, json_int_t min,
 		return -1;
 	if (!json_is_integer(v)) {
 		errf(err, "member \"%s\": not an integer (it is %s)", name,
-		    type_name(v));
+		    json_util_type_name(v));
 		return -1;
 	}
 	i = json_integer_value(v);
@@ -158,7 +143,7 @@ get_word(json_t *obj, const char *name, const char *key,
 		return -1;
 	if (!json_is_string(v)) {
 		errf(err, "member \"%s\": not a string (it is %s)", name,
-		    type_name(v));
+		    json_util_type_name(v));
 		return -1;
 	}
 	s = json_string_value(v);
@@ -196,32 +181,13 @@ token_valid(const char *s, size_t max, int upper)
 	return n >= 1 && n < max;
 }
 
-/* UTC exactly as util_utc_iso8601 writes it: 2026-11-29T15:34:26Z. */
-static int
-time_valid(const char *s)
-{
-	static const char pattern[] = "dddd-dd-ddTdd:dd:ddZ";
-	size_t i;
-
-	if (strlen(s) != sizeof(pattern) - 1)
-		return 0;
-	for (i = 0; pattern[i] != '\0'; i++) {
-		if (pattern[i] == 'd') {
-			if (s[i] < '0' || s[i] > '9')
-				return 0;
-		} else if (s[i] != pattern[i])
-			return 0;
-	}
-	return 1;
-}
-
 static int
 get_time(json_t *obj, const char *name, const char *key, char *out,
     char *err)
 {
 	if (get_string(obj, name, key, out, PEERPROTO_TIME_MAX, err) == -1)
 		return -1;
-	if (!time_valid(out)) {
+	if (!util_utc_valid(out, strlen(out))) {
 		errf(err, "member \"%s\": \"%s\" is not UTC like"
 		    " 2026-11-29T15:34:26Z", name, out);
 		return -1;
@@ -244,7 +210,7 @@ parse_version(json_t *root, struct peerproto_heartbeat *hb, char *err)
 	}
 	if (!json_is_integer(v)) {
 		errf(err, "member \"v\": not an integer (it is %s)",
-		    type_name(v));
+		    json_util_type_name(v));
 		return -1;
 	}
 	if (json_integer_value(v) != PEERPROTO_VERSION) {
@@ -269,7 +235,7 @@ parse_zones(json_t *root, struct peerproto_heartbeat *hb, char *err)
 		return -1;
 	if (!json_is_array(arr)) {
 		errf(err, "member \"zones\": not an array (it is %s)",
-		    type_name(arr));
+		    json_util_type_name(arr));
 		return -1;
 	}
 	if ((n = json_array_size(arr)) > PEERPROTO_ZONES_MAX) {
@@ -285,7 +251,7 @@ parse_zones(json_t *root, struct peerproto_heartbeat *hb, char *err)
 		z = json_array_get(arr, i);
 		if (!json_is_object(z)) {
 			errf(err, "member \"zones[%zu]\": not an object (it is"
-			    " %s)", i, type_name(z));
+			    " %s)", i, json_util_type_name(z));
 			return -1;
 		}
 		snprintf(name, sizeof(name), "zones[%zu].origin", i);
@@ -324,7 +290,7 @@ parse_snapshot(json_t *root, struct peerproto_heartbeat *hb, char *err)
 	}
 	if (!json_is_object(o)) {
 		errf(err, "member \"snapshot\": neither an object nor null"
-		    " (it is %s)", type_name(o));
+		    " (it is %s)", json_util_type_name(o));
 		return -1;
 	}
 	if (get_time(o, "snapshot.created", "created", s->created, err) == -1)
@@ -370,7 +336,7 @@ parse_storage(json_t *root, struct peerproto_heartbeat *hb, char *err)
 	if (hb->storage == PEERPROTO_STORAGE_OK) {
 		if (!json_is_null(v)) {
 			errf(err, "member \"storage_error\": not null although"
-			    " \"storage\" is \"ok\" (it is %s)", type_name(v));
+			    " \"storage\" is \"ok\" (it is %s)", json_util_type_name(v));
 			return -1;
 		}
 		hb->storage_error[0] = '\0';
@@ -458,7 +424,7 @@ peerproto_heartbeat_parse(const char *body, size_t len,
 		return -1;
 	}
 	if (!json_is_object(root)) {
-		errf(err, "not a JSON object (it is %s)", type_name(root));
+		errf(err, "not a JSON object (it is %s)", json_util_type_name(root));
 		goto done;
 	}
 	ret = parse_members(root, hb, err);

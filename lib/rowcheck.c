@@ -143,23 +143,6 @@ key_of(sqlite3_stmt *q, int i, size_t *lenp)
 	return s != NULL ? s : "";
 }
 
-/* UTC time exactly as util_utc_iso8601 writes it: 2026-11-29T15:34:26Z. */
-static int
-utc_valid(const char *s, size_t len)
-{
-	static const char pattern[] = "dddd-dd-ddTdd:dd:ddZ";
-	size_t i;
-
-	if (len != sizeof(pattern) - 1)
-		return 0;
-	for (i = 0; pattern[i]; i++) {
-		if (pattern[i] == 'd' ? !isdigit((unsigned char)s[i]) :
-		    s[i] != pattern[i])
-			return 0;
-	}
-	return 1;
-}
-
 /* Prepare sql with every "@S" replaced by the checked schema's name. */
 static int
 prepare(struct check *c, sqlite3_stmt **q, const char *sql)
@@ -318,7 +301,7 @@ zone_row(struct check *c, sqlite3_stmt *q, size_t *cap)
 		return fail(c, "zone", key, klen, "serial is not an integer"
 		    " 0 ... 4294967295");
 	if ((upd = col_text(q, 3, UPDATED_MAX, &ulen, &why)) == NULL ||
-	    !utc_valid(upd, ulen))
+	    !util_utc_valid(upd, ulen))
 		return fail(c, "zone", key, klen, "updated_at %s", why != NULL ?
 		    why : "is not a UTC time YYYY-MM-DDTHH:MM:SSZ");
 	if (c->nzones == ZONES_MAX)
@@ -517,7 +500,7 @@ check_numbers(struct check *c)
 			goto done;
 		}
 		if ((upd = col_text(q, 3, UPDATED_MAX, &ulen, &why)) == NULL ||
-		    !utc_valid(upd, ulen)) {
+		    !util_utc_valid(upd, ulen)) {
 			fail(c, "number", key, klen, "updated_at %s",
 			    why != NULL ? why :
 			    "is not a UTC time YYYY-MM-DDTHH:MM:SSZ");

@@ -69,25 +69,6 @@ uuid_valid(const char *s, size_t max)
 	return 1;
 }
 
-/* UTC time exactly as util_utc_iso8601 writes it: 2026-11-29T15:34:26Z. */
-static int
-created_valid(const char *s)
-{
-	static const char pattern[] = "dddd-dd-ddTdd:dd:ddZ";
-	size_t i;
-
-	if (strlen(s) != sizeof(pattern) - 1)
-		return 0;
-	for (i = 0; pattern[i]; i++) {
-		if (pattern[i] == 'd') {
-			if (s[i] < '0' || s[i] > '9')
-				return 0;
-		} else if (s[i] != pattern[i])
-			return 0;
-	}
-	return 1;
-}
-
 /* A canonical unsigned decimal (no sign, no leading zero) up to max. */
 static int
 parse_decimal(const char *s, uint64_t max, uint64_t *out)
@@ -183,7 +164,7 @@ format_check(const struct serial_file *sf, char *err)
 		    sf->room, sizeof(sf->room) - 1);
 		return -1;
 	}
-	if (!created_valid(sf->created_at)) {
+	if (!util_utc_valid(sf->created_at, strlen(sf->created_at))) {
 		errf(err, "created time \"%.32s\" is not YYYY-MM-DDTHH:MM:SSZ",
 		    sf->created_at);
 		return -1;
@@ -442,7 +423,7 @@ parse_header(struct serial_reader *r, struct serial_file *sf, char *err)
 	/* created TIME */
 	if (reader_expect(r, reader_next(r, err), "created", 1, err) == -1)
 		return -1;
-	if (!created_valid(r->tok[1])) {
+	if (!util_utc_valid(r->tok[1], strlen(r->tok[1]))) {
 		errf(err, "%s:%zu: created time \"%.32s\" is not"
 		    " YYYY-MM-DDTHH:MM:SSZ", r->path, r->lineno, r->tok[1]);
 		return -1;

@@ -424,3 +424,19 @@ util_remove_stale_temps(const char *dir, int own_random, size_t *np,
 		*np = n;
 	return 0;
 }
+
+int
+util_utc_valid(const char *s, size_t len)
+{
+	static const char pattern[] = "dddd-dd-ddTdd:dd:ddZ";
+	size_t i;
+
+	if (len != sizeof(pattern) - 1)
+		return 0;
+	for (i = 0; pattern[i] != '\0'; i++) {
+		if (pattern[i] == 'd' ? s[i] < '0' || s[i] > '9' :
+		    s[i] != pattern[i])
+			return 0;
+	}
+	return 1;
+}

@@ -63,6 +63,8 @@ int util_remove_stale_temps(const char *dir, int own_random, size_t *n,
 int64_t util_now_ms(void);
 
 /* Current UTC time as 2026-11-29T15:34:26Z (out: at least 32 bytes). */
+/* Is s exactly such a time (len bytes, no more)? */
+int util_utc_valid(const char *s, size_t len);
 void util_utc_iso8601(char *out, size_t outlen);
 
 /* The directory part of path (dirname(3)) into out (PATH_MAX bytes). */
