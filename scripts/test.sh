@@ -3,7 +3,8 @@
 #   1. install dependencies (Debian 12, root);
 #   2. build with -Wall -Wextra -Werror and run every test (unit + integration);
 #   3. build again with AddressSanitizer + UndefinedBehaviorSanitizer and run
-#      the unit tests and the hostile-input integration tests there;
+#      every test there again (unit and integration: the daemons, the notify
+#      program and the checkers run instrumented);
 #   4. cppcheck over every C folder;
 #   5. make distcheck.
 # Under CI=true a skipped test is a failure (tests/tap.sh).
@@ -24,13 +25,13 @@ rm -rf _build && mkdir _build
 	make -j"$jobs" && make -j"$jobs" check) || {
 	cat _build/tests/*/*.log 2>/dev/null | tail -200; exit 1; }
 
-step "unit and hostile-input tests under ASan + UBSan"
+step "every test again under ASan + UBSan"
 rm -rf _build-san && mkdir _build-san
 (cd _build-san && ../configure --enable-werror --enable-sanitizers --quiet &&
 	make -j"$jobs" &&
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:quarantine_size_mb=16 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	make -j"$jobs" check TESTS='$(UNIT_TESTS) $(SAN_INTEGRATION_TESTS)') || {
+	make -j"$jobs" check TESTS='$(UNIT_TESTS) $(INTEGRATION_TESTS)') || {
 	cat _build-san/tests/unit/*.log _build-san/tests/integration/*.log \
 	    2>/dev/null | tail -200; exit 1; }
 
