@@ -76,6 +76,7 @@ trap _lib_run_cleanup EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'exit 141' PIPE	# a reader that went away (| head): still clean up
 
 make_tmpdir() {  # make_tmpdir VAR [PREFIX]
 	_lib_d=$(mktemp -d "${TMPDIR:-/tmp}/${2:-enumdr-test}.XXXXXX") ||
