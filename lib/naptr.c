@@ -336,3 +336,57 @@ done:
 	free(canon);
 	return ret;
 }
+
+int
+naptr_text_shape_valid(const char *text, char *err)
+{
+	const char *p = text;
+	size_t line = 0, n;
+	unsigned long v;
+	int field;
+
+	for (;;) {
+		if (++line > NAPTR_MAX) {
+			errf(err, "more than %d NAPTR records", NAPTR_MAX);
+			return -1;
+		}
+		/* ORDER PREFERENCE: decimals 0-65535, one space after each */
+		for (field = 0; field < 2; field++) {
+			for (n = 0, v = 0; *p >= '0' && *p <= '9'; p++, n++)
+				v = v * 10 + (unsigned long)(*p - '0');
+			if (n == 0 || n > 5 || v > 65535 || *p++ != ' ')
+				goto bad;
+		}
+		/* "FLAGS" "SERVICE" "REGEXP": printable ASCII, only \" and
+		 * \\ escaped, one space after each */
+		for (field = 0; field < 3; field++) {
+			if (*p++ != '"')
+				goto bad;
+			for (; *p != '"'; p++) {
+				if ((unsigned char)*p < 0x20 ||
+				    (unsigned char)*p > 0x7e)
+					goto bad;
+				if (*p == '\\' && *++p != '"' && *p != '\\')
+					goto bad;
+			}
+			if (*++p != ' ')
+				goto bad;
+			p++;
+		}
+		/* REPLACEMENT: a domain name's characters */
+		for (n = 0; isalnum((unsigned char)*p) || *p == '.' ||
+		    *p == '-' || *p == '_'; p++)
+			n++;
+		if (n == 0)
+			goto bad;
+		if (*p == '\0')
+			return 0;
+		if (*p++ != '\n')
+			goto bad;
+	}
+bad:
+	errf(err, "NAPTR record %zu is not ORDER PREFERENCE \"FLAGS\""
+	    " \"SERVICE\" \"REGEXP\" REPLACEMENT as the store writes it",
+	    line);
+	return -1;
+}

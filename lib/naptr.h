@@ -44,6 +44,14 @@ int naptr_domain_valid(const char *s);
  * that arrives from a peer is held to exactly the provisioning API's rules,
  * and a DNS-message or zone-file writer can trust its syntax). */
 int naptr_text_valid(const char *text, char *err);
+/* Only the shape of that text, in one pass and without copying: 1 to
+ * NAPTR_MAX lines of ORDER PREFERENCE "FLAGS" "SERVICE" "REGEXP"
+ * REPLACEMENT (numbers 0-65535, quoted printable ASCII with only \" and
+ * \\ escaped, a domain name's characters).  What a zone-file or DNS
+ * writer needs to know to copy the text verbatim as NAPTR records: a
+ * record of valid fields in canonical form always has it (the fields'
+ * own rules are naptr_check's). */
+int naptr_text_shape_valid(const char *text, char *err);
 
 /* NAPTR lines <-> records.  format: *text malloc'd; parse: at most
  * NAPTR_MAX records, every one validated. */

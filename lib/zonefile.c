@@ -131,17 +131,18 @@ owner_name(const char *e164, const char *prefix, char *out, size_t outlen,
 	return 0;
 }
 
-/* One number's NAPTR lines.  The records are parsed and written back in
- * the store's canonical form, so that nothing but NAPTR records of valid
- * fields can reach the zone file, whatever the database holds. */
+/* One number's NAPTR lines, copied only when the text has the shape of
+ * NAPTR records (naptr_text_shape_valid: one pass, no copy — this runs for
+ * every number of every zone file), so that nothing but one NAPTR record
+ * per line can reach the zone file, whatever the database holds.  The
+ * fields' own rules were applied when the row was written or imported
+ * (store_apply, rowcheck). */
 static int
 write_number(void *ctx, const char *e164, const char *naptr)
 {
 	struct writer *w = ctx;
-	struct naptr_record r[NAPTR_MAX];
-	char owner[2 * STORE_E164_MAX], verr[ENUMDR_ERRLEN], *text = NULL;
+	char owner[2 * STORE_E164_MAX], verr[ENUMDR_ERRLEN];
 	const char *line, *nl;
-	size_t n;
 
 	if (e164 == NULL || naptr == NULL) {
 		errf(w->err, "zone %s: a number row has no value", w->origin);
@@ -152,28 +153,23 @@ write_number(void *ctx, const char *e164, const char *naptr)
 		    verr);
 		return -1;
 	}
-	if (naptr_parse(naptr, r, &n, verr) == -1 ||
-	    naptr_format(r, n, &text) == -1) {
+	if (naptr_text_shape_valid(naptr, verr) == -1) {
 		errf(w->err, "zone %s: refusing to write it: number %s: %s",
-		    w->origin, e164, text == NULL && verr[0] == '\0' ?
-		    "out of memory" : verr);
-		free(text);
+		    w->origin, e164, verr);
 		return -1;
 	}
-	for (line = text; *line; line = nl + 1) {
+	for (line = naptr; *line; line = nl + 1) {
 		nl = strchr(line, '\n');
 		if (nl == NULL)
 			nl = line + strlen(line);
 		if (fprintf(w->f, "%s\tNAPTR\t%.*s\n", owner,
 		    (int)(nl - line), line) < 0) {
 			errf_errno(w->err, "zone %s: write", w->origin);
-			free(text);
 			return -1;
 		}
 		if (*nl == '\0')
 			break;
 	}
-	free(text);
 	w->count++;
 	return 0;
 }

@@ -35,7 +35,7 @@ pick_port dead_port	# nothing ever listens here
 pick_port mute_port	# accepts connections, never answers
 zone=6.4.e164.arpa
 
-mkdir -p "$T/A" "$T/agent/v1" "$T/peer/v1" "$T/zones" "$T/knot/db"
+mkdir -p "$T/A" "$T/agent/v1" "$T/peer/v1" "$T/zones"
 cat >"$T/A/enumdr.yaml" <<EOF
 room: A
 database: $T/A/enumdr.db
@@ -132,28 +132,11 @@ run_peer --peer Z; is $rc 78 "check-peer: --peer not in the config: 78"
 like "$err" 'no peer named "Z"' "... naming the peer"
 
 # --- the room's data and its DNS server ----------------------------------------
-A init >/dev/null || { echo "Bail out! enumdr init failed"; exit 1; }
 A init --zone $zone:100 >/dev/null &&
 writer_provision +4681234567 sip:+4681234567@ims.a.example &&
 A zonefiles "$T/zones" >/dev/null || { echo "Bail out! cannot set up room A's data"; exit 1; }
 
-cat >"$T/knot.conf" <<EOF
-server:
-    listen: 127.0.0.1@$dns_port
-    rundir: "$T/knot"
-database:
-    storage: "$T/knot/db"
-log:
-  - target: stderr
-    any: info
-template:
-  - id: default
-    storage: "$T/zones"
-    file: "%s.zone"
-zone:
-  - domain: $zone
-EOF
-bg_start knot_pid knotd -c "$T/knot.conf" >>"$T/knot.log" 2>&1
+knot_start "$T" "$T/zones" "$dns_port" $zone
 if ! A dns-wait "127.0.0.1:$dns_port" --timeout 10000 >/dev/null 2>"$T/err"; then
 	diag_file "$T/knot.log"
 	diag_file "$T/err"

@@ -46,7 +46,7 @@ pick_port a_prov
 pick_port a_peer
 pick_port dns_port
 pick_port dead_port	# the peer's agent: nothing listens there
-mkdir -p "$T/A" "$T/P" "$T/knot/db" "$T/A/zones"
+mkdir -p "$T/A" "$T/P" "$T/A/zones"
 
 # --- room A (the room under attack) and the peer room P whose export is
 # the raw material --------------------------------------------------------
@@ -110,23 +110,7 @@ P provision add +46702 --sip sip:+46702@ims.p.example >/dev/null &&
 ok $? "peer P provisions +46702 and exports: P is newer than A"
 
 A zonefiles "$T/A/zones" >/dev/null
-cat >"$T/knot.conf" <<EOF
-server:
-    listen: 127.0.0.1@$dns_port
-    rundir: "$T/knot"
-database:
-    storage: "$T/knot/db"
-log:
-  - target: stderr
-    any: info
-template:
-  - id: default
-    storage: "$T/A/zones"
-    file: "%s.zone"
-zone:
-  - domain: $zone
-EOF
-bg_start knot_pid knotd -c "$T/knot.conf" >>"$T/knot.log" 2>&1
+knot_start "$T" "$T/A/zones" "$dns_port" $zone
 if ! A dns-wait "127.0.0.1:$dns_port" --timeout 10000 >/dev/null 2>"$T/err"; then
 	diag_file "$T/knot.log"
 	diag_file "$T/err"

@@ -26,6 +26,8 @@
 #                               need it (`enumdr init --zone` does not)
 #   now_ms                      milliseconds since the epoch
 #   diag_file FILE [LINES]      show the last LINES (20) of FILE as TAP diag
+#   knot_start DIR ZONEDIR PORT ZONE...  knotd on 127.0.0.1:PORT for the
+#                               zones' files in ZONEDIR (knot_pid; DIR/knot.conf)
 #   netns_create NAME           network namespace with lo up, deleted at exit
 #   veth_pair NS1 IP1 NS2 IP2   veth between two namespaces ("-" = this one),
 #                               IPs as A.B.C.D[/LEN] (default /24); sets
@@ -218,6 +220,36 @@ agent_start() {  # agent_start PIDVAR CONF [LOG]
 	bg_start "$1" "$top_builddir/plugin/enumdrd" -d -c "$2" \
 	    2>>"${3:-/dev/null}"
 	wait_for 10 "$top_builddir/src/enumdr" -c "$2" agent status
+}
+
+knot_start() {  # knot_start DIR ZONEDIR PORT ZONE... — knotd on 127.0.0.1:PORT
+	# serving ZONEDIR/ZONE.zone for each ZONE; its config, rundir, database
+	# and log (knot.log) under DIR; knot_pid set, killed at exit
+	_lib_kdir=$1 _lib_kzones=$2 _lib_kport=$3
+	shift 3
+	mkdir -p "$_lib_kdir/knot/db"
+	{
+		cat <<EOF_KNOT
+server:
+    listen: 127.0.0.1@$_lib_kport
+    rundir: "$_lib_kdir/knot"
+database:
+    storage: "$_lib_kdir/knot/db"
+log:
+  - target: stderr
+    any: info
+template:
+  - id: default
+    storage: "$_lib_kzones"
+    file: "%s.zone"
+zone:
+EOF_KNOT
+		for _lib_kz in "$@"; do
+			echo "  - domain: $_lib_kz"
+		done
+	} >"$_lib_kdir/knot.conf"
+	bg_start knot_pid knotd -c "$_lib_kdir/knot.conf" \
+	    >>"$_lib_kdir/knot.log" 2>&1
 }
 
 diag_file() {  # diag_file FILE [LINES]

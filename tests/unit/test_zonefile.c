@@ -102,6 +102,14 @@ hostile_rows(const char *dir)
 	    "INSERT INTO number VALUES ('+46998', '6.4.e164.arpa', '100 10"
 	    " \"u\" \"E2U+sip\" \"!^.*$!sip:a@b!\" .' || char(10) ||"
 	    " '* A 6.6.6.6', '2026-12-02T00:00:00Z')", "+46998");
+	hostile_one(dir, "a NAPTR field with an unbalanced quote is refused",
+	    "INSERT INTO number VALUES ('+46997', '6.4.e164.arpa', '100 10"
+	    " \"u\" \"E2U+sip\" \"!^.*$!sip:a\"@b!\" .',"
+	    " '2026-12-02T00:00:00Z')", "+46997");
+	hostile_one(dir, "a NAPTR order over 65535 is refused",
+	    "INSERT INTO number VALUES ('+46996', '6.4.e164.arpa', '70000 10"
+	    " \"u\" \"E2U+sip\" \"!^.*$!sip:a@b!\" .',"
+	    " '2026-12-02T00:00:00Z')", "+46996");
 	hostile_one(dir, "dns.soa_rname holding a newline is refused",
 	    "INSERT INTO parameter VALUES ('dns.soa_rname', 'h.example.' ||"
 	    " char(10) || '*  A  6.6.6.6')", "dns.soa_rname");
