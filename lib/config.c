@@ -40,6 +40,7 @@ enum field_type {
 	FT_INT,		/* an integer in min..max */
 	FT_FACILITY,	/* a syslog facility name */
 	FT_POLICY,	/* refuse | merge-zones */
+	FT_REPLMODE,	/* off | async | sync | strict */
 	FT_ARGV,	/* a list of strings, argv[0] an absolute path */
 	FT_MAP,		/* a nested mapping whose fields live in the same struct */
 	FT_LIST		/* a list of mappings filling an array */
@@ -113,6 +114,17 @@ static const struct field sync_fields[] = {
 	END
 };
 
+static const struct field replication_fields[] = {
+	{ .key = "mode", .type = FT_REPLMODE,
+	  .off = offsetof(CFG, repl_mode), .def = REPL_ASYNC },
+	INT(CFG, "sync_timeout_ms", repl_sync_timeout_ms, 1, 600000, 2000),
+	INT(CFG, "max_lag_ms", repl_max_lag_ms, 1, 86400000, 5000),
+	INT(CFG, "poll_wait_ms", repl_poll_wait_ms, 100, 25000, 10000),
+	INT(CFG, "batch", repl_batch, 1, 10000, 1000),
+	INT(CFG, "journal_keep", repl_journal_keep, 1000, 1000000000, 1000000),
+	END
+};
+
 static const struct field agent_fields[] = {
 	STR(CFG, "provisioning_listen", FT_HOSTPORT, 0, provisioning_listen,
 	    "127.0.0.1:8053"),
@@ -137,6 +149,7 @@ static const struct field peer_fields[] = {
 	STR(PEER, "heartbeat_url", FT_URL, FL_REQUIRED, heartbeat_url, NULL),
 	STR(PEER, "transfer_url", FT_DIRURL, FL_REQUIRED, transfer_url, NULL),
 	STR(PEER, "fetch_url", FT_URL, 0, fetch_url, NULL),
+	STR(PEER, "journal_url", FT_URL, 0, journal_url, NULL),
 	END
 };
 
@@ -159,6 +172,7 @@ static const struct field top_fields[] = {
 	MAP("timeouts", timeout_fields),
 	MAP("transfer", transfer_fields),
 	MAP("sync", sync_fields),
+	MAP("replication", replication_fields),
 	MAP("agent", agent_fields),
 	LIST("peers", peers, npeers, peer_fields),
 	LIST("load", steps, nsteps, step_fields),
@@ -253,6 +267,10 @@ apply_defaults(const struct field *table, char *base)
 		case FT_POLICY:
 			*(enum config_diverged_policy *)(void *)p =
 			    (enum config_diverged_policy)f->def;
+			break;
+		case FT_REPLMODE:
+			*(enum config_repl_mode *)(void *)p =
+			    (enum config_repl_mode)f->def;
 			break;
 		case FT_FACILITY:
 			*(int *)(void *)p = log_facility_from_name(f->defstr);
@@ -542,6 +560,22 @@ walk_value(struct walk *w, const struct field *f, const yaml_node_t *n,
 			    "local0..local7)", s);
 		*(int *)(void *)(base + f->off) = fac;
 		return 0;
+	case FT_REPLMODE:
+		if (strcmp(s, "off") == 0)
+			fac = REPL_OFF;
+		else if (strcmp(s, "async") == 0)
+			fac = REPL_ASYNC;
+		else if (strcmp(s, "sync") == 0)
+			fac = REPL_SYNC;
+		else if (strcmp(s, "strict") == 0)
+			fac = REPL_STRICT;
+		else
+			return walk_err(w, n->start_mark, path,
+			    "\"%s\" is not a replication mode (off, async, "
+			    "sync, strict)", s);
+		*(enum config_repl_mode *)(void *)(base + f->off) =
+		    (enum config_repl_mode)fac;
+		return 0;
 	case FT_POLICY:
 		if (strcmp(s, "refuse") == 0)
 			*(enum config_diverged_policy *)(void *)(base +
@@ -677,7 +711,29 @@ finish(struct walk *w, const yaml_node_t *root)
 {
 	struct config *cfg = w->cfg;
 	char sock[PATH_MAX];
+	size_t i, len;
 
+	/* A peer's change journal: the heartbeat's sibling by default. */
+	for (i = 0; i < cfg->npeers; i++) {
+		struct config_peer *p = &cfg->peers[i];
+		static const char hb[] = "/v1/heartbeat";
+
+		if (p->journal_url[0] != '\0')
+			continue;
+		len = strlen(p->heartbeat_url);
+		if (len < sizeof(hb) - 1 || strcmp(p->heartbeat_url + len -
+		    (sizeof(hb) - 1), hb) != 0) {
+			if (cfg->repl_mode == REPL_OFF)
+				continue;
+			return walk_err(w, root->start_mark, "peers",
+			    "peer %s: heartbeat_url does not end in %s, so its"
+			    " journal URL cannot be derived: set journal_url"
+			    " (or replication.mode: off)", p->name, hb);
+		}
+		memcpy(p->journal_url, p->heartbeat_url, len - (sizeof(hb) - 1));
+		strlcpy_(p->journal_url + len - (sizeof(hb) - 1), "/v1/journal",
+		    sizeof(p->journal_url) - (len - (sizeof(hb) - 1)));
+	}
 	if (cfg->control_socket[0] != '\0')
 		return 0;
 	if (util_path_join(sock, sizeof(sock), cfg->state_dir, "control.sock",
@@ -778,6 +834,18 @@ config_load(const char *path, struct config *cfg, char *err)
 	ret = config_load_string(path, buf, len, cfg, err);
 	free(buf);
 	return ret;
+}
+
+const char *
+config_repl_mode_name(enum config_repl_mode m)
+{
+	switch (m) {
+	case REPL_OFF: return "off";
+	case REPL_ASYNC: return "async";
+	case REPL_SYNC: return "sync";
+	case REPL_STRICT: return "strict";
+	}
+	return "?";
 }
 
 const char *

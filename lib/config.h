@@ -27,6 +27,18 @@ struct config_peer {
 	char heartbeat_url[CONFIG_URL_MAX];  /* its agent's heartbeat (HTTP) */
 	char transfer_url[CONFIG_URL_MAX];   /* where we push snapshots: a directory URL ending in '/' */
 	char fetch_url[CONFIG_URL_MAX];      /* where we can fetch its latest snapshot ("" = none) */
+	char journal_url[CONFIG_URL_MAX];    /* its change journal (issue 14);
+	                                      * default: heartbeat_url with
+	                                      * /v1/heartbeat -> /v1/journal */
+};
+
+/* How provisioning waits for the standbys (issue 14, doc/replication.md). */
+enum config_repl_mode {
+	REPL_OFF,             /* no journal following at all */
+	REPL_ASYNC,           /* follow; acknowledge at the local commit */
+	REPL_SYNC,            /* acknowledge once a standby applied it; none
+	                       * in time: asynchronous, alarm REPLICATION_SYNC */
+	REPL_STRICT           /* the same; none in time: 503 */
 };
 
 /* One load step (S0.6 foreground/background): an argv list, no shell. */
@@ -61,6 +73,14 @@ struct config {
 	/* sync: */
 	enum config_diverged_policy on_diverged;   /* default refuse */
 
+	/* replication: (issue 14, doc/replication.md) */
+	enum config_repl_mode repl_mode;     /* default async */
+	int repl_sync_timeout_ms;            /* default 2000 */
+	int repl_max_lag_ms;                 /* default 5000: REPLICATION_LAG */
+	int repl_poll_wait_ms;               /* default 10000: long-poll */
+	int repl_batch;                      /* default 1000: changes per fetch */
+	int repl_journal_keep;               /* default 1000000 rows */
+
 	/* agent: (enumdrd) */
 	char provisioning_listen[128];       /* "ADDR:PORT", default 127.0.0.1:8053 */
 	char peer_listen[128];               /* "ADDR:PORT", default 127.0.0.1:8054 */
@@ -92,6 +112,7 @@ struct config {
  * given, else $ENUMDR_CONFIG when set and not empty, else
  * CONFIG_DEFAULT_PATH.  One rule for every program. */
 const char *config_path(const char *option);
+const char *config_repl_mode_name(enum config_repl_mode m);
 
 /* Read and validate path into cfg (zeroed first; defaults applied).
  * On error err names "FILE:LINE:COLUMN: problem". */

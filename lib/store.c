@@ -17,6 +17,50 @@
 
 #define BUSY_TIMEOUT_MS 5000
 
+/*
+ * Schema 2 (issue 14): every change has an identity (origin database,
+ * origin sequence, HLC time, room) carried by the journal; every number,
+ * and every removed number (a tombstone), has a number_version row naming
+ * the change that last wrote it; origin_seen is the version vector;
+ * peer_cursor how far this database has applied each peer's journal;
+ * conflict the numbers two rooms changed concurrently.
+ */
+#define SCHEMA_V2_TABLES \
+    "CREATE TABLE IF NOT EXISTS number_version (" \
+    " e164 TEXT PRIMARY KEY," \
+    " zone TEXT NOT NULL," \
+    " origin TEXT NOT NULL," \
+    " oseq INTEGER NOT NULL," \
+    " hlc INTEGER NOT NULL," \
+    " room TEXT NOT NULL," \
+    " removed INTEGER NOT NULL CHECK (removed IN (0, 1))," \
+    " at TEXT NOT NULL) WITHOUT ROWID;" \
+    "CREATE TABLE IF NOT EXISTS origin_seen (" \
+    " origin TEXT PRIMARY KEY," \
+    " room TEXT NOT NULL," \
+    " oseq INTEGER NOT NULL," \
+    " hlc INTEGER NOT NULL) WITHOUT ROWID;" \
+    "CREATE TABLE IF NOT EXISTS peer_cursor (" \
+    " peer TEXT PRIMARY KEY," \
+    " room TEXT NOT NULL," \
+    " seq INTEGER NOT NULL," \
+    " updated_at TEXT NOT NULL) WITHOUT ROWID;" \
+    "CREATE TABLE IF NOT EXISTS conflict (" \
+    " id INTEGER PRIMARY KEY AUTOINCREMENT," \
+    " e164 TEXT NOT NULL," \
+    " zone TEXT NOT NULL," \
+    " detected_at TEXT NOT NULL," \
+    " open INTEGER NOT NULL," \
+    " served_origin TEXT NOT NULL, served_oseq INTEGER NOT NULL," \
+    " served_hlc INTEGER NOT NULL, served_room TEXT NOT NULL," \
+    " served_records TEXT NOT NULL," \
+    " other_origin TEXT NOT NULL, other_oseq INTEGER NOT NULL," \
+    " other_hlc INTEGER NOT NULL, other_room TEXT NOT NULL," \
+    " other_records TEXT NOT NULL," \
+    " decided_at TEXT NOT NULL DEFAULT ''," \
+    " decision TEXT NOT NULL DEFAULT '');" \
+    "CREATE INDEX IF NOT EXISTS conflict_open ON conflict(open, e164);"
+
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS database_identity ("
     " id INTEGER PRIMARY KEY CHECK (id = 1),"
@@ -49,10 +93,34 @@ static const char schema_sql[] =
     " e164 TEXT NOT NULL,"
     " zone TEXT NOT NULL,"
     " serial INTEGER NOT NULL,"
-    " records TEXT NOT NULL);"
+    " records TEXT NOT NULL,"
+    " txn INTEGER NOT NULL DEFAULT 0,"
+    " origin TEXT NOT NULL DEFAULT '',"
+    " oseq INTEGER NOT NULL DEFAULT 0,"
+    " hlc INTEGER NOT NULL DEFAULT 0,"
+    " room TEXT NOT NULL DEFAULT '',"
+    " prev_origin TEXT NOT NULL DEFAULT '',"
+    " prev_oseq INTEGER NOT NULL DEFAULT 0,"
+    " flags INTEGER NOT NULL DEFAULT 0);"
+    SCHEMA_V2_TABLES
     "INSERT OR IGNORE INTO database_identity (id, uuid, schema_version,"
-    " created_at) VALUES (1, lower(hex(randomblob(16))), 1,"
+    " created_at) VALUES (1, lower(hex(randomblob(16))), 2,"
     " strftime('%Y-%m-%dT%H:%M:%SZ','now'));";
+
+/* Schema 1 -> 2, in one transaction, by the writer's open. */
+static const char migrate_v1_sql[] =
+    "BEGIN IMMEDIATE;"
+    "ALTER TABLE journal ADD COLUMN txn INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE journal ADD COLUMN origin TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE journal ADD COLUMN oseq INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE journal ADD COLUMN hlc INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE journal ADD COLUMN room TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE journal ADD COLUMN prev_origin TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE journal ADD COLUMN prev_oseq INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE journal ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;"
+    SCHEMA_V2_TABLES
+    "UPDATE database_identity SET schema_version = 2 WHERE id = 1;"
+    "COMMIT;";
 
 /* Prepared statements kept for the life of the connection. */
 enum stmt_id {
@@ -101,6 +169,7 @@ store_status_name(enum store_status s)
 	case STORE_EBUSY: return "busy";
 	case STORE_EFULL: return "disk full";
 	case STORE_EIO: return "database error";
+	case STORE_EGAP: return "journal gap";
 	}
 	return "unknown";
 }
@@ -227,6 +296,19 @@ store_open(const char *path, int flags, struct store **out, char *err)
 		rc = sqlite3_finalize(q);
 		if (rc != SQLITE_OK)
 			goto fail;
+		if (version == 1 && !(flags & STORE_READONLY)) {
+			/* Schema 1 -> 2 (issue 14): columns and tables
+			 * added, no row rewritten. */
+			rc = sqlite3_exec(st->db, migrate_v1_sql, NULL, NULL,
+			    NULL);
+			if (rc != SQLITE_OK) {
+				if (!sqlite3_get_autocommit(st->db))
+					sqlite3_exec(st->db, "ROLLBACK", NULL,
+					    NULL, NULL);
+				goto fail;
+			}
+			version = STORE_SCHEMA_VERSION;
+		}
 		if (version != STORE_SCHEMA_VERSION) {
 			errf(err, "%s: not an enumdr database of schema version"
 			    " %d (found %d)", st->path, STORE_SCHEMA_VERSION,

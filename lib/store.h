@@ -33,7 +33,9 @@
 
 #include "naptr.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
+#define STORE_UUID_MAX      64   /* a database uuid (32 hex digits) */
+#define STORE_ROOM_MAX      64   /* a room name */
 #define STORE_E164_MAX      16   /* '+' and at most 15 digits */
 #define STORE_ORIGIN_MAX    128  /* a zone origin such as 6.4.e164.arpa */
 #define STORE_PARAM_NAME_MAX  64   /* parameter name, bytes (without NUL) */
@@ -47,8 +49,29 @@ enum store_status {
 	STORE_ENOENT,    /* replace/remove/get of a number that does not exist */
 	STORE_EBUSY,     /* the database stayed locked past the busy timeout */
 	STORE_EFULL,     /* disk full */
-	STORE_EIO        /* any other database error */
+	STORE_EIO,       /* any other database error */
+	STORE_EGAP       /* replication: the peer's journal does not reach
+			    back to what we have, or it replaced zones
+			    wholesale (an import): heal from a snapshot */
 };
+
+/*
+ * A change's identity (issue 14, doc/replication.md): the database that
+ * made it (its uuid), its own sequence number there (1, 2, ... per
+ * origin, never reused), its hybrid logical clock time and the room that
+ * database served.  origin "" is "no version": a number written before
+ * schema 2.
+ */
+struct store_version {
+	char origin[STORE_UUID_MAX];
+	int64_t oseq;
+	int64_t hlc;                  /* (ms since the epoch << 16) | counter */
+	char room[STORE_ROOM_MAX];
+};
+/* Is a the newer of two concurrent versions (the conflict winner)?
+ * Higher hlc, then the room name, then the origin (byte order). */
+int store_version_newer(const struct store_version *a,
+    const struct store_version *b);
 
 struct number_entry {
 	char e164[STORE_E164_MAX + 1];            /* "+4681234567" */
@@ -86,7 +109,17 @@ struct journal_row {
 	char zone[STORE_ORIGIN_MAX];
 	uint32_t serial;                          /* zone serial after the change */
 	char *records;                            /* NAPTR lines (malloc'd, may be "") */
+	/* schema 2 (issue 14): */
+	int64_t txn;                              /* seq of the first row of its
+	                                           * transaction here */
+	struct store_version v;                   /* the change's identity */
+	char prev_origin[STORE_UUID_MAX];         /* the version it replaced */
+	int64_t prev_oseq;                        /* ("", 0: none) */
+	unsigned flags;                           /* STORE_JF_* */
 };
+#define STORE_JF_DECISION 0x1   /* an operator's conflict decision: closes
+				   the number's open conflicts where it
+				   applies cleanly */
 
 struct store;
 
@@ -167,6 +200,79 @@ enum store_status store_journal_position(struct store *st, int64_t *pos,
 enum store_status store_journal_read(struct store *st, int64_t after,
     size_t limit, struct journal_row **rows, size_t *n, char *err);
 void store_journal_free(struct journal_row *rows, size_t n);
+
+/* First and last journal positions kept (first = last + 1 when empty:
+ * trimmed or never written). */
+enum store_status store_journal_bounds(struct store *st, int64_t *first,
+    int64_t *last, char *err);
+/* Keep the newest `keep` journal rows, removing older ones. */
+enum store_status store_journal_trim(struct store *st, int64_t keep,
+    int64_t *removed, char *err);
+
+/* ---- replication (issue 14, doc/replication.md) ---------------------- */
+
+/* The room name recorded in this connection's own changes. */
+void store_set_room(struct store *st, const char *room);
+
+/* What a batch of a peer's journal did here. */
+struct store_remote_result {
+	size_t applied;          /* changes that wrote a number */
+	size_t skipped;          /* already here (seen from their origin) */
+	size_t conflicts;        /* new conflicts recorded */
+	size_t lost;             /* changes that lost a conflict (kept in
+	                          * the conflict table, not served) */
+	size_t decided;          /* conflicts closed by a peer's decision */
+	int64_t journal_seq;     /* our journal position after the batch */
+	int64_t last_hlc;        /* the batch's newest change's hlc */
+	/* zones whose serial moved, and their serial after the batch */
+	size_t nzones;
+	struct store_change_result zones[16];
+	int zones_overflow;      /* more zones moved than fit: re-read */
+};
+/* Apply rows (a peer's journal after our cursor, in its order) in one
+ * transaction, and move the cursor for peer_uuid to cursor (the peer's
+ * position the rows reach).  Idempotent: a change whose origin sequence
+ * we have seen is skipped.  A row that is not a number change (an
+ * import) is STORE_EGAP and nothing is written. */
+enum store_status store_apply_remote(struct store *st, const char *peer_uuid,
+    const char *peer_room, int64_t cursor, const struct journal_row *rows,
+    size_t n, struct store_remote_result *res, char *err);
+/* Our cursor in peer_uuid's journal (0: never followed it). */
+enum store_status store_peer_cursor(struct store *st, const char *peer_uuid,
+    int64_t *cursor, char *err);
+
+/* The version vector: the highest origin sequence seen per origin. */
+struct store_vv_entry {
+	char origin[STORE_UUID_MAX];
+	char room[STORE_ROOM_MAX];
+	int64_t oseq;
+	int64_t hlc;
+};
+enum store_status store_version_vector(struct store *st,
+    struct store_vv_entry **vv, size_t *n, char *err);
+
+/* A number changed in two rooms since they last agreed. */
+struct store_conflict {
+	int64_t id;
+	char e164[STORE_E164_MAX + 1];
+	char zone[STORE_ORIGIN_MAX];
+	char detected_at[32];
+	int open;                                 /* 0: decided */
+	struct store_version served, other;
+	char *served_records, *other_records;     /* "" : removed */
+	char decided_at[32];                      /* "" while open */
+	char decision[16];                        /* served, other, peer */
+};
+enum store_status store_conflicts(struct store *st, int open_only,
+    struct store_conflict **list, size_t *n, char *err);
+void store_conflicts_free(struct store_conflict *list, size_t n);
+enum store_status store_conflicts_open(struct store *st, int64_t *n,
+    char *err);
+/* An operator's decision: keep version `which` ("served" or "other") of
+ * conflict id.  Writes it as a new change of this database (flag
+ * STORE_JF_DECISION) that replicates like any other; res as store_apply. */
+enum store_status store_conflict_keep(struct store *st, int64_t id,
+    const char *which, struct store_change_result *res, char *err);
 
 /* Parameters (seed's net_param_conf). */
 enum store_status store_set_parameter(struct store *st, const char *name,

@@ -119,6 +119,26 @@ struct published {
 	struct pub_peer peers[CONFIG_MAX_PEERS];
 };
 
+/* What this room knows of its replication with one peer (replica.c,
+ * under agent.repl_lock): both directions, our following of its journal
+ * and its following of ours (from its polls). */
+struct repl_peer {
+	char name[CONFIG_NAME_MAX];       /* as configured */
+	char state[16];                   /* off, connecting, catching-up,
+	                                   * following, gap, error */
+	char uuid[STORE_UUID_MAX];        /* its database, from its answers */
+	int64_t cursor;                   /* our position in its journal */
+	int64_t peer_last;                /* its journal position, last answer */
+	int64_t lag_ms;                   /* commit there -> applied here, of
+	                                   * the newest change applied */
+	int64_t caught_up_ms;             /* monotonic ms when cursor last
+	                                   * reached peer_last (0: never) */
+	char error[256];                  /* why it is not following */
+	/* the other direction: its polls of our journal */
+	int64_t acked;                    /* it holds our journal up to here */
+	int64_t acked_ms;                 /* monotonic ms of that poll (0: none) */
+};
+
 /*
  * A request for a snapshot run (the control socket's `snapshot`).  The
  * client sets done and hands it to snapjob_request; when the run that took
@@ -190,6 +210,20 @@ struct agent {
 	struct job dns_job;
 	int (*dns_active)(struct agent *); /* does this room feed its DNS
 	                                    * server? (set at start) */
+
+	/* replication (replica.c): the followers of the peers' journals,
+	 * and what the long-polls of our journal and synchronous
+	 * provisioning wait on.  repl_lock is a leaf like pub.lock. */
+	pthread_mutex_t repl_lock;
+	pthread_cond_t repl_cond;         /* broadcast: our journal moved, a
+	                                   * peer acknowledged, stopping */
+	int64_t repl_journal;             /* our journal position */
+	struct repl_peer repl[CONFIG_MAX_PEERS];
+	size_t nrepl;
+	pthread_t repl_threads[CONFIG_MAX_PEERS];
+	int repl_started;
+	int repl_degraded;                /* sync mode fell back (alarm
+	                                   * REPLICATION_SYNC raised) */
 
 	/* control socket (control_server.c) */
 	pthread_t ctl_thread;
@@ -336,6 +370,32 @@ int dnsjob_start(struct agent *ag, int (*active)(struct agent *),
 /* A change committed: bring the DNS server up to date (group commit). */
 void dnsjob_kick(struct agent *ag);
 int dnsjob_stop(struct agent *ag, int wait_ms);
+
+/* replica.c — continuous replication (issue 14, doc/replication.md). */
+/* Before any thread starts: the lock, the condition, the peers. */
+void repl_init(struct agent *ag);
+/* Start one follower thread per peer (replication.mode != off). */
+int replica_start(struct agent *ag, char *err);
+void replica_stop(struct agent *ag);
+/* Our journal reached pos (after every commit and import). */
+void repl_committed(struct agent *ag, int64_t pos);
+/* Block until our journal is past `after`, at most wait_ms (or the agent
+ * stops); returns our journal position. */
+int64_t repl_wait_beyond(struct agent *ag, int64_t after, int wait_ms);
+/* A peer's poll said it has applied our journal up to seq (its `after`). */
+void repl_note_ack(struct agent *ag, const char *room, int64_t seq);
+/* Synchronous mode: after a commit at journal position pos, wait for a
+ * standby.  0: confirmed (or asynchronous); -1: not confirmed, why set
+ * (strict: refuse; sync: fell back, alarm raised). */
+int repl_confirm(struct agent *ag, int64_t pos, char *why, size_t whylen);
+/* Strict mode, before a commit: -1 when no standby is in step. */
+int repl_admit(struct agent *ag, char *why, size_t whylen);
+/* Wait until our cursor in peer room's journal reaches pos (takeover
+ * catch-up), at most wait_ms.  0 done; -1 why set. */
+int repl_catchup(struct agent *ag, const char *room, int64_t pos,
+    int wait_ms, char *why, size_t whylen);
+/* The replication part of status and heartbeat. */
+json_t *repl_status_json(struct agent *ag);
 
 /* alarm_sender.c: an alarm sender that does not share syslog(3)'s ident
  * with the log (other threads log at the same time). */

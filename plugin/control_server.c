@@ -354,7 +354,7 @@ store_status_code(enum store_status s)
 	case STORE_ENOENT: return 404;
 	case STORE_EBUSY: return 503;
 	case STORE_EFULL: return 507;
-	case STORE_EIO: break;
+	case STORE_EIO: case STORE_EGAP: break;
 	}
 	return 500;
 }

@@ -80,7 +80,7 @@ store_http_status(enum store_status s)
 	case STORE_ENOENT: return MHD_HTTP_NOT_FOUND;
 	case STORE_EBUSY: return MHD_HTTP_SERVICE_UNAVAILABLE;
 	case STORE_EFULL: return MHD_HTTP_INSUFFICIENT_STORAGE;
-	case STORE_EIO: break;
+	case STORE_EIO: case STORE_EGAP: break;
 	}
 	return MHD_HTTP_INTERNAL_SERVER_ERROR;
 }

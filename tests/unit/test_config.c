@@ -27,7 +27,7 @@
 	"state_dir: /d/st\n"
 
 #define PEER_B "  - name: B\n" \
-	"    heartbeat_url: http://b/hb\n" \
+	"    heartbeat_url: http://b/v1/heartbeat\n" \
 	"    transfer_url: sftp://b/in/\n"
 
 static int
@@ -413,7 +413,7 @@ test_errors(void)
 	i = (size_t)snprintf(yaml, sizeof(yaml), "%s", BASE "peers:\n");
 	for (int p = 0; p < 9; p++)
 		i += (size_t)snprintf(yaml + i, sizeof(yaml) - i,
-		    "  - {name: P%d, heartbeat_url: \"http://p/\", "
+		    "  - {name: P%d, heartbeat_url: \"http://p/v1/heartbeat\", "
 		    "transfer_url: \"ftp://p/\"}\n", p);
 	fails_with(yaml, "t.yaml:15:5: peers[8]: more than 8 entries",
 	    "too many peers");
