@@ -1674,6 +1674,17 @@ store_apply_remote(struct store *st, const char *peer_uuid,
 			return s;
 		}
 	}
+	if (res->applied + res->lost + res->conflicts == 0) {
+		/* Only changes we have (our own, relayed back): nothing to
+		 * write, and no commit to wait for; the cursor moves in the
+		 * caller's memory and is saved with the next real change. */
+		size_t skipped = res->skipped;
+
+		tx_rollback(st, hlc_before);
+		res->skipped = skipped;
+		res->skipped_only = 1;
+		return STORE_OK;
+	}
 	if ((s = cursor_put(st, peer_uuid, peer_room, cursor, now, err)) !=
 	    STORE_OK) {
 		tx_rollback(st, hlc_before);
@@ -1701,6 +1712,32 @@ store_peer_cursor(struct store *st, const char *peer_uuid, int64_t *cursor,
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW)
 		*cursor = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_sqlite_error(st, rc, "read peer cursor", err);
+	return STORE_OK;
+}
+
+enum store_status
+store_peer_cursor_by_room(struct store *st, const char *room, char *uuid,
+    size_t uuidlen, int64_t *cursor, char *err)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	*cursor = 0;
+	uuid[0] = '\0';
+	rc = sqlite3_prepare_v2(st->db, "SELECT peer, seq FROM peer_cursor WHERE"
+	    " room = ?1 ORDER BY updated_at DESC, seq DESC LIMIT 1", -1, &q,
+	    NULL);
+	if (rc != SQLITE_OK)
+		return store_sqlite_error(st, rc, "read peer cursor", err);
+	sqlite3_bind_text(q, 1, room, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		column_text(q, 0, uuid, uuidlen);
+		*cursor = sqlite3_column_int64(q, 1);
+	}
 	sqlite3_finalize(q);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return store_sqlite_error(st, rc, "read peer cursor", err);
