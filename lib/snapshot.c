@@ -412,9 +412,14 @@ match_description(struct store *snap, const char *path,
 	if (read_description(snap, path, &version, uuid, sizeof(uuid),
 	    &journal_pos, &zones, &nzones, err) == -1)
 		goto done;
+	/* no schema is migrated on import: the copy's rows are read as
+	 * they are (a schema 1 copy has no number versions, no vector) */
 	if (version != STORE_SCHEMA_VERSION) {
-		errf(err, "snapshot %s: schema version %d, this program uses"
-		    " %d", path, version, STORE_SCHEMA_VERSION);
+		errf(err, "snapshot %s: snapshot of schema %d, this program"
+		    " reads schema %d: %s", path, version,
+		    STORE_SCHEMA_VERSION, version < STORE_SCHEMA_VERSION ?
+		    "export it again with the upgraded agent" :
+		    "upgrade this program to import it");
 		goto done;
 	}
 

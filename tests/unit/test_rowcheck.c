@@ -422,6 +422,22 @@ static const struct hostile cases[] = {
 	{ "schema: no origin_seen table",
 	  "DROP TABLE origin_seen", "table \"origin_seen\"",
 	  "no table origin_seen with a column origin", 0 },
+	/* another schema version: refused by the description check, with
+	 * what to do */
+	{ "schema: a snapshot of schema 1 (exported before the upgrade)",
+	  "DROP TABLE number_version; DROP TABLE origin_seen; DROP TABLE"
+	  " peer_cursor; DROP TABLE conflict; ALTER TABLE journal DROP COLUMN"
+	  " txn; ALTER TABLE journal DROP COLUMN origin; ALTER TABLE journal"
+	  " DROP COLUMN oseq; ALTER TABLE journal DROP COLUMN hlc; ALTER TABLE"
+	  " journal DROP COLUMN room; ALTER TABLE journal DROP COLUMN"
+	  " prev_origin; ALTER TABLE journal DROP COLUMN prev_oseq; ALTER TABLE"
+	  " journal DROP COLUMN flags; UPDATE database_identity SET"
+	  " schema_version = 1", "", "snapshot of schema 1, this program reads"
+	  " schema 2: export it again with the upgraded agent", 1 },
+	{ "schema: a snapshot of schema 3",
+	  "UPDATE database_identity SET schema_version = 3", "",
+	  "snapshot of schema 3, this program reads schema 2: upgrade this"
+	  " program", 1 },
 	{ "schema: the journal is missing a schema 2 column",
 	  "ALTER TABLE journal DROP COLUMN txn", "table \"journal\"",
 	  "no table journal with a column txn", 0 },
@@ -523,9 +539,10 @@ main(void)
 		    err);
 		snprintf(what, sizeof(what), "%s: import refused", h->what);
 		if (h->file_level) {
-			/* the zone named, by whatever check saw it first */
+			/* the zone (or the schema version) named, by
+			 * whatever check saw it first */
 			ok(rc != 0, what);
-			like(err, h->why, "  the refusal names the zone");
+			like(err, h->why, "  the refusal says why");
 		} else {
 			is_int(rc, SNAPSHOT_EINVALID, what);
 			like(row, h->row, "  the refusal names the row");
@@ -545,9 +562,10 @@ main(void)
 		memset(&opts, 0, sizeof(opts));
 		opts.quarantine_dir = path;
 		rc = sync_run(b, dir, &opts, &rep, err);
-		if (h->file_level)
+		if (h->file_level) {
 			ok(rc == -1, "  the sync refuses it");
-		else
+			like(err, h->why, "  and says why");
+		} else
 			/* whatever the outcome would have been (peer newer
 			 * or not), before the comparison reads a row */
 			ok(rc == -1 && rep.step ==
