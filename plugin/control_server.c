@@ -451,6 +451,8 @@ republish(struct agent *ag)
 {
 	char err[ENUMDR_ERRLEN];
 
+	/* writer_lock held: an import may have brought later HLC times. */
+	store_hlc_refresh(ag->writer);
 	if (agent_refresh(ag, err) == -1)
 		log_warnx("control: publish zone serials: %s", err);
 }
