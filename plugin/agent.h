@@ -379,6 +379,9 @@ int replica_start(struct agent *ag, char *err);
 void replica_stop(struct agent *ag);
 /* Our journal reached pos (after every commit and import). */
 void repl_committed(struct agent *ag, int64_t pos);
+/* Wake every wait on repl_cond (stopping is set: the long-polls of our
+ * journal answer at once). */
+void repl_wake(struct agent *ag);
 /* Block until our journal is past `after`, at most wait_ms (or the agent
  * stops); returns our journal position. */
 int64_t repl_wait_beyond(struct agent *ag, int64_t after, int wait_ms);
