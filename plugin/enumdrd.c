@@ -227,6 +227,8 @@ open_stores(struct agent *ag)
 		log_warnx("%s", err);
 		return EXIT_IOERR;
 	}
+	/* Every change this room makes carries its name (issue 14). */
+	store_set_room(ag->writer, ag->cfg.room);
 	return EXIT_OK;
 }
 
