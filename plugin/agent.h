@@ -169,6 +169,8 @@ struct agent {
 
 	pthread_mutex_t reader_lock;
 	struct store *reader;             /* read-only connection */
+	char db_uuid[STORE_UUID_MAX];     /* its uuid, read once under
+	                                   * reader_lock ("": not yet) */
 
 	struct published pub;
 
