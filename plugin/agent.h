@@ -169,6 +169,8 @@ struct agent {
 
 	pthread_mutex_t reader_lock;
 	struct store *reader;             /* read-only connection */
+	char db_uuid[STORE_UUID_MAX];     /* its uuid, read once under
+	                                   * reader_lock ("": not yet) */
 
 	struct published pub;
 
@@ -379,6 +381,9 @@ int replica_start(struct agent *ag, char *err);
 void replica_stop(struct agent *ag);
 /* Our journal reached pos (after every commit and import). */
 void repl_committed(struct agent *ag, int64_t pos);
+/* Wake every wait on repl_cond (stopping is set: the long-polls of our
+ * journal answer at once). */
+void repl_wake(struct agent *ag);
 /* Block until our journal is past `after`, at most wait_ms (or the agent
  * stops); returns our journal position. */
 int64_t repl_wait_beyond(struct agent *ag, int64_t after, int wait_ms);
