@@ -80,6 +80,9 @@ follow_publish(struct follower *f, const char *state, const char *uuid,
 {
 	struct agent *ag = f->ag;
 	struct repl_peer *rp = &ag->repl[f->idx];
+	char name[CONFIG_NAME_MAX];
+	int64_t behind;
+	size_t n;
 
 	pthread_mutex_lock(&ag->repl_lock);
 	strlcpy_(rp->state, state, sizeof(rp->state));
@@ -92,8 +95,14 @@ follow_publish(struct follower *f, const char *state, const char *uuid,
 	if (strcmp(state, "following") == 0)
 		rp->caught_up_ms = util_now_ms();
 	strlcpy_(rp->error, error != NULL ? error : "", sizeof(rp->error));
+	behind = rp->peer_last > rp->cursor ? rp->peer_last - rp->cursor : 0;
+	strlcpy_(name, rp->name, sizeof(name));
+	n = ag->nrepl;
 	pthread_cond_broadcast(&ag->repl_cond);
 	pthread_mutex_unlock(&ag->repl_lock);
+	/* The heartbeat says it too: a recovering room's checker keeps
+	 * it from the VIP while it catches up (S3.3). */
+	pub_set_repl(&ag->pub, f->idx, n, name, state, behind);
 }
 
 /* REPLICATION_LAG: raised while the newest change applied from the peer
