@@ -1707,9 +1707,12 @@ remote_one(struct store *st, const struct journal_row *r, const char *now,
 			goto out;
 		res->applied++;
 	} else {
-		/* Ours stays: the journal row says what is served. */
+		/* Ours stays: the journal row says what is served.  The
+		 * serial still follows the peer's (max(own + 1, theirs)),
+		 * like an applied change's. */
 		strlcpy_(zone, lzone, sizeof(zone));
-		if ((s = serial_bump(st, zone, now, &serial, err)) != STORE_OK)
+		if ((s = serial_follow(st, zone, r->serial, now, &serial,
+		    err)) != STORE_OK)
 			goto out;
 		res->lost++;
 	}
