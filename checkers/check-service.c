@@ -21,7 +21,7 @@
  *      line names the member;
  *   3b. outside MASTER and MASTER-LOADING, no follower of a peer's
  *      journal is "catching-up" or in a "gap" (the heartbeat's
- *      "replication", issue 14): a recovering room does not take the VIP
+ *      "following", issue 14): a recovering room does not take the VIP
  *      back before it holds the other room's changes (S3.3, S4.3);
  *   4. the database is readable: a read-only open and one query over the
  *      zone table (no work that grows with the number of numbers);

@@ -409,7 +409,7 @@ parse_storage(json_t *root, struct peerproto_heartbeat *hb, char *err)
 	return 0;
 }
 
-/* "replication", optional: at most CONFIG_MAX_PEERS entries of
+/* "following", optional: at most CONFIG_MAX_PEERS entries of
  * {"peer": room, "state": word, "behind": integer >= 0}. */
 static int
 parse_repl(json_t *root, struct peerproto_heartbeat *hb, char *err)
@@ -419,15 +419,15 @@ parse_repl(json_t *root, struct peerproto_heartbeat *hb, char *err)
 	json_int_t n;
 	size_t i, k;
 
-	if ((arr = json_object_get(root, "replication")) == NULL)
+	if ((arr = json_object_get(root, "following")) == NULL)
 		return 0;
 	if (!json_is_array(arr)) {
-		errf(err, "member \"replication\": not an array (it is %s)",
+		errf(err, "member \"following\": not an array (it is %s)",
 		    json_util_type_name(arr));
 		return -1;
 	}
 	if (json_array_size(arr) > CONFIG_MAX_PEERS) {
-		errf(err, "member \"replication\": more than %d entries",
+		errf(err, "member \"following\": more than %d entries",
 		    CONFIG_MAX_PEERS);
 		return -1;
 	}
@@ -435,15 +435,15 @@ parse_repl(json_t *root, struct peerproto_heartbeat *hb, char *err)
 		struct peerproto_repl *r = &hb->repl[i];
 
 		if (!json_is_object(e)) {
-			errf(err, "member \"replication[%zu]\": not an object"
+			errf(err, "member \"following[%zu]\": not an object"
 			    " (it is %s)", i, json_util_type_name(e));
 			return -1;
 		}
-		snprintf(name, sizeof(name), "replication[%zu].peer", i);
+		snprintf(name, sizeof(name), "following[%zu].peer", i);
 		if (get_room(e, name, "peer", r->peer, sizeof(r->peer), 0,
 		    err) == -1)
 			return -1;
-		snprintf(name, sizeof(name), "replication[%zu].state", i);
+		snprintf(name, sizeof(name), "following[%zu].state", i);
 		if (get_string(e, name, "state", r->state, sizeof(r->state),
 		    err) == -1)
 			return -1;
@@ -457,7 +457,7 @@ parse_repl(json_t *root, struct peerproto_heartbeat *hb, char *err)
 			    sizeof(r->state) - 1);
 			return -1;
 		}
-		snprintf(name, sizeof(name), "replication[%zu].behind", i);
+		snprintf(name, sizeof(name), "following[%zu].behind", i);
 		if (get_integer(e, name, "behind", 0, INT64_MAX, &n, err) ==
 		    -1)
 			return -1;
@@ -615,7 +615,7 @@ peerproto_heartbeat_json(const struct peerproto_heartbeat *hb, char *err)
 			    "peer", hb->repl[i].peer, "state",
 			    hb->repl[i].state, "behind",
 			    (json_int_t)hb->repl[i].behind));
-		if (arr == NULL || json_object_set_new(o, "replication",
+		if (arr == NULL || json_object_set_new(o, "following",
 		    arr) == -1) {
 			json_decref(o);
 			o = NULL;

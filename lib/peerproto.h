@@ -74,7 +74,7 @@ struct peerproto_snapshot {
 	char sha256[PEERPROTO_SHA256_MAX];    /* of the database, lower hex */
 };
 
-/* One entry of "replication" (issue 14): the agent's following of one
+/* One entry of "following" (issue 14): the agent's following of one
  * peer's journal. */
 #define PEERPROTO_REPL_STATE_MAX 16
 struct peerproto_repl {
@@ -100,7 +100,7 @@ struct peerproto_heartbeat {
 	enum peerproto_storage storage;       /* "storage" */
 	char storage_error[PEERPROTO_TEXT_MAX]; /* "" when ok (null) */
 	char time[PEERPROTO_TIME_MAX];        /* "time": the agent's UTC clock */
-	/* "replication" (added within version 1 by issue 14; optional: an
+	/* "following" (added within version 1 by issue 14; optional: an
 	 * agent of before sends none, and nrepl is 0) */
 	struct peerproto_repl repl[CONFIG_MAX_PEERS];
 	size_t nrepl;

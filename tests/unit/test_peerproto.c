@@ -1131,7 +1131,7 @@ test_journal_client(void)
 	transfer_global_cleanup();
 }
 
-/* "replication" (issue 14): optional; when present, strict. */
+/* "following" (issue 14): optional; when present, strict. */
 static void
 test_repl(void)
 {
@@ -1164,23 +1164,23 @@ test_repl(void)
 	free(text);
 
 	j = good();
-	json_object_set_new(j, "replication", json_string("x"));
-	refused(j, "member \"replication\": not an array", "replication not"
+	json_object_set_new(j, "following", json_string("x"));
+	refused(j, "member \"following\": not an array", "replication not"
 	    " an array: refused");
 	j = good();
-	json_object_set_new(j, "replication", json_loads("[{\"peer\":\"A\","
+	json_object_set_new(j, "following", json_loads("[{\"peer\":\"A\","
 	    "\"state\":\"Following\",\"behind\":0}]", 0, NULL));
-	refused(j, "member \"replication[0].state\": \"Following\" is not a"
+	refused(j, "member \"following[0].state\": \"Following\" is not a"
 	    " state", "replication state with a capital: refused");
 	j = good();
-	json_object_set_new(j, "replication", json_loads("[{\"peer\":\"A\","
+	json_object_set_new(j, "following", json_loads("[{\"peer\":\"A\","
 	    "\"state\":\"following\",\"behind\":-1}]", 0, NULL));
-	refused(j, "member \"replication[0].behind\"", "replication behind"
+	refused(j, "member \"following[0].behind\"", "replication behind"
 	    " -1: refused");
 	j = good();
-	json_object_set_new(j, "replication", json_loads("[{\"state\":"
+	json_object_set_new(j, "following", json_loads("[{\"state\":"
 	    "\"following\",\"behind\":0}]", 0, NULL));
-	refused(j, "member \"replication[0].peer\" missing", "replication"
+	refused(j, "member \"following[0].peer\" missing", "following"
 	    " without peer: refused");
 }
 
