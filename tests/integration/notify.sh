@@ -80,6 +80,10 @@ agent:
   peer_listen: 127.0.0.1:$3
   control_socket: $T/$1/state/control.sock
   snapshot_interval_s: 0
+replication:
+  # this test is about the snapshot sync of S0.2/S0.7 (replication-kill.sh
+  # and partition.sh test the journal following of issue 14)
+  mode: off
 EOF
 }
 # Room A: peer B's agent is not started before section 4 (peer down until
