@@ -122,6 +122,8 @@ static const char migrate_v1_sql[] =
     "UPDATE database_identity SET schema_version = 2 WHERE id = 1;"
     "COMMIT;";
 
+static void column_text(sqlite3_stmt *q, int col, char *out, size_t outlen);
+
 /* Prepared statements kept for the life of the connection. */
 enum stmt_id {
 	ST_ZONE_FOR,
@@ -131,6 +133,13 @@ enum stmt_id {
 	ST_BUMP_SERIAL,
 	ST_INSERT_JOURNAL,
 	ST_BUMP_HISTORY,
+	ST_GET_VERSION,
+	ST_PUT_VERSION,
+	ST_GET_SEEN,
+	ST_PUT_SEEN,
+	ST_SET_SERIAL,
+	ST_UPSERT_NUMBER,
+	ST_BUMP_HISTORY_OF,
 	ST_COUNT
 };
 
@@ -145,9 +154,33 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BUMP_SERIAL] = "UPDATE zone SET serial = (serial + 1) % 4294967296,"
 	    " updated_at = ?2 WHERE origin = ?1 RETURNING serial",
 	[ST_INSERT_JOURNAL] = "INSERT INTO journal (at, op, e164, zone, serial,"
-	    " records) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	    " records, txn, origin, oseq, hlc, room, prev_origin, prev_oseq,"
+	    " flags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+	    " ?13, ?14)",
 	[ST_BUMP_HISTORY] = "INSERT INTO zone_history (zone, actor, changes)"
 	    " VALUES (?1, (SELECT uuid FROM database_identity WHERE id = 1), 1)"
+	    " ON CONFLICT (zone, actor) DO UPDATE SET changes = changes + 1",
+	[ST_GET_VERSION] = "SELECT v.origin, v.oseq, v.hlc, v.room, v.removed,"
+	    " v.zone, n.naptr FROM number_version v LEFT JOIN number n"
+	    " ON n.e164 = v.e164 WHERE v.e164 = ?1",
+	[ST_PUT_VERSION] = "INSERT INTO number_version (e164, zone, origin,"
+	    " oseq, hlc, room, removed, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+	    " ?8) ON CONFLICT (e164) DO UPDATE SET zone = excluded.zone,"
+	    " origin = excluded.origin, oseq = excluded.oseq, hlc = excluded.hlc,"
+	    " room = excluded.room, removed = excluded.removed, at = excluded.at",
+	[ST_GET_SEEN] = "SELECT oseq FROM origin_seen WHERE origin = ?1",
+	[ST_PUT_SEEN] = "INSERT INTO origin_seen (origin, room, oseq, hlc)"
+	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (origin) DO UPDATE SET"
+	    " room = excluded.room, oseq = max(oseq, excluded.oseq),"
+	    " hlc = max(hlc, excluded.hlc)",
+	[ST_SET_SERIAL] = "UPDATE zone SET serial = ?2, updated_at = ?3"
+	    " WHERE origin = ?1",
+	[ST_UPSERT_NUMBER] = "INSERT INTO number (e164, zone, naptr, updated_at)"
+	    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (e164) DO UPDATE SET"
+	    " zone = excluded.zone, naptr = excluded.naptr,"
+	    " updated_at = excluded.updated_at",
+	[ST_BUMP_HISTORY_OF] = "INSERT INTO zone_history (zone, actor, changes)"
+	    " VALUES (?1, ?2, 1)"
 	    " ON CONFLICT (zone, actor) DO UPDATE SET changes = changes + 1",
 };
 
@@ -155,6 +188,12 @@ struct store {
 	sqlite3 *db;
 	char path[PATH_MAX];
 	sqlite3_stmt *stmt[ST_COUNT];
+	/* the writer's change identity (issue 14) */
+	char uuid[STORE_UUID_MAX];        /* this database */
+	char room[STORE_ROOM_MAX];        /* store_set_room */
+	int64_t hlc_last;                 /* the newest HLC issued or seen */
+	int64_t txn;                      /* journal seq of the open
+	                                   * transaction's first row, 0: none */
 };
 
 const char *
@@ -322,6 +361,24 @@ store_open(const char *path, int flags, struct store **out, char *err)
 			break;
 		rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL);
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
+	if (!(flags & (STORE_READONLY | STORE_SNAPSHOT))) {
+		sqlite3_stmt *q;
+
+		/* The writer's change identity: its uuid, and an HLC that
+		 * never goes back behind what this database has seen. */
+		rc = sqlite3_prepare_v2(st->db, "SELECT uuid, (SELECT"
+		    " coalesce(max(hlc), 0) FROM origin_seen) FROM"
+		    " database_identity WHERE id = 1", -1, &q, NULL);
+		if (rc != SQLITE_OK)
+			goto fail;
+		if (sqlite3_step(q) == SQLITE_ROW) {
+			column_text(q, 0, st->uuid, sizeof(st->uuid));
+			st->hlc_last = sqlite3_column_int64(q, 1);
+		}
+		rc = sqlite3_finalize(q);
 		if (rc != SQLITE_OK)
 			goto fail;
 	}
@@ -805,6 +862,271 @@ change_text(const struct store_change *c, char **text, char *err)
 	return STORE_OK;
 }
 
+/* ---- change identity (issue 14) ------------------------------------- */
+
+int
+store_version_newer(const struct store_version *a,
+    const struct store_version *b)
+{
+	int c;
+
+	if (a->hlc != b->hlc)
+		return a->hlc > b->hlc;
+	if ((c = strcmp(a->room, b->room)) != 0)
+		return c > 0;
+	if ((c = strcmp(a->origin, b->origin)) != 0)
+		return c > 0;
+	return a->oseq > b->oseq;
+}
+
+void
+store_set_room(struct store *st, const char *room)
+{
+	strlcpy_(st->room, room != NULL ? room : "", sizeof(st->room));
+}
+
+/* The next hybrid logical clock time: the wall clock in ms << 16, or one
+ * more than the newest time issued or seen when that is later. */
+static int64_t
+hlc_next(struct store *st)
+{
+	int64_t wall = util_wall_ms() << 16;
+
+	st->hlc_last = wall > st->hlc_last ? wall : st->hlc_last + 1;
+	return st->hlc_last;
+}
+
+static void
+hlc_seen(struct store *st, int64_t hlc)
+{
+	if (hlc > st->hlc_last)
+		st->hlc_last = hlc;
+}
+
+/* A number's version row: 1 found (removed: a tombstone; records: the
+ * live row's text, malloc'd, NULL when removed), 0 none, -1 error. */
+static int
+version_get(struct store *st, const char *e164, struct store_version *v,
+    int *removed, char *zone, size_t zonelen, char **records, char *err)
+{
+	sqlite3_stmt *q = st->stmt[ST_GET_VERSION];
+	const char *t;
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	*removed = 0;
+	if (records != NULL)
+		*records = NULL;
+	if (zone != NULL)
+		zone[0] = '\0';
+	sqlite3_reset(q);
+	sqlite3_bind_text(q, 1, e164, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(q);
+		return 0;
+	}
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(q);
+		store_sqlite_error(st, rc, "read number version", err);
+		return -1;
+	}
+	column_text(q, 0, v->origin, sizeof(v->origin));
+	v->oseq = sqlite3_column_int64(q, 1);
+	v->hlc = sqlite3_column_int64(q, 2);
+	column_text(q, 3, v->room, sizeof(v->room));
+	*removed = sqlite3_column_int(q, 4) != 0;
+	if (zone != NULL)
+		column_text(q, 5, zone, zonelen);
+	if (records != NULL && !*removed &&
+	    (t = (const char *)sqlite3_column_text(q, 6)) != NULL &&
+	    (*records = strdup(t)) == NULL) {
+		sqlite3_reset(q);
+		errf(err, "out of memory reading a number's version");
+		return -1;
+	}
+	sqlite3_reset(q);
+	return 1;
+}
+
+static enum store_status
+version_put(struct store *st, const char *e164, const char *zone,
+    const struct store_version *v, int removed, const char *now, char *err)
+{
+	sqlite3_stmt *q = st->stmt[ST_PUT_VERSION];
+	int rc;
+
+	sqlite3_reset(q);
+	sqlite3_bind_text(q, 1, e164, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, zone, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, v->origin, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, v->oseq);
+	sqlite3_bind_int64(q, 5, v->hlc);
+	sqlite3_bind_text(q, 6, v->room, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 7, removed);
+	sqlite3_bind_text(q, 8, now, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_error(st, rc, "write number version", err);
+	return STORE_OK;
+}
+
+/* The highest sequence seen from origin (0: none); -1 on error. */
+static int64_t
+seen_get(struct store *st, const char *origin, char *err)
+{
+	sqlite3_stmt *q = st->stmt[ST_GET_SEEN];
+	int64_t seq = 0;
+	int rc;
+
+	sqlite3_reset(q);
+	sqlite3_bind_text(q, 1, origin, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		seq = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_sqlite_error(st, rc, "read version vector", err);
+		return -1;
+	}
+	return seq;
+}
+
+static enum store_status
+seen_put(struct store *st, const struct store_version *v, char *err)
+{
+	sqlite3_stmt *q = st->stmt[ST_PUT_SEEN];
+	int rc;
+
+	sqlite3_reset(q);
+	sqlite3_bind_text(q, 1, v->origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, v->room, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, v->oseq);
+	sqlite3_bind_int64(q, 4, v->hlc);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_error(st, rc, "write version vector", err);
+	return STORE_OK;
+}
+
+/* The seq the next journal row gets (AUTOINCREMENT: one past the
+ * highest ever given). */
+static enum store_status
+journal_next_seq(struct store *st, int64_t *seq, char *err)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	rc = sqlite3_prepare_v2(st->db, "SELECT max(coalesce((SELECT seq FROM"
+	    " sqlite_sequence WHERE name = 'journal'), 0), coalesce((SELECT"
+	    " max(seq) FROM journal), 0)) + 1", -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return store_sqlite_error(st, rc, "read journal sequence", err);
+	rc = sqlite3_step(q);
+	*seq = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW)
+		return store_sqlite_error(st, rc, "read journal sequence", err);
+	return STORE_OK;
+}
+
+/* Append one journal row of the open transaction. */
+static enum store_status
+journal_append(struct store *st, const char *now, const char *op,
+    const char *e164, const char *zone, uint32_t serial, const char *records,
+    const struct store_version *v, const char *prev_origin,
+    int64_t prev_oseq, unsigned flags, int64_t *seq, char *err)
+{
+	sqlite3_stmt *q = st->stmt[ST_INSERT_JOURNAL];
+	enum store_status s;
+	int rc;
+
+	if (st->txn == 0 && (s = journal_next_seq(st, &st->txn, err)) !=
+	    STORE_OK)
+		return s;
+	sqlite3_reset(q);
+	sqlite3_bind_text(q, 1, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, op, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, e164, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, zone, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 5, serial);
+	sqlite3_bind_text(q, 6, records ? records : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 7, st->txn);
+	sqlite3_bind_text(q, 8, v->origin, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 9, v->oseq);
+	sqlite3_bind_int64(q, 10, v->hlc);
+	sqlite3_bind_text(q, 11, v->room, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 12, prev_origin, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 13, prev_oseq);
+	sqlite3_bind_int(q, 14, (int)flags);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_error(st, rc, "append journal row", err);
+	*seq = sqlite3_last_insert_rowid(st->db);
+	return STORE_OK;
+}
+
+/* Count one change of actor in zone (zone_history). */
+static enum store_status
+history_bump(struct store *st, const char *zone, const char *actor,
+    char *err)
+{
+	sqlite3_stmt *q = st->stmt[actor == NULL ? ST_BUMP_HISTORY :
+	    ST_BUMP_HISTORY_OF];
+	int rc;
+
+	sqlite3_reset(q);
+	sqlite3_bind_text(q, 1, zone, -1, SQLITE_STATIC);
+	if (actor != NULL)
+		sqlite3_bind_text(q, 2, actor, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_error(st, rc, "count the zone's change",
+		    err);
+	return STORE_OK;
+}
+
+/* Begin and end a write transaction of this connection. */
+static enum store_status
+tx_begin(struct store *st, char *err)
+{
+	int rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+
+	st->txn = 0;
+	if (rc != SQLITE_OK)
+		return store_sqlite_error(st, rc, "begin transaction", err);
+	return STORE_OK;
+}
+
+static void
+tx_rollback(struct store *st, int64_t hlc_before)
+{
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	st->txn = 0;
+	st->hlc_last = hlc_before > st->hlc_last ? hlc_before : st->hlc_last;
+}
+
+static enum store_status
+tx_commit(struct store *st, char *err)
+{
+	int rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+	enum store_status s;
+
+	st->txn = 0;
+	if (rc != SQLITE_OK) {
+		s = store_sqlite_error(st, rc, "commit", err);
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return s;
+	}
+	return STORE_OK;
+}
+
+/* ---- changes made here ------------------------------------------------ */
+
 /* Write the number row of change c (text: its records, NULL for remove);
  * zone receives the number's zone. */
 static enum store_status
@@ -872,18 +1194,14 @@ write_number(struct store *st, const struct store_change *c,
 	return STORE_OK;
 }
 
-/* Count change c in its zone: serial, journal row and zone_history. */
+/* Bump zone's serial by one (RFC 1982 wrap in SQL) into *serial. */
 static enum store_status
-record_change(struct store *st, const struct store_change *c,
-    const char *text, const char *now, const char *zone,
-    struct store_change_result *res, char *err)
+serial_bump(struct store *st, const char *zone, const char *now,
+    uint32_t *serial, char *err)
 {
-	const struct number_entry *e = &c->entry;
-	sqlite3_stmt *q;
+	sqlite3_stmt *q = st->stmt[ST_BUMP_SERIAL];
 	int rc;
 
-	/* The zone serial moves by one per change (RFC 1982 wrap in SQL). */
-	q = st->stmt[ST_BUMP_SERIAL];
 	sqlite3_reset(q);
 	sqlite3_bind_text(q, 1, zone, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, now, -1, SQLITE_STATIC);
@@ -892,34 +1210,44 @@ record_change(struct store *st, const struct store_change *c,
 		sqlite3_reset(q);
 		return store_sqlite_error(st, rc, "bump zone serial", err);
 	}
-	res->serial = (uint32_t)sqlite3_column_int64(q, 0);
+	*serial = (uint32_t)sqlite3_column_int64(q, 0);
 	sqlite3_reset(q);
-	strlcpy_(res->zone, zone, sizeof(res->zone));
-
-	q = st->stmt[ST_INSERT_JOURNAL];
-	sqlite3_reset(q);
-	sqlite3_bind_text(q, 1, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, op_name(c->op), -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 3, e->e164, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 4, zone, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 5, res->serial);
-	sqlite3_bind_text(q, 6, text ? text : "", -1, SQLITE_STATIC);
-	rc = sqlite3_step(q);
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_error(st, rc, "append journal row", err);
-	res->journal_seq = sqlite3_last_insert_rowid(st->db);
-
-	/* This database made one more change to the zone (zone_history). */
-	q = st->stmt[ST_BUMP_HISTORY];
-	sqlite3_reset(q);
-	sqlite3_bind_text(q, 1, zone, -1, SQLITE_STATIC);
-	rc = sqlite3_step(q);
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_error(st, rc, "count the zone's change",
-		    err);
 	return STORE_OK;
+}
+
+/*
+ * Give the change just written to e164 (removed: it removed it) its
+ * identity: a new origin sequence of this database and an HLC time; the
+ * version it replaced (prev) goes into the journal row with it, so that a
+ * peer can tell a change that follows its own data from a concurrent one.
+ */
+static enum store_status
+record_own(struct store *st, const char *op, const char *e164,
+    const char *zone, const char *text, const struct store_version *prev,
+    unsigned flags, const char *now, struct store_change_result *res,
+    char *err)
+{
+	struct store_version v;
+	enum store_status s;
+	int64_t seen;
+
+	if ((seen = seen_get(st, st->uuid, err)) == -1)
+		return STORE_EIO;
+	memset(&v, 0, sizeof(v));
+	strlcpy_(v.origin, st->uuid, sizeof(v.origin));
+	strlcpy_(v.room, st->room, sizeof(v.room));
+	v.oseq = seen + 1;
+	v.hlc = hlc_next(st);
+	if ((s = serial_bump(st, zone, now, &res->serial, err)) != STORE_OK ||
+	    (s = version_put(st, e164, zone, &v, text == NULL, now, err)) !=
+	    STORE_OK || (s = seen_put(st, &v, err)) != STORE_OK ||
+	    (s = journal_append(st, now, op, e164, zone, res->serial, text, &v,
+	    prev->origin, prev->oseq, flags, &res->journal_seq, err)) !=
+	    STORE_OK)
+		return s;
+	strlcpy_(res->zone, zone, sizeof(res->zone));
+	/* This database made one more change to the zone (zone_history). */
+	return history_bump(st, zone, NULL, err);
 }
 
 /* One change inside the open transaction. */
@@ -927,14 +1255,22 @@ static enum store_status
 apply_one(struct store *st, const struct store_change *c, const char *now,
     struct store_change_result *res, char *err)
 {
+	struct store_version prev;
 	char zone[STORE_ORIGIN_MAX], *text;
 	enum store_status s;
+	int removed;
 
 	if ((s = change_text(c, &text, err)) != STORE_OK)
 		return s;
+	if (version_get(st, c->entry.e164, &prev, &removed, NULL, 0, NULL,
+	    err) == -1) {
+		free(text);
+		return STORE_EIO;
+	}
 	s = write_number(st, c, text, now, zone, sizeof(zone), err);
 	if (s == STORE_OK)
-		s = record_change(st, c, text, now, zone, res, err);
+		s = record_own(st, op_name(c->op), c->entry.e164, zone, text,
+		    &prev, 0, now, res, err);
 	free(text);
 	return s;
 }
@@ -946,8 +1282,8 @@ store_apply(struct store *st, const struct store_change *changes, size_t n,
 	struct store_change_result one;
 	char now[32], cerr[ENUMDR_ERRLEN];
 	enum store_status s = STORE_OK;
+	int64_t hlc_before = st->hlc_last;
 	size_t i;
-	int rc;
 
 	if (st->stmt[ST_INSERT_NUMBER] == NULL) {
 		errf(err, "database %s is open read-only", st->path);
@@ -956,9 +1292,8 @@ store_apply(struct store *st, const struct store_change *changes, size_t n,
 	if (n == 0)
 		return STORE_OK;
 	util_utc_iso8601(now, sizeof(now));
-	rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	if (rc != SQLITE_OK)
-		return store_sqlite_error(st, rc, "begin transaction", err);
+	if ((s = tx_begin(st, err)) != STORE_OK)
+		return s;
 	for (i = 0; i < n; i++) {
 		s = apply_one(st, &changes[i], now, results ? &results[i] :
 		    &one, cerr);
@@ -970,19 +1305,676 @@ store_apply(struct store *st, const struct store_change *changes, size_t n,
 				errf(err, "%s", cerr);
 			if (failed)
 				*failed = i;
-			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+			tx_rollback(st, hlc_before);
 			return s;
 		}
 	}
-	rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		s = store_sqlite_error(st, rc, "commit", err);
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	if ((s = tx_commit(st, err)) != STORE_OK) {
 		if (failed)
 			*failed = n;
 		return s;
 	}
 	return STORE_OK;
+}
+
+/* ---- changes from peers (issue 14, doc/replication.md) --------------- */
+
+/* Set e164 to records (NULL: remove it) as version v. */
+static enum store_status
+number_set(struct store *st, const char *e164, const char *zone,
+    const char *records, const struct store_version *v, const char *now,
+    char *err)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if (records != NULL) {
+		q = st->stmt[ST_UPSERT_NUMBER];
+		sqlite3_reset(q);
+		sqlite3_bind_text(q, 1, e164, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, zone, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 3, records, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 4, now, -1, SQLITE_STATIC);
+	} else {
+		q = st->stmt[ST_DELETE_NUMBER];
+		sqlite3_reset(q);
+		sqlite3_bind_text(q, 1, e164, -1, SQLITE_STATIC);
+	}
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		;
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_error(st, rc, records != NULL ?
+		    "write number" : "remove number", err);
+	return version_put(st, e164, zone, v, records == NULL, now, err);
+}
+
+/* The zone a peer's change to e164 belongs to here: ours by the longest
+ * prefix; a zone only the peer has (its zone add did not come through
+ * the journal) is created with the change's serial. */
+static enum store_status
+remote_zone(struct store *st, const struct journal_row *r, char *zone,
+    size_t zonelen, char *err)
+{
+	char prefix[STORE_E164_MAX], verr[ENUMDR_ERRLEN], now[32];
+	enum store_status s;
+	sqlite3_stmt *q;
+	int rc;
+
+	s = zone_for(st, r->e164, zone, zonelen, verr);
+	if (s != STORE_ENOZONE) {
+		if (s != STORE_OK)
+			errf(err, "%s", verr);
+		return s;
+	}
+	if (store_origin_valid(r->zone, prefix, verr) == -1 ||
+	    strncmp(r->e164 + 1, prefix, strlen(prefix)) != 0) {
+		errf(err, "change %s:%lld: no zone here covers %s and the"
+		    " change's zone \"%s\" does not either", r->v.room,
+		    (long long)r->v.oseq, r->e164, r->zone);
+		return STORE_ENOZONE;
+	}
+	util_utc_iso8601(now, sizeof(now));
+	rc = sqlite3_prepare_v2(st->db, "INSERT INTO zone (origin, prefix,"
+	    " serial, updated_at) VALUES (?1, ?2, ?3, ?4)", -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return store_sqlite_error(st, rc, "add zone", err);
+	sqlite3_bind_text(q, 1, r->zone, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, prefix, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)(uint32_t)(r->serial - 1));
+	sqlite3_bind_text(q, 4, now, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_error(st, rc, "add zone", err);
+	strlcpy_(zone, r->zone, zonelen);
+	return STORE_OK;
+}
+
+/* The zone's serial after a peer's change: one more than ours, or the
+ * peer's when that is newer (RFC 1982), so that after a merge each room's
+ * serial is ahead of both rooms' serials before it. */
+static enum store_status
+serial_follow(struct store *st, const char *zone, uint32_t theirs,
+    const char *now, uint32_t *serial, char *err)
+{
+	enum store_status s;
+	sqlite3_stmt *q;
+	uint32_t next;
+	int rc;
+
+	if ((s = serial_bump(st, zone, now, &next, err)) != STORE_OK)
+		return s;
+	if (rfc1982_cmp(theirs, next) != RFC1982_GREATER) {
+		*serial = next;
+		return STORE_OK;
+	}
+	q = st->stmt[ST_SET_SERIAL];
+	sqlite3_reset(q);
+	sqlite3_bind_text(q, 1, zone, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, theirs);
+	sqlite3_bind_text(q, 3, now, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_error(st, rc, "set zone serial", err);
+	*serial = theirs;
+	return STORE_OK;
+}
+
+/* Record a conflict: served is what the number is now, other the
+ * version that lost (records "" : removed). */
+static enum store_status
+conflict_add(struct store *st, const char *e164, const char *zone,
+    const struct store_version *served, const char *served_records,
+    const struct store_version *other, const char *other_records,
+    const char *now, char *err)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	rc = sqlite3_prepare_v2(st->db, "INSERT INTO conflict (e164, zone,"
+	    " detected_at, open, served_origin, served_oseq, served_hlc,"
+	    " served_room, served_records, other_origin, other_oseq, other_hlc,"
+	    " other_room, other_records) VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7,"
+	    " ?8, ?9, ?10, ?11, ?12, ?13)", -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return store_sqlite_error(st, rc, "record conflict", err);
+	sqlite3_bind_text(q, 1, e164, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, zone, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, served->origin, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 5, served->oseq);
+	sqlite3_bind_int64(q, 6, served->hlc);
+	sqlite3_bind_text(q, 7, served->room, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 8, served_records ? served_records : "", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(q, 9, other->origin, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 10, other->oseq);
+	sqlite3_bind_int64(q, 11, other->hlc);
+	sqlite3_bind_text(q, 12, other->room, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 13, other_records ? other_records : "", -1,
+	    SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_error(st, rc, "record conflict", err);
+	return STORE_OK;
+}
+
+/* Close e164's open conflicts (decision: served, other, peer). */
+static enum store_status
+conflicts_close(struct store *st, const char *e164, const char *decision,
+    const char *now, size_t *closed, char *err)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	rc = sqlite3_prepare_v2(st->db, "UPDATE conflict SET open = 0,"
+	    " decided_at = ?2, decision = ?3 WHERE open = 1 AND e164 = ?1", -1,
+	    &q, NULL);
+	if (rc != SQLITE_OK)
+		return store_sqlite_error(st, rc, "close conflicts", err);
+	sqlite3_bind_text(q, 1, e164, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, decision, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_error(st, rc, "close conflicts", err);
+	if (closed != NULL)
+		*closed += (size_t)sqlite3_changes(st->db);
+	return STORE_OK;
+}
+
+static void
+remote_zone_moved(struct store_remote_result *res, const char *zone,
+    uint32_t serial, int64_t seq)
+{
+	size_t i;
+
+	for (i = 0; i < res->nzones; i++)
+		if (strcmp(res->zones[i].zone, zone) == 0)
+			break;
+	if (i == res->nzones) {
+		if (res->nzones == sizeof(res->zones) / sizeof(res->zones[0])) {
+			res->zones_overflow = 1;
+			return;
+		}
+		res->nzones++;
+		strlcpy_(res->zones[i].zone, zone, sizeof(res->zones[i].zone));
+	}
+	res->zones[i].serial = serial;
+	res->zones[i].journal_seq = seq;
+}
+
+/*
+ * One change of a peer's journal, inside the open transaction.  The
+ * number's version here decides (doc/replication.md, "Applying"):
+ *   - the change's origin sequence seen already: skipped (idempotent);
+ *   - the number here is at the version the change replaced (or has no
+ *     version): the change applies;
+ *   - otherwise both rooms changed the number since they last agreed: a
+ *     conflict.  The newer version (store_version_newer) is served, the
+ *     other kept in the conflict table.
+ * Every change not skipped is journaled here with its own identity, so
+ * that our followers see it too, and counted in the version vector.
+ */
+static enum store_status
+remote_one(struct store *st, const struct journal_row *r, const char *now,
+    struct store_remote_result *res, char *err)
+{
+	struct store_version local;
+	char zone[STORE_ORIGIN_MAX], lzone[STORE_ORIGIN_MAX], verr[ENUMDR_ERRLEN];
+	char *lrecords = NULL;
+	const char *records;
+	enum store_status s = STORE_OK;
+	int64_t seen, seq;
+	uint32_t serial = 0;
+	int removing, lremoved, have, clean, wins;
+
+	if (strcmp(r->op, "import") == 0 || r->v.origin[0] == '\0') {
+		errf(err, "journal row %lld is %s: a change without an"
+		    " identity cannot be replicated", (long long)r->seq,
+		    strcmp(r->op, "import") == 0 ? "an import of zone" :
+		    "from before schema 2 for");
+		return STORE_EGAP;
+	}
+	removing = strcmp(r->op, "remove") == 0;
+	if (!removing && strcmp(r->op, "add") != 0 &&
+	    strcmp(r->op, "replace") != 0) {
+		errf(err, "journal row %lld: unknown op \"%s\"",
+		    (long long)r->seq, r->op);
+		return STORE_EINVAL;
+	}
+	if (store_e164_valid(r->e164, verr) == -1 || (!removing &&
+	    naptr_text_valid(r->records, verr) == -1)) {
+		errf(err, "journal row %lld (%s): %s", (long long)r->seq,
+		    r->e164, verr);
+		return STORE_EINVAL;
+	}
+	hlc_seen(st, r->v.hlc);
+	if ((seen = seen_get(st, r->v.origin, err)) == -1)
+		return STORE_EIO;
+	if (r->v.oseq <= seen) {
+		res->skipped++;
+		return STORE_OK;
+	}
+	if (r->v.oseq != seen + 1) {
+		errf(err, "changes %lld to %lld of room %s (database %s) are"
+		    " missing before journal row %lld", (long long)seen + 1,
+		    (long long)r->v.oseq - 1, r->v.room, r->v.origin,
+		    (long long)r->seq);
+		return STORE_EGAP;
+	}
+	if ((have = version_get(st, r->e164, &local, &lremoved, lzone,
+	    sizeof(lzone), &lrecords, err)) == -1)
+		return STORE_EIO;
+	clean = !have || (strcmp(local.origin, r->prev_origin) == 0 &&
+	    local.oseq == r->prev_oseq);
+	wins = clean || store_version_newer(&r->v, &local);
+	records = removing ? NULL : r->records;
+	if (wins) {
+		if ((s = remote_zone(st, r, zone, sizeof(zone), err)) !=
+		    STORE_OK)
+			goto out;
+		if ((s = number_set(st, r->e164, zone, records, &r->v, now,
+		    err)) != STORE_OK || (s = serial_follow(st, zone,
+		    r->serial, now, &serial, err)) != STORE_OK ||
+		    (s = history_bump(st, zone, r->v.origin, err)) != STORE_OK)
+			goto out;
+		res->applied++;
+	} else {
+		/* Ours stays: the journal row says what is served. */
+		strlcpy_(zone, lzone, sizeof(zone));
+		if ((s = serial_bump(st, zone, now, &serial, err)) != STORE_OK)
+			goto out;
+		res->lost++;
+	}
+	if (!clean) {
+		s = wins ? conflict_add(st, r->e164, zone, &r->v, r->records,
+		    &local, lrecords, now, err) : conflict_add(st, r->e164,
+		    zone, &local, lrecords, &r->v, r->records, now, err);
+		if (s != STORE_OK)
+			goto out;
+		res->conflicts++;
+	} else if (r->flags & STORE_JF_DECISION) {
+		if ((s = conflicts_close(st, r->e164, "peer", now,
+		    &res->decided, err)) != STORE_OK)
+			goto out;
+	}
+	if ((s = seen_put(st, &r->v, err)) != STORE_OK ||
+	    (s = journal_append(st, now, r->op, r->e164, zone, serial,
+	    r->records, &r->v, r->prev_origin, r->prev_oseq, r->flags, &seq,
+	    err)) != STORE_OK)
+		goto out;
+	remote_zone_moved(res, zone, serial, seq);
+	res->journal_seq = seq;
+	if (r->v.hlc > res->last_hlc)
+		res->last_hlc = r->v.hlc;
+out:
+	free(lrecords);
+	return s;
+}
+
+static enum store_status
+cursor_put(struct store *st, const char *peer, const char *room,
+    int64_t cursor, const char *now, char *err)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	rc = sqlite3_prepare_v2(st->db, "INSERT INTO peer_cursor (peer, room,"
+	    " seq, updated_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (peer) DO"
+	    " UPDATE SET room = excluded.room, seq = excluded.seq,"
+	    " updated_at = excluded.updated_at", -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return store_sqlite_error(st, rc, "write peer cursor", err);
+	sqlite3_bind_text(q, 1, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, room, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, cursor);
+	sqlite3_bind_text(q, 4, now, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_error(st, rc, "write peer cursor", err);
+	return STORE_OK;
+}
+
+enum store_status
+store_apply_remote(struct store *st, const char *peer_uuid,
+    const char *peer_room, int64_t cursor, const struct journal_row *rows,
+    size_t n, struct store_remote_result *res, char *err)
+{
+	char now[32], cerr[ENUMDR_ERRLEN];
+	enum store_status s;
+	int64_t hlc_before = st->hlc_last;
+	size_t i;
+
+	memset(res, 0, sizeof(*res));
+	if (st->stmt[ST_INSERT_NUMBER] == NULL) {
+		errf(err, "database %s is open read-only", st->path);
+		return STORE_EIO;
+	}
+	if (strcmp(peer_uuid, st->uuid) == 0) {
+		errf(err, "the peer's database is this database (%s): a copied"
+		    " database file? Each room needs its own (enumdr init)",
+		    st->uuid);
+		return STORE_EINVAL;
+	}
+	util_utc_iso8601(now, sizeof(now));
+	if ((s = tx_begin(st, err)) != STORE_OK)
+		return s;
+	for (i = 0; i < n; i++) {
+		if ((s = remote_one(st, &rows[i], now, res, cerr)) != STORE_OK) {
+			errf(err, "room %s, journal row %lld: %s", peer_room,
+			    (long long)rows[i].seq, cerr);
+			tx_rollback(st, hlc_before);
+			memset(res, 0, sizeof(*res));
+			return s;
+		}
+	}
+	if (res->applied + res->lost + res->conflicts == 0) {
+		/* Only changes we have (our own, relayed back): nothing to
+		 * write, and no commit to wait for; the cursor moves in the
+		 * caller's memory and is saved with the next real change. */
+		size_t skipped = res->skipped;
+
+		tx_rollback(st, hlc_before);
+		res->skipped = skipped;
+		res->skipped_only = 1;
+		return STORE_OK;
+	}
+	if ((s = cursor_put(st, peer_uuid, peer_room, cursor, now, err)) !=
+	    STORE_OK) {
+		tx_rollback(st, hlc_before);
+		memset(res, 0, sizeof(*res));
+		return s;
+	}
+	if ((s = tx_commit(st, err)) != STORE_OK)
+		memset(res, 0, sizeof(*res));
+	return s;
+}
+
+enum store_status
+store_peer_cursor(struct store *st, const char *peer_uuid, int64_t *cursor,
+    char *err)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	*cursor = 0;
+	rc = sqlite3_prepare_v2(st->db, "SELECT seq FROM peer_cursor WHERE"
+	    " peer = ?1", -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return store_sqlite_error(st, rc, "read peer cursor", err);
+	sqlite3_bind_text(q, 1, peer_uuid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		*cursor = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_sqlite_error(st, rc, "read peer cursor", err);
+	return STORE_OK;
+}
+
+enum store_status
+store_peer_cursor_by_room(struct store *st, const char *room, char *uuid,
+    size_t uuidlen, int64_t *cursor, char *err)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	*cursor = 0;
+	uuid[0] = '\0';
+	rc = sqlite3_prepare_v2(st->db, "SELECT peer, seq FROM peer_cursor WHERE"
+	    " room = ?1 ORDER BY updated_at DESC, seq DESC LIMIT 1", -1, &q,
+	    NULL);
+	if (rc != SQLITE_OK)
+		return store_sqlite_error(st, rc, "read peer cursor", err);
+	sqlite3_bind_text(q, 1, room, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		column_text(q, 0, uuid, uuidlen);
+		*cursor = sqlite3_column_int64(q, 1);
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_sqlite_error(st, rc, "read peer cursor", err);
+	return STORE_OK;
+}
+
+enum store_status
+store_version_vector(struct store *st, struct store_vv_entry **vvp,
+    size_t *np, char *err)
+{
+	struct store_vv_entry *vv = NULL, *nv;
+	sqlite3_stmt *q;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	*vvp = NULL;
+	*np = 0;
+	rc = sqlite3_prepare_v2(st->db, "SELECT origin, room, oseq, hlc FROM"
+	    " origin_seen ORDER BY origin", -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return store_sqlite_error(st, rc, "read version vector", err);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((nv = realloc(vv, cap * sizeof(*vv))) == NULL) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			vv = nv;
+		}
+		column_text(q, 0, vv[n].origin, sizeof(vv[n].origin));
+		column_text(q, 1, vv[n].room, sizeof(vv[n].room));
+		vv[n].oseq = sqlite3_column_int64(q, 2);
+		vv[n].hlc = sqlite3_column_int64(q, 3);
+		n++;
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE) {
+		free(vv);
+		return store_sqlite_error(st, rc, "read version vector", err);
+	}
+	*vvp = vv;
+	*np = n;
+	return STORE_OK;
+}
+
+/* ---- conflicts ------------------------------------------------------ */
+
+void
+store_conflicts_free(struct store_conflict *list, size_t n)
+{
+	size_t i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(list[i].served_records);
+		free(list[i].other_records);
+	}
+	free(list);
+}
+
+static int
+conflict_row(sqlite3_stmt *q, struct store_conflict *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->id = sqlite3_column_int64(q, 0);
+	column_text(q, 1, c->e164, sizeof(c->e164));
+	column_text(q, 2, c->zone, sizeof(c->zone));
+	column_text(q, 3, c->detected_at, sizeof(c->detected_at));
+	c->open = sqlite3_column_int(q, 4) != 0;
+	column_text(q, 5, c->served.origin, sizeof(c->served.origin));
+	c->served.oseq = sqlite3_column_int64(q, 6);
+	c->served.hlc = sqlite3_column_int64(q, 7);
+	column_text(q, 8, c->served.room, sizeof(c->served.room));
+	column_text(q, 10, c->other.origin, sizeof(c->other.origin));
+	c->other.oseq = sqlite3_column_int64(q, 11);
+	c->other.hlc = sqlite3_column_int64(q, 12);
+	column_text(q, 13, c->other.room, sizeof(c->other.room));
+	column_text(q, 15, c->decided_at, sizeof(c->decided_at));
+	column_text(q, 16, c->decision, sizeof(c->decision));
+	c->served_records = strdup(sqlite3_column_text(q, 9) ?
+	    (const char *)sqlite3_column_text(q, 9) : "");
+	c->other_records = strdup(sqlite3_column_text(q, 14) ?
+	    (const char *)sqlite3_column_text(q, 14) : "");
+	return c->served_records != NULL && c->other_records != NULL ? 0 : -1;
+}
+
+#define CONFLICT_COLUMNS "id, e164, zone, detected_at, open, served_origin," \
+	" served_oseq, served_hlc, served_room, served_records, other_origin," \
+	" other_oseq, other_hlc, other_room, other_records, decided_at," \
+	" decision"
+
+enum store_status
+store_conflicts(struct store *st, int open_only, struct store_conflict **listp,
+    size_t *np, char *err)
+{
+	struct store_conflict *list = NULL, *nl;
+	sqlite3_stmt *q;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	*listp = NULL;
+	*np = 0;
+	rc = sqlite3_prepare_v2(st->db, open_only ? "SELECT " CONFLICT_COLUMNS
+	    " FROM conflict WHERE open = 1 ORDER BY id" : "SELECT "
+	    CONFLICT_COLUMNS " FROM conflict ORDER BY id", -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return store_sqlite_error(st, rc, "read conflicts", err);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((nl = realloc(list, cap * sizeof(*list))) == NULL) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			list = nl;
+		}
+		if (conflict_row(q, &list[n++]) == -1) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE) {
+		store_conflicts_free(list, n);
+		return store_sqlite_error(st, rc, "read conflicts", err);
+	}
+	*listp = list;
+	*np = n;
+	return STORE_OK;
+}
+
+enum store_status
+store_conflicts_open(struct store *st, int64_t *n, char *err)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	*n = 0;
+	rc = sqlite3_prepare_v2(st->db, "SELECT count(*) FROM conflict WHERE"
+	    " open = 1", -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return store_sqlite_error(st, rc, "count conflicts", err);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW)
+		return store_sqlite_error(st, rc, "count conflicts", err);
+	return STORE_OK;
+}
+
+enum store_status
+store_conflict_keep(struct store *st, int64_t id, const char *which,
+    struct store_change_result *res, char *err)
+{
+	struct store_conflict c;
+	struct store_version prev;
+	char now[32], zone[STORE_ORIGIN_MAX], *lrecords = NULL;
+	const char *keep, *op;
+	enum store_status s;
+	int64_t hlc_before = st->hlc_last;
+	sqlite3_stmt *q;
+	int rc, have, lremoved, other;
+
+	memset(res, 0, sizeof(*res));
+	if (strcmp(which, "served") != 0 && strcmp(which, "other") != 0) {
+		errf(err, "version \"%s\": keep \"served\" or \"other\"",
+		    which);
+		return STORE_EINVAL;
+	}
+	other = strcmp(which, "other") == 0;
+	if (st->stmt[ST_INSERT_NUMBER] == NULL) {
+		errf(err, "database %s is open read-only", st->path);
+		return STORE_EIO;
+	}
+	util_utc_iso8601(now, sizeof(now));
+	if ((s = tx_begin(st, err)) != STORE_OK)
+		return s;
+	rc = sqlite3_prepare_v2(st->db, "SELECT " CONFLICT_COLUMNS " FROM"
+	    " conflict WHERE id = ?1", -1, &q, NULL);
+	if (rc != SQLITE_OK) {
+		s = store_sqlite_error(st, rc, "read conflict", err);
+		goto fail;
+	}
+	sqlite3_bind_int64(q, 1, id);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW && conflict_row(q, &c) == -1)
+		rc = SQLITE_NOMEM;
+	sqlite3_finalize(q);
+	if (rc == SQLITE_DONE) {
+		errf(err, "no conflict %lld", (long long)id);
+		s = STORE_ENOENT;
+		goto fail;
+	}
+	if (rc != SQLITE_ROW) {
+		s = store_sqlite_error(st, rc, "read conflict", err);
+		goto fail;
+	}
+	if (!c.open) {
+		errf(err, "conflict %lld (%s) was decided already (%s, %s)",
+		    (long long)id, c.e164, c.decision, c.decided_at);
+		free(c.served_records);
+		free(c.other_records);
+		s = STORE_EEXIST;
+		goto fail;
+	}
+	keep = other ? c.other_records : c.served_records;
+	if ((have = version_get(st, c.e164, &prev, &lremoved, zone,
+	    sizeof(zone), &lrecords, err)) == -1) {
+		s = STORE_EIO;
+		goto out;
+	}
+	if (!have || zone[0] == '\0')
+		strlcpy_(zone, c.zone, sizeof(zone));
+	/* The decision is a change of this database like any other, so
+	 * that it reaches every room; it closes their conflicts too. */
+	op = *keep == '\0' ? "remove" : have && !lremoved ? "replace" : "add";
+	if ((s = number_set(st, c.e164, zone, *keep != '\0' ? keep : NULL,
+	    &prev, now, err)) != STORE_OK ||
+	    (s = record_own(st, op, c.e164, zone, *keep != '\0' ? keep : NULL,
+	    &prev, STORE_JF_DECISION, now, res, err)) != STORE_OK ||
+	    (s = conflicts_close(st, c.e164, which, now, NULL, err)) !=
+	    STORE_OK)
+		goto out;
+	free(lrecords);
+	free(c.served_records);
+	free(c.other_records);
+	return tx_commit(st, err);
+out:
+	free(lrecords);
+	free(c.served_records);
+	free(c.other_records);
+fail:
+	tx_rollback(st, hlc_before);
+	return s;
 }
 
 enum store_status
@@ -1087,13 +2079,50 @@ store_journal_free(struct journal_row *rows, size_t n)
 	free(rows);
 }
 
+/* Read the journal rows of q (bound by the caller) into rows[*n ...]. */
+static int
+journal_rows(sqlite3_stmt *q, struct journal_row *rows, size_t cap,
+    size_t *n)
+{
+	int rc;
+
+	while (*n < cap && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct journal_row *r = &rows[*n];
+
+		memset(r, 0, sizeof(*r));
+		r->seq = sqlite3_column_int64(q, 0);
+		column_text(q, 1, r->at, sizeof(r->at));
+		column_text(q, 2, r->op, sizeof(r->op));
+		column_text(q, 3, r->e164, sizeof(r->e164));
+		column_text(q, 4, r->zone, sizeof(r->zone));
+		r->serial = (uint32_t)sqlite3_column_int64(q, 5);
+		r->txn = sqlite3_column_int64(q, 7);
+		column_text(q, 8, r->v.origin, sizeof(r->v.origin));
+		r->v.oseq = sqlite3_column_int64(q, 9);
+		r->v.hlc = sqlite3_column_int64(q, 10);
+		column_text(q, 11, r->v.room, sizeof(r->v.room));
+		column_text(q, 12, r->prev_origin, sizeof(r->prev_origin));
+		r->prev_oseq = sqlite3_column_int64(q, 13);
+		r->flags = (unsigned)sqlite3_column_int(q, 14);
+		r->records = strdup(sqlite3_column_text(q, 6) != NULL ?
+		    (const char *)sqlite3_column_text(q, 6) : "");
+		(*n)++;
+		if (r->records == NULL)
+			return SQLITE_NOMEM;
+	}
+	return *n < cap ? rc : SQLITE_DONE;
+}
+
+#define JOURNAL_COLUMNS "seq, at, op, e164, zone, serial, records, txn," \
+	" origin, oseq, hlc, room, prev_origin, prev_oseq, flags"
+
 enum store_status
 store_journal_read(struct store *st, int64_t after, size_t limit,
     struct journal_row **rowsp, size_t *np, char *err)
 {
-	struct journal_row *rows;
+	struct journal_row *rows, *nr;
 	sqlite3_stmt *q;
-	size_t n = 0;
+	size_t n = 0, cap;
 	int rc;
 
 	*rowsp = NULL;
@@ -1102,50 +2131,101 @@ store_journal_read(struct store *st, int64_t after, size_t limit,
 		return STORE_OK;
 	if (limit > 100000)
 		limit = 100000;
-	rows = calloc(limit, sizeof(*rows));
+	cap = limit;
+	rows = calloc(cap, sizeof(*rows));
 	if (rows == NULL) {
 		errf(err, "out of memory reading the journal");
 		return STORE_EIO;
 	}
-	rc = sqlite3_prepare_v2(st->db, "SELECT seq, at, op, e164, zone,"
-	    " serial, records FROM journal WHERE seq > ?1 ORDER BY seq"
-	    " LIMIT ?2", -1, &q, NULL);
+	rc = sqlite3_prepare_v2(st->db, "SELECT " JOURNAL_COLUMNS " FROM journal"
+	    " WHERE seq > ?1 ORDER BY seq LIMIT ?2", -1, &q, NULL);
 	if (rc != SQLITE_OK) {
 		free(rows);
 		return store_sqlite_error(st, rc, "read journal", err);
 	}
 	sqlite3_bind_int64(q, 1, after);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)limit);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		struct journal_row *r = &rows[n];
-
-		r->seq = sqlite3_column_int64(q, 0);
-		strlcpy_(r->at, (const char *)sqlite3_column_text(q, 1),
-		    sizeof(r->at));
-		strlcpy_(r->op, (const char *)sqlite3_column_text(q, 2),
-		    sizeof(r->op));
-		strlcpy_(r->e164, (const char *)sqlite3_column_text(q, 3),
-		    sizeof(r->e164));
-		strlcpy_(r->zone, (const char *)sqlite3_column_text(q, 4),
-		    sizeof(r->zone));
-		r->serial = (uint32_t)sqlite3_column_int64(q, 5);
-		r->records = strdup((const char *)sqlite3_column_text(q, 6));
-		n++;
-		if (r->records == NULL) {
+	rc = journal_rows(q, rows, cap, &n);
+	sqlite3_finalize(q);
+	/* A reader never sees half a transaction: the rest of the last
+	 * row's transaction comes with it (at most PROVREQ-sized). */
+	if (rc == SQLITE_DONE && n == limit && rows[n - 1].txn > 0) {
+		cap = n + 100000;
+		if ((nr = realloc(rows, cap * sizeof(*rows))) == NULL) {
 			rc = SQLITE_NOMEM;
-			break;
+		} else {
+			rows = nr;
+			rc = sqlite3_prepare_v2(st->db, "SELECT " JOURNAL_COLUMNS
+			    " FROM journal WHERE seq > ?1 AND txn = ?2 ORDER BY"
+			    " seq", -1, &q, NULL);
+			if (rc == SQLITE_OK) {
+				sqlite3_bind_int64(q, 1, rows[n - 1].seq);
+				sqlite3_bind_int64(q, 2, rows[n - 1].txn);
+				rc = journal_rows(q, rows, cap, &n);
+				sqlite3_finalize(q);
+			}
 		}
 	}
 	if (rc != SQLITE_DONE) {
 		enum store_status s = store_sqlite_error(st, rc,
 		    "read journal", err);
-		sqlite3_finalize(q);
 		store_journal_free(rows, n);
 		return s;
 	}
-	sqlite3_finalize(q);
 	*rowsp = rows;
 	*np = n;
+	return STORE_OK;
+}
+
+enum store_status
+store_journal_bounds(struct store *st, int64_t *first, int64_t *last,
+    char *err)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	*first = 1;
+	*last = 0;
+	rc = sqlite3_prepare_v2(st->db, "SELECT min(seq), max(seq), (SELECT seq"
+	    " FROM sqlite_sequence WHERE name = 'journal') FROM journal", -1,
+	    &q, NULL);
+	if (rc != SQLITE_OK)
+		return store_sqlite_error(st, rc, "read journal bounds", err);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		if (sqlite3_column_type(q, 1) != SQLITE_NULL) {
+			*first = sqlite3_column_int64(q, 0);
+			*last = sqlite3_column_int64(q, 1);
+		} else {
+			/* Empty: everything up to the sequence was trimmed. */
+			*last = sqlite3_column_int64(q, 2);
+			*first = *last + 1;
+		}
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW)
+		return store_sqlite_error(st, rc, "read journal bounds", err);
+	return STORE_OK;
+}
+
+enum store_status
+store_journal_trim(struct store *st, int64_t keep, int64_t *removed,
+    char *err)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	*removed = 0;
+	rc = sqlite3_prepare_v2(st->db, "DELETE FROM journal WHERE seq <="
+	    " (SELECT max(seq) FROM journal) - ?1", -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return store_sqlite_error(st, rc, "trim journal", err);
+	sqlite3_bind_int64(q, 1, keep < 1 ? 1 : keep);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_error(st, rc, "trim journal", err);
+	*removed = sqlite3_changes(st->db);
 	return STORE_OK;
 }
 

@@ -61,6 +61,8 @@ int util_remove_stale_temps(const char *dir, int own_random, size_t *n,
 
 /* Milliseconds from CLOCK_MONOTONIC. */
 int64_t util_now_ms(void);
+/* Milliseconds since the epoch (CLOCK_REALTIME: the HLC's wall part). */
+int64_t util_wall_ms(void);
 
 /* Current UTC time as 2026-11-29T15:34:26Z (out: at least 32 bytes). */
 /* Is s exactly such a time (len bytes, no more)? */

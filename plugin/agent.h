@@ -396,6 +396,10 @@ int repl_catchup(struct agent *ag, const char *room, int64_t pos,
     int wait_ms, char *why, size_t whylen);
 /* The replication part of status and heartbeat. */
 json_t *repl_status_json(struct agent *ag);
+/* A peer acknowledged: end a synchronous fallback once one is in step. */
+void repl_ack_check(struct agent *ag);
+/* Raise CONFLICT while a conflict is open, clear it when none is. */
+void repl_conflicts_alarm(struct agent *ag);
 
 /* alarm_sender.c: an alarm sender that does not share syslog(3)'s ident
  * with the log (other threads log at the same time). */
