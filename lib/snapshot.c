@@ -527,7 +527,7 @@ snapshot_fetch(const char *dir_url, const char *dir,
 /* ---- import -------------------------------------------------------------- */
 
 /* The version vector (schema 2): per origin, the higher origin sequence
- * of ours and the copy's, with its hlc and room.  Whole, also for a zone
+ * of ours and the copy's, with its hlc and room.  Only for a whole
  * import: origin_seen is not kept per zone. */
 static int
 merge_seen(sqlite3 *db, const char **step)
@@ -782,8 +782,11 @@ snapshot_import_checked(struct store *st, const char *dir,
 				goto done;
 			}
 		}
-		if ((rc = merge_seen(db, &step)) != SQLITE_OK)
-			goto sqlfail;
+		/* No merge of the version vector here: it is not kept per
+		 * zone, and claiming the peer's changes to the zones not
+		 * imported would make the followers skip them.  A change the
+		 * import brought comes again through the journal and is
+		 * known by its version (store_apply_remote). */
 	}
 	step = "commit";
 	if ((rc = exec_bound(db, "COMMIT", NULL, NULL)) != SQLITE_OK)

@@ -211,6 +211,8 @@ enum store_status store_journal_trim(struct store *st, int64_t keep,
 
 /* ---- replication (issue 14, doc/replication.md) ---------------------- */
 
+/* After an import: the HLC never goes behind what the data now hold. */
+void store_hlc_refresh(struct store *st);
 /* The room name recorded in this connection's own changes. */
 void store_set_room(struct store *st, const char *room);
 

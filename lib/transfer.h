@@ -12,7 +12,10 @@
 #ifndef ENUMDR_TRANSFER_H
 #define ENUMDR_TRANSFER_H
 
+#include <stdatomic.h>
 #include <stddef.h>
+
+#include <curl/curl.h>
 
 #include "config.h"
 
@@ -23,6 +26,8 @@ struct transfer_opts {
 	const char *ssh_public_key;
 	const char *ssh_known_hosts; /* NULL/"" = no host key check */
 	size_t max_bytes;            /* downloads larger than this fail; 0 = 4 GiB */
+	const atomic_int *abort_flag; /* HTTP GET: != 0 ends it within about
+	                              * a second (a long-poll at shutdown) */
 };
 
 /* Timeouts and ssh keys of the room's configuration (timeouts:, transfer:). */
@@ -56,5 +61,13 @@ int transfer_url_join(char *out, size_t outlen, const char *dir_url,
  * NUL-terminated; *status is the HTTP status code. */
 int transfer_http_get(const char *url, const struct transfer_opts *opts,
     size_t max_bytes, char **body, size_t *len, long *status, char *err);
+
+/* transfer_http_get on the caller's easy handle (curl_easy_init'd, kept
+ * between calls): HTTP keep-alive, the next GET to the same server goes
+ * over the connection the last one left open.  Each call sets every
+ * option again and resets them when done. */
+int transfer_http_get_keep(CURL *curl, const char *url,
+    const struct transfer_opts *opts, size_t max_bytes, char **body,
+    size_t *len, long *status, char *err);
 
 #endif

@@ -169,6 +169,8 @@ struct agent {
 
 	pthread_mutex_t reader_lock;
 	struct store *reader;             /* read-only connection */
+	char db_uuid[STORE_UUID_MAX];     /* its uuid, read once under
+	                                   * reader_lock ("": not yet) */
 
 	struct published pub;
 
@@ -289,7 +291,10 @@ void agent_storage_suspect(struct agent *ag);
 enum provision_gate {
 	PROVISION_COMMITTED = 0,          /* store_apply ran: see its status */
 	PROVISION_CLOSED,                 /* listener closed: nothing written */
-	PROVISION_STOPPING                /* the agent stops: nothing written */
+	PROVISION_STOPPING,               /* the agent stops: nothing written */
+	PROVISION_UNCONFIRMED             /* replication.mode strict: no standby
+	                                   * in step (err says whether the
+	                                   * change was committed here) */
 };
 enum provision_gate provision_commit(struct agent *ag,
     const struct store_change *changes, size_t n,
@@ -379,6 +384,9 @@ int replica_start(struct agent *ag, char *err);
 void replica_stop(struct agent *ag);
 /* Our journal reached pos (after every commit and import). */
 void repl_committed(struct agent *ag, int64_t pos);
+/* Wake every wait on repl_cond (stopping is set: the long-polls of our
+ * journal answer at once). */
+void repl_wake(struct agent *ag);
 /* Block until our journal is past `after`, at most wait_ms (or the agent
  * stops); returns our journal position. */
 int64_t repl_wait_beyond(struct agent *ag, int64_t after, int wait_ms);

@@ -413,6 +413,9 @@ do_provision(struct agent *ag, int fd, const char *arg, const char *first,
 	case PROVISION_CLOSED:
 		o = reply_closed(ag);
 		goto done;
+	case PROVISION_UNCONFIRMED:
+		o = reply_status(503, NULL, err);
+		goto done;
 	default:
 		break;
 	}
@@ -451,6 +454,8 @@ republish(struct agent *ag)
 {
 	char err[ENUMDR_ERRLEN];
 
+	/* writer_lock held: an import may have brought later HLC times. */
+	store_hlc_refresh(ag->writer);
 	if (agent_refresh(ag, err) == -1)
 		log_warnx("control: publish zone serials: %s", err);
 }
