@@ -19,6 +19,10 @@
  *      not a heartbeat of this protocol (another HTTP status, a missing
  *      or bad member, another protocol version) is unhealthy and the
  *      line names the member;
+ *   3b. outside MASTER and MASTER-LOADING, no follower of a peer's
+ *      journal is "catching-up" or in a "gap" (the heartbeat's
+ *      "replication", issue 14): a recovering room does not take the VIP
+ *      back before it holds the other room's changes (S3.3, S4.3);
  *   4. the database is readable: a read-only open and one query over the
  *      zone table (no work that grows with the number of numbers);
  *   5. with --dns and in role MASTER, the DNS server serves every zone's
@@ -218,6 +222,27 @@ check_agent(const struct config *cfg, int64_t deadline, int *dns, char *why)
 		    " reports storage \"%s\": %s)",
 		    peerproto_storage_name(hb.storage), hb.storage_error);
 		goto done;
+	}
+	/* Failback gating (S3.3, S4.3, issue 14): a room that is not the
+	 * active one and is still catching up with a peer that answers (or
+	 * cannot follow it: a gap) is not fit to take the VIP: it would
+	 * serve without that room's changes.  A peer that does not answer
+	 * leaves the state "connecting": that is no reason to hold back. */
+	if (strcmp(hb.role, "MASTER") != 0 &&
+	    strcmp(hb.role, "MASTER-LOADING") != 0) {
+		size_t i;
+
+		for (i = 0; i < hb.nrepl; i++) {
+			if (strcmp(hb.repl[i].state, "catching-up") == 0 ||
+			    strcmp(hb.repl[i].state, "gap") == 0) {
+				setwhy(why, "not ready for the VIP: replication"
+				    " from room %s is %s (%lld changes"
+				    " behind)", hb.repl[i].peer,
+				    hb.repl[i].state,
+				    (long long)hb.repl[i].behind);
+				goto done;
+			}
+		}
 	}
 	ret = 0;
 done:

@@ -409,6 +409,64 @@ parse_storage(json_t *root, struct peerproto_heartbeat *hb, char *err)
 	return 0;
 }
 
+/* "replication", optional: at most CONFIG_MAX_PEERS entries of
+ * {"peer": room, "state": word, "behind": integer >= 0}. */
+static int
+parse_repl(json_t *root, struct peerproto_heartbeat *hb, char *err)
+{
+	char name[64];
+	json_t *arr, *e;
+	json_int_t n;
+	size_t i, k;
+
+	if ((arr = json_object_get(root, "replication")) == NULL)
+		return 0;
+	if (!json_is_array(arr)) {
+		errf(err, "member \"replication\": not an array (it is %s)",
+		    json_util_type_name(arr));
+		return -1;
+	}
+	if (json_array_size(arr) > CONFIG_MAX_PEERS) {
+		errf(err, "member \"replication\": more than %d entries",
+		    CONFIG_MAX_PEERS);
+		return -1;
+	}
+	json_array_foreach(arr, i, e) {
+		struct peerproto_repl *r = &hb->repl[i];
+
+		if (!json_is_object(e)) {
+			errf(err, "member \"replication[%zu]\": not an object"
+			    " (it is %s)", i, json_util_type_name(e));
+			return -1;
+		}
+		snprintf(name, sizeof(name), "replication[%zu].peer", i);
+		if (get_room(e, name, "peer", r->peer, sizeof(r->peer), 0,
+		    err) == -1)
+			return -1;
+		snprintf(name, sizeof(name), "replication[%zu].state", i);
+		if (get_string(e, name, "state", r->state, sizeof(r->state),
+		    err) == -1)
+			return -1;
+		for (k = 0; r->state[k] != '\0'; k++)
+			if (!((r->state[k] >= 'a' && r->state[k] <= 'z') ||
+			    r->state[k] == '-'))
+				break;
+		if (k == 0 || r->state[k] != '\0') {
+			errf(err, "member \"%s\": \"%s\" is not a state"
+			    " ([a-z-]{1,%zu})", name, r->state,
+			    sizeof(r->state) - 1);
+			return -1;
+		}
+		snprintf(name, sizeof(name), "replication[%zu].behind", i);
+		if (get_integer(e, name, "behind", 0, INT64_MAX, &n, err) ==
+		    -1)
+			return -1;
+		r->behind = n;
+		hb->nrepl = i + 1;
+	}
+	return 0;
+}
+
 /* Every member of the root object, in the order the agent sends them. */
 static int
 parse_members(json_t *root, struct peerproto_heartbeat *hb, char *err)
@@ -446,7 +504,9 @@ parse_members(json_t *root, struct peerproto_heartbeat *hb, char *err)
 	hb->alarms = (int)i;
 	if (parse_storage(root, hb, err) == -1)
 		return -1;
-	return get_time(root, "time", "time", hb->time, err);
+	if (get_time(root, "time", "time", hb->time, err) == -1)
+		return -1;
+	return parse_repl(root, hb, err);
 }
 
 /* body (len bytes, at most max) as a JSON object into *root. */
@@ -546,6 +606,20 @@ peerproto_heartbeat_json(const struct peerproto_heartbeat *hb, char *err)
 	else {
 		json_decref(zones);
 		json_decref(snap);
+	}
+	if (o != NULL && hb->nrepl > 0) {
+		json_t *arr = json_array();
+
+		for (i = 0; arr != NULL && i < hb->nrepl; i++)
+			json_array_append_new(arr, json_pack("{s:s,s:s,s:I}",
+			    "peer", hb->repl[i].peer, "state",
+			    hb->repl[i].state, "behind",
+			    (json_int_t)hb->repl[i].behind));
+		if (arr == NULL || json_object_set_new(o, "replication",
+		    arr) == -1) {
+			json_decref(o);
+			o = NULL;
+		}
 	}
 	if (o == NULL)
 		errf(err, "heartbeat: out of memory building the JSON");
@@ -750,7 +824,7 @@ parse_change(json_t *c, size_t i, const struct peerproto_journal *j,
     int64_t prev_seq, struct journal_row *r, char *err)
 {
 	static const char *const ops[] = { "add", "replace", "remove",
-	    "import", NULL };
+	    "import", "zone", NULL };
 	char name[NAME_LEN], verr[ENUMDR_ERRLEN];
 	json_int_t n;
 	int op;
@@ -790,11 +864,12 @@ parse_change(json_t *c, size_t i, const struct peerproto_journal *j,
 	snprintf(name, sizeof(name), "changes[%zu].e164", i);
 	if (get_string(c, name, "e164", r->e164, sizeof(r->e164), err) == -1)
 		return -1;
-	if (strcmp(r->op, "import") == 0 ? r->e164[0] != '\0' :
-	    store_e164_valid(r->e164, verr) == -1) {
-		if (strcmp(r->op, "import") == 0)
+	/* import and zone (a zone added) name no number. */
+	if (strcmp(r->op, "import") == 0 || strcmp(r->op, "zone") == 0 ?
+	    r->e164[0] != '\0' : store_e164_valid(r->e164, verr) == -1) {
+		if (strcmp(r->op, "import") == 0 || strcmp(r->op, "zone") == 0)
 			errf(err, "member \"%s\": not \"\" although \"op\" is"
-			    " \"import\"", name);
+			    " \"%s\"", name, r->op);
 		else
 			errf(err, "member \"%s\": %s", name, verr);
 		return -1;

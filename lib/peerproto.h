@@ -74,6 +74,17 @@ struct peerproto_snapshot {
 	char sha256[PEERPROTO_SHA256_MAX];    /* of the database, lower hex */
 };
 
+/* One entry of "replication" (issue 14): the agent's following of one
+ * peer's journal. */
+#define PEERPROTO_REPL_STATE_MAX 16
+struct peerproto_repl {
+	char peer[CONFIG_NAME_MAX];           /* "peer": the peer room */
+	char state[PEERPROTO_REPL_STATE_MAX]; /* "state": [a-z-]{1,15}:
+	                                       * connecting, catching-up,
+	                                       * following, gap, error, off */
+	int64_t behind;                       /* "behind": changes, >= 0 */
+};
+
 /* One heartbeat: every member the agent sends. */
 struct peerproto_heartbeat {
 	int version;                          /* "v": PEERPROTO_VERSION */
@@ -89,6 +100,10 @@ struct peerproto_heartbeat {
 	enum peerproto_storage storage;       /* "storage" */
 	char storage_error[PEERPROTO_TEXT_MAX]; /* "" when ok (null) */
 	char time[PEERPROTO_TIME_MAX];        /* "time": the agent's UTC clock */
+	/* "replication" (added within version 1 by issue 14; optional: an
+	 * agent of before sends none, and nrepl is 0) */
+	struct peerproto_repl repl[CONFIG_MAX_PEERS];
+	size_t nrepl;
 };
 
 /* "ok", "full" or "error". */

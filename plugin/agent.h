@@ -50,6 +50,7 @@
 #include "alarm.h"
 #include "config.h"
 #include "job.h"
+#include "peerproto.h"
 #include "provreq.h"
 #include "snapshot.h"
 #include "store.h"
@@ -117,6 +118,9 @@ struct published {
 	char storage_since[32];           /* UTC of the first failed write */
 	size_t npeers;
 	struct pub_peer peers[CONFIG_MAX_PEERS];
+	/* the followers' states, for the heartbeat (follower.c) */
+	size_t nrepl;
+	struct peerproto_repl repl[CONFIG_MAX_PEERS];
 };
 
 /* What this room knows of its replication with one peer (replica.c,
@@ -252,6 +256,9 @@ void pub_set_alarms(struct published *pub, int n);
 void pub_set_push(struct published *pub, int ok, const char *error);
 void pub_set_peers(struct published *pub, const struct config *cfg);
 void pub_set_peer(struct published *pub, const struct pub_peer *p);
+/* Follower idx's state (of n followers) for the heartbeat. */
+void pub_set_repl(struct published *pub, size_t idx, size_t n,
+    const char *peer, const char *state, int64_t behind);
 /* The room whose listener its last heartbeat said open ("" if none). */
 void pub_active_room(struct published *pub, char *out, size_t outlen);
 json_t *pub_heartbeat_json(struct published *pub, const char *room);

@@ -228,6 +228,21 @@ pub_set_peer(struct published *pub, const struct pub_peer *p)
 	pthread_mutex_unlock(&pub->lock);
 }
 
+void
+pub_set_repl(struct published *pub, size_t idx, size_t n, const char *peer,
+    const char *state, int64_t behind)
+{
+	if (idx >= CONFIG_MAX_PEERS || n > CONFIG_MAX_PEERS)
+		return;
+	pthread_mutex_lock(&pub->lock);
+	if (pub->nrepl < n)
+		pub->nrepl = n;
+	strlcpy_(pub->repl[idx].peer, peer, sizeof(pub->repl[idx].peer));
+	strlcpy_(pub->repl[idx].state, state, sizeof(pub->repl[idx].state));
+	pub->repl[idx].behind = behind;
+	pthread_mutex_unlock(&pub->lock);
+}
+
 /* Lock held. */
 static const char *
 active_room_locked(const struct published *pub)
@@ -325,6 +340,10 @@ heartbeat_locked(const struct published *pub, const char *room)
 		strlcpy_(hb.storage_error, pub->storage_error,
 		    sizeof(hb.storage_error));
 	util_utc_iso8601(hb.time, sizeof(hb.time));
+	/* Only followers that have a state (a peer name) go out. */
+	for (i = 0; i < pub->nrepl; i++)
+		if (pub->repl[i].peer[0] != '\0')
+			hb.repl[hb.nrepl++] = pub->repl[i];
 	o = peerproto_heartbeat_json(&hb, err);
 	peerproto_heartbeat_free(&hb);
 	return o;

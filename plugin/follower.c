@@ -80,6 +80,9 @@ follow_publish(struct follower *f, const char *state, const char *uuid,
 {
 	struct agent *ag = f->ag;
 	struct repl_peer *rp = &ag->repl[f->idx];
+	char name[CONFIG_NAME_MAX];
+	int64_t behind;
+	size_t n;
 
 	pthread_mutex_lock(&ag->repl_lock);
 	strlcpy_(rp->state, state, sizeof(rp->state));
@@ -92,8 +95,14 @@ follow_publish(struct follower *f, const char *state, const char *uuid,
 	if (strcmp(state, "following") == 0)
 		rp->caught_up_ms = util_now_ms();
 	strlcpy_(rp->error, error != NULL ? error : "", sizeof(rp->error));
+	behind = rp->peer_last > rp->cursor ? rp->peer_last - rp->cursor : 0;
+	strlcpy_(name, rp->name, sizeof(name));
+	n = ag->nrepl;
 	pthread_cond_broadcast(&ag->repl_cond);
 	pthread_mutex_unlock(&ag->repl_lock);
+	/* The heartbeat says it too: a recovering room's checker keeps
+	 * it from the VIP while it catches up (S3.3). */
+	pub_set_repl(&ag->pub, f->idx, n, name, state, behind);
 }
 
 /* REPLICATION_LAG: raised while the newest change applied from the peer
@@ -198,6 +207,54 @@ repl_conflicts_alarm(struct agent *ag)
 	}
 }
 
+/* The peer's zones that this room lacks are added here, with the peer's
+ * serials (its heartbeat lists them): a zone added in one room is served
+ * by the other too, before any number of it changes.  Zones are not
+ * journaled (doc/replication.md); asked at each (re)connection. */
+static void
+follow_zones(struct follower *f, const char *url, int connect_ms)
+{
+	struct agent *ag = f->ag;
+	struct peerproto_heartbeat hb;
+	char err[ENUMDR_ERRLEN];
+	enum store_status s;
+	size_t i, added = 0;
+
+	memset(&hb, 0, sizeof(hb));
+	if (peerproto_heartbeat_get(url, connect_ms, 2L * connect_ms, &hb, NULL,
+	    err) != PEERPROTO_OK) {
+		log_debug("replication from %s: zones: %s",
+		    ag->repl[f->idx].name, err);
+		peerproto_heartbeat_free(&hb);
+		return;
+	}
+	for (i = 0; i < hb.nzones; i++) {
+		pthread_mutex_lock(&ag->writer_lock);
+		if (ag->writer == NULL) {
+			pthread_mutex_unlock(&ag->writer_lock);
+			break;
+		}
+		s = store_add_zone(ag->writer, hb.zones[i].origin,
+		    hb.zones[i].serial, err);
+		pthread_mutex_unlock(&ag->writer_lock);
+		if (s == STORE_OK) {
+			added++;
+			log_info("replication from %s: zone %s added (serial"
+			    " %u), as the peer has it", ag->repl[f->idx].name,
+			    hb.zones[i].origin, (unsigned)hb.zones[i].serial);
+		} else if (s != STORE_EEXIST) {
+			log_warnx("replication from %s: zone %s: %s",
+			    ag->repl[f->idx].name, hb.zones[i].origin, err);
+		}
+	}
+	peerproto_heartbeat_free(&hb);
+	if (added > 0) {
+		if (agent_refresh(ag, err) == -1)
+			log_warnx("replication: %s", err);
+		dnsjob_kick(ag);
+	}
+}
+
 /* Apply one answer's rows: 0 done, -1 failed (published), -2 a gap. */
 static int
 follow_apply(struct follower *f, const char *uuid,
@@ -238,6 +295,12 @@ follow_apply(struct follower *f, const char *uuid,
 		dnsjob_kick(ag);
 	if (res.conflicts > 0 || res.decided > 0)
 		repl_conflicts_alarm(ag);
+	if (res.imports > 0)
+		log_warnx("replication from %s: its journal holds %zu zone"
+		    " import%s (a snapshot sync there): not changes to apply;"
+		    " the numbers they changed reach this room with their next"
+		    " change", ag->repl[f->idx].name, res.imports,
+		    res.imports == 1 ? "" : "s");
 	if (res.conflicts > 0)
 		log_warnx("replication from %s: %zu conflict%s (see enumdr"
 		    " conflicts)", ag->repl[f->idx].name, res.conflicts,
@@ -371,6 +434,15 @@ follow_main(void *arg)
 			follow_gap(f, why);
 			follow_sleep(ag, FOLLOW_GAP_RETRY_MS);
 			continue;
+		}
+		if (!in_step) {
+			char hburl[CONFIG_URL_MAX];
+
+			pthread_mutex_lock(&ag->cfg_lock);
+			strlcpy_(hburl, ag->cfg.peers[f->idx].heartbeat_url,
+			    sizeof(hburl));
+			pthread_mutex_unlock(&ag->cfg_lock);
+			follow_zones(f, hburl, connect_ms);
 		}
 		if (j.nrows > 0) {
 			rc = follow_apply(f, uuid, &j, &cursor);

@@ -822,7 +822,7 @@ test_journal_values(void)
 		    " \"changes[1].at\"" },
 		/* what a change is: issue 12's rules */
 		{ "1", "op", "\"delete\"", "member \"changes[1].op\": \"delete\""
-		    " is not \"add\", \"replace\", \"remove\" or \"import\"" },
+		    " is not \"add\", \"replace\", \"remove\", \"import\" or \"zone\"" },
 		{ "1", "op", "\"ADD\"", "member \"changes[1].op\"" },
 		{ "1", "e164", "\"46701\"", "member \"changes[1].e164\"" },
 		{ "1", "e164", "\"+0701\"", "member \"changes[1].e164\"" },
@@ -1131,6 +1131,59 @@ test_journal_client(void)
 	transfer_global_cleanup();
 }
 
+/* "replication" (issue 14): optional; when present, strict. */
+static void
+test_repl(void)
+{
+	struct peerproto_heartbeat hb, back;
+	char err[ENUMDR_ERRLEN], *text;
+	json_t *j;
+
+	ok(peerproto_heartbeat_parse(good_text, strlen(good_text), &hb,
+	    err) == 0 && hb.nrepl == 0, "no replication member: none (an"
+	    " agent of before issue 14)");
+	hb.nrepl = 2;
+	strcpy(hb.repl[0].peer, "A");
+	strcpy(hb.repl[0].state, "catching-up");
+	hb.repl[0].behind = 120;
+	strcpy(hb.repl[1].peer, "C");
+	strcpy(hb.repl[1].state, "following");
+	hb.repl[1].behind = 0;
+	j = peerproto_heartbeat_json(&hb, err);
+	text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	ok(text != NULL && peerproto_heartbeat_parse(text, strlen(text), &back,
+	    err) == 0, "replication: round trip");
+	is_int(back.nrepl, 2, "... two entries");
+	is_str(back.repl[0].peer, "A", "... peer");
+	is_str(back.repl[0].state, "catching-up", "... state");
+	is_int(back.repl[0].behind, 120, "... behind");
+	is_str(back.repl[1].state, "following", "... second state");
+	peerproto_heartbeat_free(&back);
+	peerproto_heartbeat_free(&hb);
+	free(text);
+
+	j = good();
+	json_object_set_new(j, "replication", json_string("x"));
+	refused(j, "member \"replication\": not an array", "replication not"
+	    " an array: refused");
+	j = good();
+	json_object_set_new(j, "replication", json_loads("[{\"peer\":\"A\","
+	    "\"state\":\"Following\",\"behind\":0}]", 0, NULL));
+	refused(j, "member \"replication[0].state\": \"Following\" is not a"
+	    " state", "replication state with a capital: refused");
+	j = good();
+	json_object_set_new(j, "replication", json_loads("[{\"peer\":\"A\","
+	    "\"state\":\"following\",\"behind\":-1}]", 0, NULL));
+	refused(j, "member \"replication[0].behind\"", "replication behind"
+	    " -1: refused");
+	j = good();
+	json_object_set_new(j, "replication", json_loads("[{\"state\":"
+	    "\"following\",\"behind\":0}]", 0, NULL));
+	refused(j, "member \"replication[0].peer\" missing", "replication"
+	    " without peer: refused");
+}
+
 int
 main(void)
 {
@@ -1140,6 +1193,7 @@ main(void)
 	test_values();
 	test_bodies();
 	test_round_trip();
+	test_repl();
 	test_journal_good();
 	test_journal_missing();
 	test_journal_types();
