@@ -366,3 +366,79 @@ EOF_RSYSLOG
 	: >>"$1/messages"
 	: >>"$1/messages.ts"
 }
+
+# --- replication tests (issue 14) -----------------------------------------------
+#   wait_until SECS CMD [ARG...]  like wait_for, but SECS of wall-clock
+#                               time (for a CMD that itself takes a while:
+#                               a status query, a database comparison)
+#   json_get EXPR               the value of the Python expression EXPR over
+#                               the JSON document on stdin (bound to d), a
+#                               string as it is, anything else as JSON;
+#                               exit 1 (nothing printed) when it fails
+#   naptr_missing NS SERVER NUMBERS OUT  ask kdig @SERVER (run in network
+#                               namespace NS, "-" = this one) for the NAPTR
+#                               records of every number in file NUMBERS
+#                               (first "+digits" field of each line), many
+#                               names per kdig run; the numbers without a
+#                               record naming them (sip:NUMBER@) go to OUT,
+#                               their count is printed
+#   db_rows DB                  the rows two rooms' databases must agree on:
+#                               number (e164, zone, naptr) and
+#                               number_version (e164, origin, oseq, hlc,
+#                               room, removed), sorted, read-only
+wait_until() {  # wait_until SECS CMD [ARG...]
+	_lib_deadline=$(($(now_ms) + $1 * 1000))
+	shift
+	while [ "$(now_ms)" -lt "$_lib_deadline" ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	"$@" >/dev/null 2>&1
+}
+
+json_get() {  # json_get EXPR <JSON
+	python3 -c '
+import json, sys
+try:
+    d = json.load(sys.stdin)
+    v = eval(sys.argv[1], {"__builtins__": {"len": len, "max": max,
+        "min": min, "sum": sum, "int": int, "str": str}}, {"d": d})
+except Exception:
+    sys.exit(1)
+print(v if isinstance(v, str) else json.dumps(v))' "$1"
+}
+
+naptr_missing() {  # naptr_missing NS SERVER NUMBERS OUT
+	_lib_nm=$4.names
+	awk '{ n = $0; sub(/^[^+]*/, "", n); sub(/[^+0-9].*$/, "", n)
+	    if (n == "") next; n = substr(n, 2); d = ""
+	    for (i = length(n); i > 0; i--) d = d substr(n, i, 1) "."
+	    print d "e164.arpa." }' "$3" >"$_lib_nm"
+	if [ "$1" = "-" ]; then
+		set -- "$2" "$3" "$4"
+	else
+		set -- "$2" "$3" "$4" ip netns exec "$1"
+	fi
+	_lib_ns_srv=$1 _lib_ns_in=$2 _lib_ns_out=$3
+	shift 3
+	# Names answered with a NAPTR record that names their number.
+	"$@" timeout 300 xargs -n 400 kdig @"$_lib_ns_srv" +noall +answer \
+	    +time=1 +retry=1 -t NAPTR <"$_lib_nm" 2>/dev/null |
+	    awk '$4 == "NAPTR" { o = $1; sub(/\.e164\.arpa\.$/, "", o)
+		k = split(o, p, "."); n = "+"
+		for (i = k; i > 0; i--) n = n p[i]
+		if (index($0, "!sip:" n "@") > 0) print n }' |
+	    LC_ALL=C sort -u >"$_lib_ns_out.found"
+	awk '{ n = $0; sub(/^[^+]*/, "", n); sub(/[^+0-9].*$/, "", n)
+	    if (n != "") print n }' "$_lib_ns_in" | LC_ALL=C sort -u |
+	    LC_ALL=C comm -23 - "$_lib_ns_out.found" >"$_lib_ns_out"
+	rm -f "$_lib_nm" "$_lib_ns_out.found"
+	wc -l <"$_lib_ns_out" | tr -d ' '
+}
+
+db_rows() {  # db_rows DB
+	sqlite3 -readonly -batch "$1" \
+	    "SELECT 'number', e164, zone, naptr FROM number ORDER BY e164;
+	     SELECT 'number_version', e164, origin, oseq, hlc, room, removed
+	       FROM number_version ORDER BY e164;"
+}
