@@ -1,14 +1,18 @@
 /*
  * peerproto.c — the peer protocol between rooms (issue 13): the heartbeat
- * (S0.3, S0.4 liveness; S0.7 journal position) as a struct, its emitter,
- * its strict parser and its bounded client.  See peerproto.h and
+ * (S0.3, S0.4 liveness; S0.7 journal position) and the change journal
+ * (issue 14, continuous replication), each as a struct, its emitter, its
+ * strict parser and its bounded client.  See peerproto.h and
  * doc/peer-protocol.md.
  *
- * A heartbeat comes from another process, maybe from another machine: it
- * is size-checked before it is parsed (PEERPROTO_BODY_MAX, and at most
- * PEERPROTO_ZONES_MAX zones), jansson bounds the nesting depth, duplicate
- * keys are refused, and every member is checked for type and value before
- * it is copied into the struct.  Nothing is defaulted.
+ * A message comes from another process, maybe from another machine: it
+ * is size-checked before it is parsed (PEERPROTO_BODY_MAX and at most
+ * PEERPROTO_ZONES_MAX zones; PEERPROTO_JOURNAL_BODY_MAX and at most
+ * PEERPROTO_CHANGES_MAX changes), jansson bounds the nesting depth,
+ * duplicate keys are refused, and every member is checked for type and
+ * value before it is copied into the struct.  Nothing is defaulted.  A
+ * journal's changes are held to the rules the provisioning API holds a
+ * change to (issue 12): they are written into the follower's database.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -18,10 +22,18 @@
 #include <curl/curl.h>
 
 #include "json_util.h"
+#include "naptr.h"
 #include "peerproto.h"
 #include "transfer.h"
 
-#define NAME_LEN 64     /* a member's name in a message: "zones[9999].origin" */
+#define NAME_LEN 64     /* a member's name in a message: "zones[9999].origin",
+			 * "changes[9999].prev_origin" */
+#define UUID_LEN 32     /* a database uuid: lower-case hex digits */
+
+/* A journal client: see peerproto_client_new. */
+struct peerproto_client {
+	CURL *curl;
+};
 
 const char *
 peerproto_storage_name(enum peerproto_storage s)
@@ -196,9 +208,9 @@ get_time(json_t *obj, const char *name, const char *key, char *out,
 }
 
 /* "v": exactly PEERPROTO_VERSION; the first member looked at, so that a
- * heartbeat of another version is named as such, not by a member. */
+ * message of another version is named as such, not by a member. */
 static int
-parse_version(json_t *root, struct peerproto_heartbeat *hb, char *err)
+parse_version(json_t *root, int *version, char *err)
 {
 	json_t *v;
 
@@ -219,7 +231,49 @@ parse_version(json_t *root, struct peerproto_heartbeat *hb, char *err)
 		    PEERPROTO_VERSION);
 		return -1;
 	}
-	hb->version = PEERPROTO_VERSION;
+	*version = PEERPROTO_VERSION;
+	return 0;
+}
+
+/* The string member key: a room name ([A-Za-z0-9_-]{1,63}); empty too
+ * when may_be_empty. */
+static int
+get_room(json_t *obj, const char *name, const char *key, char *out,
+    size_t outlen, int may_be_empty, char *err)
+{
+	if (get_string(obj, name, key, out, outlen, err) == -1)
+		return -1;
+	if ((out[0] != '\0' || !may_be_empty) &&
+	    !token_valid(out, outlen, 0)) {
+		errf(err, "member \"%s\": \"%s\" is not a room name"
+		    " ([A-Za-z0-9_-]{1,63})", name, out);
+		return -1;
+	}
+	return 0;
+}
+
+/* The string member key: a database uuid (UUID_LEN lower-case hex
+ * digits); empty too when may_be_empty. */
+static int
+get_uuid(json_t *obj, const char *name, const char *key, char *out,
+    size_t outlen, int may_be_empty, char *err)
+{
+	size_t k;
+
+	if (get_string(obj, name, key, out, outlen, err) == -1)
+		return -1;
+	if (out[0] == '\0' && may_be_empty)
+		return 0;
+	for (k = 0; out[k] != '\0'; k++)
+		if (!((out[k] >= '0' && out[k] <= '9') ||
+		    (out[k] >= 'a' && out[k] <= 'f')))
+			break;
+	if (k != UUID_LEN || out[k] != '\0') {
+		errf(err, "member \"%s\": \"%s\" is not a database uuid (%d"
+		    " lower-case hex digits%s)", name, out, UUID_LEN,
+		    may_be_empty ? ", or \"\"" : "");
+		return -1;
+	}
 	return 0;
 }
 
@@ -362,16 +416,11 @@ parse_members(json_t *root, struct peerproto_heartbeat *hb, char *err)
 	json_int_t i;
 	int w;
 
-	if (parse_version(root, hb, err) == -1)
+	if (parse_version(root, &hb->version, err) == -1)
 		return -1;
-	if (get_string(root, "room", "room", hb->room, sizeof(hb->room),
+	if (get_room(root, "room", "room", hb->room, sizeof(hb->room), 0,
 	    err) == -1)
 		return -1;
-	if (!token_valid(hb->room, sizeof(hb->room), 0)) {
-		errf(err, "member \"room\": \"%s\" is not a room name"
-		    " ([A-Za-z0-9_-]{1,63})", hb->room);
-		return -1;
-	}
 	if (get_string(root, "role", "role", hb->role, sizeof(hb->role),
 	    err) == -1)
 		return -1;
@@ -399,37 +448,49 @@ parse_members(json_t *root, struct peerproto_heartbeat *hb, char *err)
 	return get_time(root, "time", "time", hb->time, err);
 }
 
-int
-peerproto_heartbeat_parse(const char *body, size_t len,
-    struct peerproto_heartbeat *hb, char *err)
+/* body (len bytes, at most max) as a JSON object into *root. */
+static int
+load_object(const char *body, size_t len, size_t max, json_t **root,
+    char *err)
 {
 	json_error_t jerr;
-	json_t *root = NULL;
-	int ret = -1;
 
-	memset(hb, 0, sizeof(*hb));
+	*root = NULL;
 	if (body == NULL || len == 0) {
 		errf(err, "empty body");
 		return -1;
 	}
-	if (len > PEERPROTO_BODY_MAX) {
-		errf(err, "body of %zu bytes, more than %d", len,
-		    PEERPROTO_BODY_MAX);
+	if (len > max) {
+		errf(err, "body of %zu bytes, more than %zu", len, max);
 		return -1;
 	}
-	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL) {
+	*root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (*root == NULL) {
 		errf(err, "not JSON: %s at line %d column %d", jerr.text,
 		    jerr.line, jerr.column);
 		return -1;
 	}
-	if (!json_is_object(root)) {
-		errf(err, "not a JSON object (it is %s)", json_util_type_name(root));
-		goto done;
+	if (!json_is_object(*root)) {
+		errf(err, "not a JSON object (it is %s)",
+		    json_util_type_name(*root));
+		json_decref(*root);
+		*root = NULL;
+		return -1;
 	}
-	ret = parse_members(root, hb, err);
-done:
-	if (ret == -1)
+	return 0;
+}
+
+int
+peerproto_heartbeat_parse(const char *body, size_t len,
+    struct peerproto_heartbeat *hb, char *err)
+{
+	json_t *root;
+	int ret;
+
+	memset(hb, 0, sizeof(*hb));
+	if (load_object(body, len, PEERPROTO_BODY_MAX, &root, err) == -1)
+		return -1;
+	if ((ret = parse_members(root, hb, err)) == -1)
 		peerproto_heartbeat_free(hb);
 	json_decref(root);
 	return ret;
@@ -514,52 +575,489 @@ answer_error(const char *body, size_t len, char *out, size_t outlen)
 	json_decref(j);
 }
 
-int
-peerproto_heartbeat_get(const char *url, long connect_ms, long total_ms,
-    struct peerproto_heartbeat *hb, long *status, char *err)
+/*
+ * GET url on curl (NULL: a handle of this call's own), the connect phase
+ * bounded by connect_ms and the whole by total_ms, at most max bytes;
+ * what names the message ("heartbeat", "journal").  PEERPROTO_OK with
+ * *body (malloc'd, NUL-terminated) of *len bytes: an HTTP 200 answer.
+ * PEERPROTO_EUNREACHABLE: no answer (err "GET URL: ...");
+ * PEERPROTO_EPROTO: another status, or too much (err "WHAT from URL:
+ * ...").  *status is the HTTP status, 0 when none.
+ */
+static int
+fetch(CURL *curl, const char *url, long connect_ms, long total_ms,
+    size_t max, const char *what, char **body, size_t *len, long *status,
+    char *err)
 {
 	struct transfer_opts o;
-	char shown[CONFIG_URL_MAX], perr[ENUMDR_ERRLEN], why[256];
-	char *body = NULL;
-	size_t len = 0;
-	long code = 0;
-	int ret = PEERPROTO_EPROTO;
+	char shown[CONFIG_URL_MAX], why[256];
+	int rc;
 
-	memset(hb, 0, sizeof(*hb));
+	*body = NULL;
+	*len = 0;
+	*status = 0;
 	memset(&o, 0, sizeof(o));
 	if (total_ms < 1)
 		total_ms = 1;
 	o.total_timeout_ms = total_ms;
 	o.connect_timeout_ms = connect_ms > 0 && connect_ms < total_ms ?
 	    connect_ms : total_ms;
-	if (status != NULL)
-		*status = 0;
 	transfer_url_show(url, shown, sizeof(shown));
-	if (transfer_http_get(url, &o, PEERPROTO_BODY_MAX, &body, &len,
-	    &code, err) == -1) {
-		if (status != NULL)
-			*status = code;
-		if (code == 0)
+	if (curl != NULL)
+		rc = transfer_http_get_keep(curl, url, &o, max, body, len,
+		    status, err);
+	else
+		rc = transfer_http_get(url, &o, max, body, len, status, err);
+	if (rc == -1) {
+		if (*status == 0)
 			return PEERPROTO_EUNREACHABLE;	/* err: "GET URL: ..." */
 		/* It answered, with too much (transfer_http_get's cap). */
-		errf(err, "heartbeat from %s: HTTP status %ld, body over %d"
-		    " bytes", shown, code, PEERPROTO_BODY_MAX);
+		errf(err, "%s from %s: HTTP status %ld, body over %zu bytes",
+		    what, shown, *status, max);
 		return PEERPROTO_EPROTO;
 	}
+	if (*status != 200) {
+		answer_error(*body, *len, why, sizeof(why));
+		errf(err, "%s from %s: HTTP status %ld%s", what, shown,
+		    *status, why);
+		free(*body);
+		*body = NULL;
+		*len = 0;
+		return PEERPROTO_EPROTO;
+	}
+	return PEERPROTO_OK;
+}
+
+int
+peerproto_heartbeat_get(const char *url, long connect_ms, long total_ms,
+    struct peerproto_heartbeat *hb, long *status, char *err)
+{
+	char shown[CONFIG_URL_MAX], perr[ENUMDR_ERRLEN];
+	char *body;
+	size_t len;
+	long code;
+	int ret;
+
+	memset(hb, 0, sizeof(*hb));
+	ret = fetch(NULL, url, connect_ms, total_ms, PEERPROTO_BODY_MAX,
+	    "heartbeat", &body, &len, &code, err);
 	if (status != NULL)
 		*status = code;
-	if (code != 200) {
-		answer_error(body, len, why, sizeof(why));
-		errf(err, "heartbeat from %s: HTTP status %ld%s", shown, code,
-		    why);
-		goto done;
-	}
+	if (ret != PEERPROTO_OK)
+		return ret;
 	if (peerproto_heartbeat_parse(body, len, hb, perr) == -1) {
+		transfer_url_show(url, shown, sizeof(shown));
 		errf(err, "heartbeat from %s: %s", shown, perr);
-		goto done;
+		ret = PEERPROTO_EPROTO;
 	}
-	ret = PEERPROTO_OK;
-done:
+	free(body);
+	return ret;
+}
+
+/* ---- the change journal (issue 14) ----------------------------------- */
+
+/* The records member of change i into *out (malloc'd): the canonical NAPTR
+ * text for add and replace, "" for remove and import. */
+static int
+get_records(json_t *c, const char *name, const char *op, char **out,
+    char *err)
+{
+	char verr[ENUMDR_ERRLEN];
+	json_t *v;
+	size_t len;
+	int text = strcmp(op, "add") == 0 || strcmp(op, "replace") == 0;
+
+	if (member(c, name, "records", &v, err) == -1)
+		return -1;
+	if (!json_is_string(v)) {
+		errf(err, "member \"%s\": not a string (it is %s)", name,
+		    json_util_type_name(v));
+		return -1;
+	}
+	len = json_string_length(v);
+	if (len > NAPTR_TEXT_MAX) {
+		errf(err, "member \"%s\": longer than %d bytes", name,
+		    NAPTR_TEXT_MAX);
+		return -1;
+	}
+	if (strlen(json_string_value(v)) != len) {
+		errf(err, "member \"%s\": a NUL byte inside", name);
+		return -1;
+	}
+	if (!text && len != 0) {
+		errf(err, "member \"%s\": not \"\" although \"op\" is"
+		    " \"%s\"", name, op);
+		return -1;
+	}
+	if (text && naptr_text_valid(json_string_value(v), verr) == -1) {
+		errf(err, "member \"%s\": %s", name, verr);
+		return -1;
+	}
+	if ((*out = strdup(json_string_value(v))) == NULL) {
+		errf(err, "member \"%s\": out of memory", name);
+		return -1;
+	}
+	return 0;
+}
+
+/* A change's "origin", "oseq", "hlc" and "room": origin "" (an import, or
+ * a row written before schema 2) has no version (0, 0, ""). */
+static int
+get_version(json_t *c, size_t i, struct store_version *v, char *err)
+{
+	char name[NAME_LEN];
+	json_int_t n;
+	int none;
+
+	snprintf(name, sizeof(name), "changes[%zu].origin", i);
+	if (get_uuid(c, name, "origin", v->origin, sizeof(v->origin), 1,
+	    err) == -1)
+		return -1;
+	none = v->origin[0] == '\0';
+	snprintf(name, sizeof(name), "changes[%zu].oseq", i);
+	if (get_integer(c, name, "oseq", none ? 0 : 1, none ? 0 : INT64_MAX,
+	    &n, err) == -1)
+		goto unversioned;
+	v->oseq = n;
+	snprintf(name, sizeof(name), "changes[%zu].hlc", i);
+	if (get_integer(c, name, "hlc", none ? 0 : 1, none ? 0 : INT64_MAX,
+	    &n, err) == -1)
+		goto unversioned;
+	v->hlc = n;
+	snprintf(name, sizeof(name), "changes[%zu].room", i);
+	if (get_room(c, name, "room", v->room, sizeof(v->room), none,
+	    err) == -1)
+		return -1;
+	if (none && v->room[0] != '\0') {
+		errf(err, "member \"%s\": \"%s\" although \"origin\" is"
+		    " \"\" (no version)", name, v->room);
+		return -1;
+	}
+	return 0;
+unversioned:
+	if (none && strstr(err, "out of range") != NULL)
+		strlcpy_(err + strlen(err), " (\"origin\" is \"\": no"
+		    " version)", ENUMDR_ERRLEN - strlen(err));
+	return -1;
+}
+
+/* Change i of "changes" into r; prev_seq: the seq of change i - 1 (or
+ * j->after). */
+static int
+parse_change(json_t *c, size_t i, const struct peerproto_journal *j,
+    int64_t prev_seq, struct journal_row *r, char *err)
+{
+	static const char *const ops[] = { "add", "replace", "remove",
+	    "import", NULL };
+	char name[NAME_LEN], verr[ENUMDR_ERRLEN];
+	json_int_t n;
+	int op;
+
+	if (!json_is_object(c)) {
+		errf(err, "member \"changes[%zu]\": not an object (it is %s)",
+		    i, json_util_type_name(c));
+		return -1;
+	}
+	snprintf(name, sizeof(name), "changes[%zu].seq", i);
+	if (get_integer(c, name, "seq", 1, INT64_MAX, &n, err) == -1)
+		return -1;
+	if (n <= prev_seq) {
+		errf(err, "member \"%s\": %lld is not after %lld (%s)", name,
+		    (long long)n, (long long)prev_seq, i == 0 ? "\"after\"" :
+		    "the change before it");
+		return -1;
+	}
+	if (n < j->first || n > j->last) {
+		errf(err, "member \"%s\": %lld is outside the journal,"
+		    " \"first\" %lld to \"last\" %lld", name, (long long)n,
+		    (long long)j->first, (long long)j->last);
+		return -1;
+	}
+	r->seq = n;
+	snprintf(name, sizeof(name), "changes[%zu].txn", i);
+	if (get_integer(c, name, "txn", 0, r->seq, &n, err) == -1)
+		return -1;
+	r->txn = n;
+	snprintf(name, sizeof(name), "changes[%zu].at", i);
+	if (get_time(c, name, "at", r->at, err) == -1)
+		return -1;
+	snprintf(name, sizeof(name), "changes[%zu].op", i);
+	if (get_word(c, name, "op", ops, &op, err) == -1)
+		return -1;
+	strlcpy_(r->op, ops[op], sizeof(r->op));
+	snprintf(name, sizeof(name), "changes[%zu].e164", i);
+	if (get_string(c, name, "e164", r->e164, sizeof(r->e164), err) == -1)
+		return -1;
+	if (strcmp(r->op, "import") == 0 ? r->e164[0] != '\0' :
+	    store_e164_valid(r->e164, verr) == -1) {
+		if (strcmp(r->op, "import") == 0)
+			errf(err, "member \"%s\": not \"\" although \"op\" is"
+			    " \"import\"", name);
+		else
+			errf(err, "member \"%s\": %s", name, verr);
+		return -1;
+	}
+	snprintf(name, sizeof(name), "changes[%zu].zone", i);
+	if (get_string(c, name, "zone", r->zone, sizeof(r->zone), err) == -1)
+		return -1;
+	if (store_origin_valid(r->zone, NULL, verr) == -1) {
+		errf(err, "member \"%s\": %s", name, verr);
+		return -1;
+	}
+	snprintf(name, sizeof(name), "changes[%zu].serial", i);
+	if (get_integer(c, name, "serial", 0, UINT32_MAX, &n, err) == -1)
+		return -1;
+	r->serial = (uint32_t)n;
+	snprintf(name, sizeof(name), "changes[%zu].records", i);
+	if (get_records(c, name, r->op, &r->records, err) == -1)
+		return -1;
+	if (get_version(c, i, &r->v, err) == -1)
+		return -1;
+	snprintf(name, sizeof(name), "changes[%zu].prev_origin", i);
+	if (get_uuid(c, name, "prev_origin", r->prev_origin,
+	    sizeof(r->prev_origin), 1, err) == -1)
+		return -1;
+	snprintf(name, sizeof(name), "changes[%zu].prev_oseq", i);
+	if (r->prev_origin[0] == '\0') {
+		if (get_integer(c, name, "prev_oseq", 0, 0, &n, err) == -1) {
+			strlcpy_(err + strlen(err), " (\"prev_origin\" is"
+			    " \"\")", ENUMDR_ERRLEN - strlen(err));
+			return -1;
+		}
+	} else if (get_integer(c, name, "prev_oseq", 1, INT64_MAX, &n,
+	    err) == -1)
+		return -1;
+	r->prev_oseq = n;
+	snprintf(name, sizeof(name), "changes[%zu].flags", i);
+	if (get_integer(c, name, "flags", 0, STORE_JF_DECISION, &n, err) == -1)
+		return -1;
+	r->flags = (unsigned)n;
+	return 0;
+}
+
+static int
+parse_changes(json_t *root, struct peerproto_journal *j, char *err)
+{
+	json_t *arr;
+	int64_t prev;
+	size_t i, n;
+
+	if (member(root, "changes", "changes", &arr, err) == -1)
+		return -1;
+	if (!json_is_array(arr)) {
+		errf(err, "member \"changes\": not an array (it is %s)",
+		    json_util_type_name(arr));
+		return -1;
+	}
+	if ((n = json_array_size(arr)) > PEERPROTO_CHANGES_MAX) {
+		errf(err, "member \"changes\": %zu changes, more than %d", n,
+		    PEERPROTO_CHANGES_MAX);
+		return -1;
+	}
+	if (n > 0 && (j->rows = calloc(n, sizeof(*j->rows))) == NULL) {
+		errf(err, "member \"changes\": out of memory for %zu changes",
+		    n);
+		return -1;
+	}
+	prev = j->after;
+	for (i = 0; i < n; i++) {
+		/* nrows counts the rows whose records may need freeing */
+		j->nrows = i + 1;
+		if (parse_change(json_array_get(arr, i), i, j, prev,
+		    &j->rows[i], err) == -1)
+			return -1;
+		prev = j->rows[i].seq;
+	}
+	return 0;
+}
+
+/* Every member of the root object, in the order the agent sends them. */
+static int
+parse_journal_members(json_t *root, struct peerproto_journal *j, char *err)
+{
+	json_int_t i;
+
+	if (parse_version(root, &j->version, err) == -1)
+		return -1;
+	if (get_room(root, "room", "room", j->room, sizeof(j->room), 0,
+	    err) == -1)
+		return -1;
+	if (get_uuid(root, "database", "database", j->database,
+	    sizeof(j->database), 0, err) == -1)
+		return -1;
+	if (get_integer(root, "after", "after", 0, INT64_MAX, &i, err) == -1)
+		return -1;
+	j->after = i;
+	if (get_integer(root, "last", "last", 0, INT64_MAX - 1, &i,
+	    err) == -1)
+		return -1;
+	j->last = i;
+	if (get_integer(root, "first", "first", 1, j->last + 1, &i,
+	    err) == -1) {
+		strlcpy_(err + strlen(err), " (\"last\" + 1 at most)",
+		    ENUMDR_ERRLEN - strlen(err));
+		return -1;
+	}
+	j->first = i;
+	if (get_time(root, "time", "time", j->time, err) == -1)
+		return -1;
+	return parse_changes(root, j, err);
+}
+
+int
+peerproto_journal_parse(const char *body, size_t len,
+    struct peerproto_journal *j, char *err)
+{
+	json_t *root;
+	int ret;
+
+	memset(j, 0, sizeof(*j));
+	if (load_object(body, len, PEERPROTO_JOURNAL_BODY_MAX, &root,
+	    err) == -1)
+		return -1;
+	if ((ret = parse_journal_members(root, j, err)) == -1)
+		peerproto_journal_free(j);
+	json_decref(root);
+	return ret;
+}
+
+void
+peerproto_journal_free(struct peerproto_journal *j)
+{
+	store_journal_free(j->rows, j->nrows);
+	j->rows = NULL;
+	j->nrows = 0;
+}
+
+int
+peerproto_journal_gap(const struct peerproto_journal *j)
+{
+	return j->after < j->first - 1;
+}
+
+/* One change as the journal message's object. */
+static json_t *
+change_json(const struct journal_row *r)
+{
+	return json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:I,s:I,s:s,"
+	    "s:s,s:I,s:I}",
+	    "seq", (json_int_t)r->seq,
+	    "txn", (json_int_t)r->txn,
+	    "at", r->at,
+	    "op", r->op,
+	    "e164", r->e164,
+	    "zone", r->zone,
+	    "serial", (json_int_t)r->serial,
+	    "records", r->records != NULL ? r->records : "",
+	    "origin", r->v.origin,
+	    "oseq", (json_int_t)r->v.oseq,
+	    "hlc", (json_int_t)r->v.hlc,
+	    "room", r->v.room,
+	    "prev_origin", r->prev_origin,
+	    "prev_oseq", (json_int_t)r->prev_oseq,
+	    "flags", (json_int_t)r->flags);
+}
+
+json_t *
+peerproto_journal_json(const struct peerproto_journal *j, char *err)
+{
+	json_t *o = NULL, *changes;
+	size_t i;
+
+	changes = json_array();
+	for (i = 0; changes != NULL && i < j->nrows; i++) {
+		if (json_array_append_new(changes, change_json(&j->rows[i])) ==
+		    -1) {
+			json_decref(changes);
+			changes = NULL;
+		}
+	}
+	/* "o" steals changes, also when the pack fails. */
+	if (changes != NULL)
+		o = json_pack("{s:i,s:s,s:s,s:I,s:I,s:I,s:s,s:o}",
+		    "v", PEERPROTO_VERSION,
+		    "room", j->room,
+		    "database", j->database,
+		    "after", (json_int_t)j->after,
+		    "first", (json_int_t)j->first,
+		    "last", (json_int_t)j->last,
+		    "time", j->time,
+		    "changes", changes);
+	if (o == NULL)
+		errf(err, "journal: out of memory building the JSON");
+	return o;
+}
+
+struct peerproto_client *
+peerproto_client_new(void)
+{
+	struct peerproto_client *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if ((c->curl = curl_easy_init()) == NULL) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+peerproto_client_free(struct peerproto_client *c)
+{
+	if (c == NULL)
+		return;
+	curl_easy_cleanup(c->curl);
+	free(c);
+}
+
+int
+peerproto_journal_get(struct peerproto_client *c, const char *journal_url,
+    const char *room, int64_t after, int limit, int wait_ms, int connect_ms,
+    struct peerproto_journal *out, char *err)
+{
+	char url[CONFIG_URL_MAX + 160], shown[CONFIG_URL_MAX];
+	char perr[ENUMDR_ERRLEN];
+	char *body;
+	size_t len;
+	long code, total_ms;
+	int ret;
+
+	memset(out, 0, sizeof(out[0]));
+	transfer_url_show(journal_url, shown, sizeof(shown));
+	if (after < 0 || limit < 1 || limit > PEERPROTO_CHANGES_MAX ||
+	    wait_ms < 0 || wait_ms > PEERPROTO_WAIT_MAX || (room != NULL &&
+	    room[0] != '\0' && !token_valid(room, CONFIG_NAME_MAX, 0))) {
+		errf(err, "journal from %s: bad request (after %lld, limit %d,"
+		    " wait_ms %d, room \"%.64s\")", shown, (long long)after,
+		    limit, wait_ms, room != NULL ? room : "");
+		return PEERPROTO_EPROTO;
+	}
+	/* room is [A-Za-z0-9_-]: nothing to escape */
+	if (snprintf(url, sizeof(url), "%s%safter=%lld&limit=%d&wait_ms=%d%s%s",
+	    journal_url, strchr(journal_url, '?') != NULL ? "&" : "?",
+	    (long long)after, limit, wait_ms, room != NULL && room[0] != '\0' ?
+	    "&room=" : "", room != NULL ? room : "") >= (int)sizeof(url)) {
+		errf(err, "journal from %s: URL too long", shown);
+		return PEERPROTO_EPROTO;
+	}
+	if (connect_ms < 1)
+		connect_ms = 1;
+	total_ms = (long)wait_ms + 2L * connect_ms + PEERPROTO_WAIT_MARGIN_MS;
+	ret = fetch(c->curl, url, connect_ms, total_ms,
+	    PEERPROTO_JOURNAL_BODY_MAX, "journal", &body, &len, &code, err);
+	if (ret != PEERPROTO_OK)
+		return ret;
+	ret = PEERPROTO_EPROTO;
+	if (peerproto_journal_parse(body, len, out, perr) == -1)
+		errf(err, "journal from %s: %s", shown, perr);
+	else if (out->after != after) {
+		errf(err, "journal from %s: member \"after\": %lld, but the"
+		    " request asked after %lld", shown, (long long)out->after,
+		    (long long)after);
+		peerproto_journal_free(out);
+	} else
+		ret = PEERPROTO_OK;
 	free(body);
 	return ret;
 }

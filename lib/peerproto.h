@@ -1,10 +1,12 @@
 /*
  * peerproto.h — the protocol between rooms, in one place (issue 13): the
  * heartbeat an agent answers on GET /v1/heartbeat (S0.3, S0.4: liveness;
- * S0.7: its journal position, the "number-table sequence number"), as a
- * struct, with one emitter (the agent), one strict parser and one bounded
- * client (the agent's peer watch, the checkers, enumdr-notify).  The
- * format and its rules: doc/peer-protocol.md.
+ * S0.7: its journal position, the "number-table sequence number"), and
+ * the change journal it answers on GET /v1/journal (issue 14: continuous
+ * replication), each as a struct, with one emitter (the agent), one
+ * strict parser and one bounded client (heartbeat: the agent's peer
+ * watch, the checkers, enumdr-notify; journal: the agent's followers).
+ * The formats and their rules: doc/peer-protocol.md.
  *
  * Strict: every member the protocol lists must be present, with its JSON
  * type and a valid value; a missing or bad one is an error naming it,
@@ -37,10 +39,18 @@
 #define PEERPROTO_SHA256_MAX     65             /* 64 hex digits + NUL */
 #define PEERPROTO_TEXT_MAX       ENUMDR_ERRLEN  /* storage_error, bytes + NUL */
 
-/* Results of peerproto_heartbeat_get. */
+#define PEERPROTO_JOURNAL_PATH   "/v1/journal"
+#define PEERPROTO_JOURNAL_BODY_MAX (64 * 1024 * 1024) /* a journal body */
+#define PEERPROTO_CHANGES_MAX    10000          /* changes in one answer */
+#define PEERPROTO_WAIT_MAX       25000          /* wait_ms, the long-poll */
+#define PEERPROTO_WAIT_MARGIN_MS 2000           /* the client's total timeout:
+                                                 * wait + 2 x connect + this */
+
+/* Results of peerproto_heartbeat_get and peerproto_journal_get. */
 #define PEERPROTO_OK             0
 #define PEERPROTO_EUNREACHABLE   (-1)   /* no answer: connect, timeout, ... */
-#define PEERPROTO_EPROTO         (-2)   /* an answer that is no heartbeat */
+#define PEERPROTO_EPROTO         (-2)   /* an answer that is no heartbeat
+                                         * (no journal) of this protocol */
 
 /* "storage": can the agent write its database (S0.5, S0.6). */
 enum peerproto_storage {
@@ -113,5 +123,70 @@ void peerproto_heartbeat_free(struct peerproto_heartbeat *hb);
  */
 int peerproto_heartbeat_get(const char *url, long connect_ms, long total_ms,
     struct peerproto_heartbeat *hb, long *status, char *err);
+
+/*
+ * The change journal (GET /v1/journal?after=N&limit=M&wait_ms=W&room=R):
+ * the agent's journal rows after N, in seq order, ending at a transaction
+ * boundary.  first..last is what the journal holds; after < first - 1 is
+ * a gap (the rows after N were trimmed: heal from a snapshot).
+ */
+struct peerproto_journal {
+	int version;                          /* "v": PEERPROTO_VERSION */
+	char room[CONFIG_NAME_MAX];           /* "room": the answering room */
+	char database[STORE_UUID_MAX];        /* "database": its uuid, 32
+	                                       * lower-case hex digits */
+	int64_t after;                        /* "after": as asked */
+	int64_t first;                        /* "first": the lowest seq kept
+	                                       * (last + 1: none kept) */
+	int64_t last;                         /* "last": the journal position */
+	struct journal_row *rows;             /* "changes" (malloc'd; owned,
+	                                       * each row's records too) */
+	size_t nrows;
+	char time[PEERPROTO_TIME_MAX];        /* "time": the agent's UTC clock */
+};
+
+/* Parse a journal body of len bytes into j (which the caller frees with
+ * peerproto_journal_free, also after a failure).  0, or -1 with err
+ * naming the member: "member \"changes[3].oseq\": 0 is out of range ...".
+ * Every change is checked as untrusted input (doc/peer-protocol.md). */
+int peerproto_journal_parse(const char *body, size_t len,
+    struct peerproto_journal *j, char *err);
+
+/* The journal JSON of j (the agent's answer, with "v"), or NULL with err
+ * when out of memory. */
+json_t *peerproto_journal_json(const struct peerproto_journal *j,
+    char *err);
+
+/* Release j's rows; j may be reused. */
+void peerproto_journal_free(struct peerproto_journal *j);
+
+/* Does j leave out rows the asker needs (after < first - 1)? */
+int peerproto_journal_gap(const struct peerproto_journal *j);
+
+/* A journal client: one libcurl handle kept for its life, so that the
+ * TCP connection to the peer stays open from one poll to the next. */
+struct peerproto_client;
+
+/* NULL when out of memory.  transfer_global_init must have been called. */
+struct peerproto_client *peerproto_client_new(void);
+void peerproto_client_free(struct peerproto_client *c);
+
+/*
+ * GET journal_url?after=N&limit=M&wait_ms=W[&room=R] on c and parse the
+ * answer into out (freed by the caller with peerproto_journal_free, also
+ * after a failure).  room is our room (the peer counts our after as our
+ * acknowledgement), NULL or "" for none; limit 1..PEERPROTO_CHANGES_MAX;
+ * wait_ms 0..PEERPROTO_WAIT_MAX (0: answer at once).  The connect phase
+ * is bounded by connect_ms, the whole request by wait_ms + 2 x connect_ms
+ * + PEERPROTO_WAIT_MARGIN_MS.  Outcomes as peerproto_heartbeat_get's:
+ * PEERPROTO_OK; PEERPROTO_EUNREACHABLE (err "GET URL: ..."); or
+ * PEERPROTO_EPROTO (err "journal from URL: ...": an HTTP status other
+ * than 200, a body over PEERPROTO_JOURNAL_BODY_MAX, a parse error, an
+ * answer to another "after" than asked).  A bad argument is
+ * PEERPROTO_EPROTO too, before any request.
+ */
+int peerproto_journal_get(struct peerproto_client *c, const char *journal_url,
+    const char *room, int64_t after, int limit, int wait_ms, int connect_ms,
+    struct peerproto_journal *out, char *err);
 
 #endif

@@ -143,6 +143,44 @@ key_of(sqlite3_stmt *q, int i, size_t *lenp)
 	return s != NULL ? s : "";
 }
 
+/* A database uuid as database_identity makes it: 32 lowercase hex
+ * digits (a change's origin). */
+static int
+uuid_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len != 32)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!isdigit((unsigned char)s[i]) && (s[i] < 'a' || s[i] > 'f'))
+			return 0;
+	return 1;
+}
+
+/* A change's room: a room name as enumdr.yaml's room, [A-Za-z0-9_-]{1,63},
+ * or "" (a store whose room was never set, store_set_room, writes that). */
+static int
+room_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len > STORE_ROOM_MAX - 1)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+/* Is column i an integer (not text, not real) of at least min? */
+static int
+col_int_min(sqlite3_stmt *q, int i, sqlite3_int64 min)
+{
+	return sqlite3_column_type(q, i) == SQLITE_INTEGER &&
+	    sqlite3_column_int64(q, i) >= min;
+}
+
 /* Prepare sql with every "@S" replaced by the checked schema's name. */
 static int
 prepare(struct check *c, sqlite3_stmt **q, const char *sql)
@@ -174,9 +212,11 @@ prepare(struct check *c, sqlite3_stmt **q, const char *sql)
 
 /* ---- the tables themselves ------------------------------------------ */
 
+/* What the import reads (peer_cursor and conflict are local state, never
+ * copied: not checked; a view or trigger of any name is refused above). */
 static const struct {
 	const char *table;
-	const char *columns[8];
+	const char *columns[16];
 } expected[] = {
 	{ "database_identity", { "id", "uuid", "schema_version",
 	    "created_at", NULL } },
@@ -185,8 +225,15 @@ static const struct {
 	{ "parameter", { "name", "value", NULL } },
 	{ "zone_history", { "zone", "actor", "changes", NULL } },
 	{ "journal", { "seq", "at", "op", "e164", "zone", "serial",
-	    "records", NULL } },
+	    "records", "txn", "origin", "oseq", "hlc", "room", "prev_origin",
+	    "prev_oseq", "flags", NULL } },
+	/* schema 2 (issue 14) */
+	{ "number_version", { "e164", "zone", "origin", "oseq", "hlc", "room",
+	    "removed", "at", NULL } },
+	{ "origin_seen", { "origin", "room", "oseq", "hlc", NULL } },
 };
+#define EXPECTED_COLUMNS_MAX \
+	(sizeof(expected[0].columns) / sizeof(expected[0].columns[0]))
 
 static int
 check_schema(struct check *c)
@@ -214,7 +261,8 @@ check_schema(struct check *c)
 	sqlite3_finalize(q);
 	q = NULL;
 	for (t = 0; t < sizeof(expected) / sizeof(expected[0]); t++) {
-		for (k = 0; k < 8 && expected[t].columns[k] != NULL; k++) {
+		for (k = 0; k < EXPECTED_COLUMNS_MAX &&
+		    expected[t].columns[k] != NULL; k++) {
 			if (prepare(c, &q, "SELECT 1 FROM @S.sqlite_schema s,"
 			    " pragma_table_info(s.name, ?3) p WHERE"
 			    " s.type = 'table' AND s.name = ?1 AND"
@@ -616,6 +664,164 @@ done:
 	return ret;
 }
 
+/* ---- number versions and the version vector (schema 2) ---------------- */
+
+/* One number_version row (q on it). */
+static int
+version_row(struct check *c, sqlite3_stmt *q)
+{
+	char verr[ENUMDR_ERRLEN];
+	const struct zone_row *z;
+	const char *e164, *zone, *origin, *room, *at, *why = NULL;
+	size_t elen, zlen, olen, rlen, alen, klen;
+	const char *key = key_of(q, 0, &klen);
+
+	if ((e164 = col_text(q, 0, STORE_E164_MAX, &elen, &why)) == NULL)
+		return fail(c, "number_version", key, klen, "e164 %s", why);
+	if (store_e164_valid(e164, verr) == -1)
+		return fail(c, "number_version", key, klen, "%s", verr);
+	if ((zone = col_text(q, 1, STORE_ORIGIN_MAX - 1, &zlen, &why)) ==
+	    NULL)
+		return fail(c, "number_version", key, klen, "zone %s", why);
+	/* a removed number's zone too: the store's rule */
+	if ((z = zone_holding(c, e164)) == NULL)
+		return fail(c, "number_version", key, klen, "no zone of the"
+		    " snapshot covers it (it names zone %.*s)", 64, zone);
+	if (strcmp(z->origin, zone) != 0)
+		return fail(c, "number_version", key, klen, "it is held by zone"
+		    " %s but belongs to zone %s (the longest prefix that starts"
+		    " it)", zone_known(c, zone) ? zone :
+		    "(not a zone of the snapshot)", z->origin);
+	if ((origin = col_text(q, 2, ACTOR_MAX, &olen, &why)) == NULL ||
+	    !uuid_valid(origin, olen))
+		return fail(c, "number_version", key, klen, "origin %s",
+		    why != NULL ? why :
+		    "is not a database uuid (32 lowercase hex digits)");
+	if (!col_int_min(q, 3, 1))
+		return fail(c, "number_version", key, klen, "oseq is not an"
+		    " integer >= 1");
+	if (!col_int_min(q, 4, 1))
+		return fail(c, "number_version", key, klen, "hlc is not an"
+		    " integer >= 1");
+	if ((room = col_text(q, 5, STORE_ROOM_MAX - 1, &rlen, &why)) ==
+	    NULL || !room_valid(room, rlen))
+		return fail(c, "number_version", key, klen, "room %s",
+		    why != NULL ? why :
+		    "is not a room name ([A-Za-z0-9_-]{1,63}) or \"\"");
+	if (sqlite3_column_type(q, 6) != SQLITE_INTEGER ||
+	    (sqlite3_column_int64(q, 6) != 0 &&
+	    sqlite3_column_int64(q, 6) != 1))
+		return fail(c, "number_version", key, klen, "removed is not"
+		    " 0 or 1");
+	if ((at = col_text(q, 7, UPDATED_MAX, &alen, &why)) == NULL ||
+	    !util_utc_valid(at, alen))
+		return fail(c, "number_version", key, klen, "at %s",
+		    why != NULL ? why :
+		    "is not a UTC time YYYY-MM-DDTHH:MM:SSZ");
+	return 0;
+}
+
+/* Every number_version row; a version of a number that is not removed
+ * names a number of the copy (a number without a version was written
+ * before schema 2, and is allowed). */
+static int
+check_versions(struct check *c)
+{
+	sqlite3_stmt *q = NULL;
+	size_t klen;
+	int rc, ret = -1;
+
+	if (prepare(c, &q, "SELECT e164, zone, origin, oseq, hlc, room,"
+	    " removed, at FROM @S.number_version") == -1)
+		return -1;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		if (version_row(c, q) == -1)
+			goto done;
+	if (rc != SQLITE_DONE) {
+		sql_fail(c, "read the number versions");
+		goto done;
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	if (check_once(c, "SELECT e164 FROM @S.number_version GROUP BY e164"
+	    " HAVING count(*) > 1 LIMIT 1", "number_version", "the number",
+	    "read the number versions") == -1)
+		goto done;
+	/* every row is sound by now: removed is 0 or 1, zone the number's */
+	if (prepare(c, &q, "SELECT v.e164, v.zone FROM @S.number_version v"
+	    " WHERE v.removed = 0 AND NOT EXISTS (SELECT 1 FROM @S.number n"
+	    " WHERE n.e164 = v.e164 AND n.zone = v.zone) LIMIT 1") == -1)
+		goto done;
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *key = key_of(q, 0, &klen);
+
+		fail(c, "number_version", key, klen, "removed is 0 but the"
+		    " snapshot has no such number in zone %s",
+		    (const char *)sqlite3_column_text(q, 1));
+		goto done;
+	}
+	if (rc != SQLITE_DONE) {
+		sql_fail(c, "read the number versions");
+		goto done;
+	}
+	ret = 0;
+done:
+	sqlite3_finalize(q);
+	return ret;
+}
+
+/* Every origin_seen row (the version vector the import merges). */
+static int
+check_seen(struct check *c)
+{
+	sqlite3_stmt *q = NULL;
+	const char *origin, *room, *why = NULL;
+	size_t olen, rlen, klen;
+	int rc, ret = -1;
+
+	if (prepare(c, &q, "SELECT origin, room, oseq, hlc FROM"
+	    " @S.origin_seen") == -1)
+		return -1;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *key = key_of(q, 0, &klen);
+
+		if ((origin = col_text(q, 0, ACTOR_MAX, &olen, &why)) ==
+		    NULL || !uuid_valid(origin, olen)) {
+			fail(c, "origin_seen", key, klen, "origin %s",
+			    why != NULL ? why : "is not a database uuid"
+			    " (32 lowercase hex digits)");
+			goto done;
+		}
+		if ((room = col_text(q, 1, STORE_ROOM_MAX - 1, &rlen,
+		    &why)) == NULL || !room_valid(room, rlen)) {
+			fail(c, "origin_seen", key, klen, "room %s",
+			    why != NULL ? why :
+			    "is not a room name ([A-Za-z0-9_-]{1,63}) or \"\"");
+			goto done;
+		}
+		if (!col_int_min(q, 2, 1)) {
+			fail(c, "origin_seen", key, klen, "oseq is not an"
+			    " integer >= 1");
+			goto done;
+		}
+		if (!col_int_min(q, 3, 0)) {
+			fail(c, "origin_seen", key, klen, "hlc is not an"
+			    " integer >= 0");
+			goto done;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		sql_fail(c, "read the version vector");
+		goto done;
+	}
+	ret = check_once(c, "SELECT origin FROM @S.origin_seen GROUP BY origin"
+	    " HAVING count(*) > 1 LIMIT 1", "origin_seen", "the origin",
+	    "read the version vector");
+done:
+	sqlite3_finalize(q);
+	return ret;
+}
+
 int
 rowcheck_database(sqlite3 *db, const char *schema, const char *path,
     char *row, size_t rowlen, char *err)
@@ -642,7 +848,8 @@ rowcheck_database(sqlite3 *db, const char *schema, const char *path,
 	c.err = err;
 	if (check_schema(&c) == -1 || check_zones(&c) == -1 ||
 	    check_numbers(&c) == -1 || check_parameters(&c) == -1 ||
-	    check_histories(&c) == -1)
+	    check_histories(&c) == -1 || check_versions(&c) == -1 ||
+	    check_seen(&c) == -1)
 		goto done;
 	ret = 0;
 done:

@@ -15,13 +15,26 @@
  *                    number twice
  *   parameter        store_parameter_valid; no name twice
  *   zone_history     a zone of the database, an actor uuid, changes >= 0
+ *   number_version   (schema 2) e164 valid and held by its longest-prefix
+ *                    zone, as a number; origin a database uuid (32
+ *                    lowercase hex digits); oseq >= 1; hlc >= 1; room a
+ *                    room name [A-Za-z0-9_-]{1,63} or "" (a store whose
+ *                    room was never set); removed 0 or 1; at a
+ *                    UTC time; no number twice; removed = 0 only for a
+ *                    number of the database, in that zone (a number
+ *                    without a version is allowed: written before
+ *                    schema 2)
+ *   origin_seen      (schema 2) origin a database uuid, room a room name
+ *                    or "", oseq >= 1, hlc >= 0; no origin twice
  *   every row        text columns are text (no NUL byte, bounded length),
  *                    integers are integers, times are UTC ISO 8601
  *
- * and the database itself has the enumdr tables as tables, with their
- * columns, and no views or triggers (a crafted file could otherwise make a
- * SELECT run code of its choosing).  The first row that breaks a rule
- * fails the whole check: a snapshot is used whole or not at all.
+ * and the database itself has the enumdr tables of schema 2 as tables,
+ * with their columns (the rows of journal, peer_cursor and conflict are
+ * local state, never copied, and not checked), and no views or triggers
+ * (a crafted file could otherwise make a SELECT run code of its choosing).
+ * The first row that breaks a rule fails the whole check: a snapshot is
+ * used whole or not at all.
  */
 #ifndef ENUMDR_ROWCHECK_H
 #define ENUMDR_ROWCHECK_H

@@ -412,9 +412,14 @@ match_description(struct store *snap, const char *path,
 	if (read_description(snap, path, &version, uuid, sizeof(uuid),
 	    &journal_pos, &zones, &nzones, err) == -1)
 		goto done;
+	/* no schema is migrated on import: the copy's rows are read as
+	 * they are (a schema 1 copy has no number versions, no vector) */
 	if (version != STORE_SCHEMA_VERSION) {
-		errf(err, "snapshot %s: schema version %d, this program uses"
-		    " %d", path, version, STORE_SCHEMA_VERSION);
+		errf(err, "snapshot %s: snapshot of schema %d, this program"
+		    " reads schema %d: %s", path, version,
+		    STORE_SCHEMA_VERSION, version < STORE_SCHEMA_VERSION ?
+		    "export it again with the upgraded agent" :
+		    "upgrade this program to import it");
 		goto done;
 	}
 
@@ -521,7 +526,22 @@ snapshot_fetch(const char *dir_url, const char *dir,
 
 /* ---- import -------------------------------------------------------------- */
 
-/* Replace everything (zones == NULL), inside the open transaction. */
+/* The version vector (schema 2): per origin, the higher origin sequence
+ * of ours and the copy's, with its hlc and room.  Only for a whole
+ * import: origin_seen is not kept per zone. */
+static int
+merge_seen(sqlite3 *db, const char **step)
+{
+	*step = "merge the version vector";
+	return exec_bound(db, "INSERT INTO main.origin_seen (origin, room,"
+	    " oseq, hlc) SELECT origin, room, oseq, hlc FROM " SNAPSHOT_SCHEMA
+	    ".origin_seen WHERE true ON CONFLICT (origin) DO UPDATE SET"
+	    " room = excluded.room, oseq = excluded.oseq, hlc = excluded.hlc"
+	    " WHERE excluded.oseq > main.origin_seen.oseq", NULL, NULL);
+}
+
+/* Replace everything (zones == NULL), inside the open transaction.  The
+ * journal, peer cursors and conflicts are this database's own: kept. */
 static int
 import_all(sqlite3 *db, const char *now, const char **step)
 {
@@ -557,19 +577,61 @@ import_all(sqlite3 *db, const char *now, const char **step)
 	    " changes) SELECT zone, actor, changes FROM " SNAPSHOT_SCHEMA
 	    ".zone_history", NULL, NULL)))
 		return rc;
+	*step = "copy number versions";
+	if ((rc = exec_bound(db, "DELETE FROM main.number_version", NULL,
+	    NULL)) ||
+	    (rc = exec_bound(db, "INSERT INTO main.number_version (e164, zone,"
+	    " origin, oseq, hlc, room, removed, at) SELECT e164, zone, origin,"
+	    " oseq, hlc, room, removed, at FROM " SNAPSHOT_SCHEMA
+	    ".number_version", NULL, NULL)))
+		return rc;
+	if ((rc = merge_seen(db, step)))
+		return rc;
 	*step = "append journal rows";
 	return exec_bound(db, "INSERT INTO main.journal (at, op, e164, zone,"
 	    " serial, records) SELECT ?1, 'import', '', origin, serial, ''"
 	    " FROM " SNAPSHOT_SCHEMA ".zone ORDER BY origin", now, NULL);
 }
 
-/* Replace one zone and its numbers, inside the open transaction.  -1 with
- * err for a conflict we name ourselves, else an SQLite code. */
+/* A row of table (number or number_version) of the copy's zone origin
+ * whose number we hold under another zone: named in conflict, -1; else
+ * an SQLite code.  Run after the zone's own rows are cleared. */
+static int
+held_elsewhere(sqlite3 *db, const char *table, const char *origin,
+    char *conflict, size_t conflictlen)
+{
+	char sql[256];
+	sqlite3_stmt *q;
+	int rc;
+
+	snprintf(sql, sizeof(sql), "SELECT n.e164, n.zone FROM "
+	    SNAPSHOT_SCHEMA ".%s s JOIN main.%s n ON n.e164 = s.e164"
+	    " WHERE s.zone = ?1 LIMIT 1", table, table);
+	if ((rc = sqlite3_prepare_v2(db, sql, -1, &q, NULL)) != SQLITE_OK)
+		return rc;
+	sqlite3_bind_text(q, 1, origin, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		snprintf(conflict, conflictlen, "number %s of zone %s %s here"
+		    " by zone %s; import all zones instead",
+		    (const char *)sqlite3_column_text(q, 0), origin,
+		    strcmp(table, "number") == 0 ? "is held" :
+		    "has its version (or its removal) held",
+		    (const char *)sqlite3_column_text(q, 1));
+		sqlite3_finalize(q);
+		return -1;
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Replace one zone, its numbers and their versions, inside the open
+ * transaction.  -1 with err for a conflict we name ourselves, else an
+ * SQLite code. */
 static int
 import_zone(sqlite3 *db, const char *origin, const char *now,
     const char **step, char *conflict, size_t conflictlen)
 {
-	sqlite3_stmt *q;
 	int rc;
 
 	*step = "clear the zone's numbers";
@@ -589,23 +651,8 @@ import_zone(sqlite3 *db, const char *origin, const char *now,
 	 * we do not have whose prefix is longer than one of ours) would
 	 * otherwise be a bare UNIQUE error: name it. */
 	*step = "check the zone's numbers";
-	rc = sqlite3_prepare_v2(db, "SELECT n.e164, n.zone FROM "
-	    SNAPSHOT_SCHEMA ".number s JOIN main.number n ON n.e164 = s.e164"
-	    " WHERE s.zone = ?1 LIMIT 1", -1, &q, NULL);
-	if (rc != SQLITE_OK)
-		return rc;
-	sqlite3_bind_text(q, 1, origin, -1, SQLITE_STATIC);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		snprintf(conflict, conflictlen, "number %s of zone %s is held"
-		    " here by zone %s; import all zones instead",
-		    (const char *)sqlite3_column_text(q, 0), origin,
-		    (const char *)sqlite3_column_text(q, 1));
-		sqlite3_finalize(q);
-		return -1;
-	}
-	sqlite3_finalize(q);
-	if (rc != SQLITE_DONE)
+	if ((rc = held_elsewhere(db, "number", origin, conflict,
+	    conflictlen)))
 		return rc;
 	*step = "copy the zone's numbers";
 	if ((rc = exec_bound(db, "INSERT INTO main.number (e164, zone, naptr,"
@@ -619,6 +666,21 @@ import_zone(sqlite3 *db, const char *origin, const char *now,
 	    (rc = exec_bound(db, "INSERT INTO main.zone_history (zone, actor,"
 	    " changes) SELECT zone, actor, changes FROM " SNAPSHOT_SCHEMA
 	    ".zone_history WHERE zone = ?1", origin, NULL)))
+		return rc;
+	/* and the versions of its numbers, tombstones included */
+	*step = "clear the zone's number versions";
+	if ((rc = exec_bound(db, "DELETE FROM main.number_version WHERE"
+	    " zone = ?1", origin, NULL)))
+		return rc;
+	*step = "check the zone's number versions";
+	if ((rc = held_elsewhere(db, "number_version", origin, conflict,
+	    conflictlen)))
+		return rc;
+	*step = "copy the zone's number versions";
+	if ((rc = exec_bound(db, "INSERT INTO main.number_version (e164, zone,"
+	    " origin, oseq, hlc, room, removed, at) SELECT e164, zone, origin,"
+	    " oseq, hlc, room, removed, at FROM " SNAPSHOT_SCHEMA
+	    ".number_version WHERE zone = ?1", origin, NULL)))
 		return rc;
 	*step = "append the journal row";
 	return exec_bound(db, "INSERT INTO main.journal (at, op, e164, zone,"
@@ -720,6 +782,11 @@ snapshot_import_checked(struct store *st, const char *dir,
 				goto done;
 			}
 		}
+		/* No merge of the version vector here: it is not kept per
+		 * zone, and claiming the peer's changes to the zones not
+		 * imported would make the followers skip them.  A change the
+		 * import brought comes again through the journal and is
+		 * known by its version (store_apply_remote). */
 	}
 	step = "commit";
 	if ((rc = exec_bound(db, "COMMIT", NULL, NULL)) != SQLITE_OK)

@@ -45,9 +45,14 @@ int snapshot_fetch(const char *dir_url, const char *dir,
 int snapshot_verify(const char *dir, const struct serial_file *sf, char *err);
 
 /* Import from dir into st, verifying first.  zones == NULL: replace all
- * zones, numbers and parameters; otherwise only the listed zones (and their
- * numbers).  Zone serials become the snapshot's.  One transaction; appends
- * one journal row (op "import") per imported zone. */
+ * zones, numbers, their versions (number_version, tombstones included),
+ * zone histories and parameters; otherwise only the listed zones (their
+ * numbers, versions and histories).  Either way the version vector
+ * (origin_seen) is merged: per origin the higher origin sequence, ours or
+ * the copy's.  The journal, peer cursors and conflicts are this
+ * database's own and never copied.  Zone serials become the snapshot's.
+ * One transaction; appends one journal row (op "import", no change
+ * identity) per imported zone. */
 int snapshot_import(struct store *st, const char *dir,
     const char *const *zones, size_t nzones, char *err);
 

@@ -35,6 +35,8 @@
     " room TEXT NOT NULL," \
     " removed INTEGER NOT NULL CHECK (removed IN (0, 1))," \
     " at TEXT NOT NULL) WITHOUT ROWID;" \
+    "CREATE INDEX IF NOT EXISTS number_version_by_zone ON" \
+    " number_version(zone, e164);" \
     "CREATE TABLE IF NOT EXISTS origin_seen (" \
     " origin TEXT PRIMARY KEY," \
     " room TEXT NOT NULL," \
@@ -123,6 +125,7 @@ static const char migrate_v1_sql[] =
     "COMMIT;";
 
 static void column_text(sqlite3_stmt *q, int col, char *out, size_t outlen);
+static void hlc_seen(struct store *st, int64_t hlc);
 
 /* Prepared statements kept for the life of the connection. */
 enum stmt_id {
@@ -880,6 +883,19 @@ store_version_newer(const struct store_version *a,
 }
 
 void
+store_hlc_refresh(struct store *st)
+{
+	sqlite3_stmt *q;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(hlc), 0) FROM"
+	    " origin_seen", -1, &q, NULL) != SQLITE_OK)
+		return;
+	if (sqlite3_step(q) == SQLITE_ROW)
+		hlc_seen(st, sqlite3_column_int64(q, 0));
+	sqlite3_finalize(q);
+}
+
+void
 store_set_room(struct store *st, const char *room)
 {
 	strlcpy_(st->room, room != NULL ? room : "", sizeof(st->room));
@@ -1570,6 +1586,15 @@ remote_one(struct store *st, const struct journal_row *r, const char *now,
 	if ((have = version_get(st, r->e164, &local, &lremoved, lzone,
 	    sizeof(lzone), &lrecords, err)) == -1)
 		return STORE_EIO;
+	if (have && strcmp(local.origin, r->v.origin) == 0 &&
+	    local.oseq >= r->v.oseq) {
+		/* The number holds this change or a later one of the same
+		 * origin (a zone imported from a snapshot brought it): we
+		 * have it; the version vector learns it. */
+		free(lrecords);
+		res->skipped++;
+		return seen_put(st, &r->v, err);
+	}
 	clean = !have || (strcmp(local.origin, r->prev_origin) == 0 &&
 	    local.oseq == r->prev_oseq);
 	wins = clean || store_version_newer(&r->v, &local);
@@ -1674,6 +1699,17 @@ store_apply_remote(struct store *st, const char *peer_uuid,
 			return s;
 		}
 	}
+	if (res->applied + res->lost + res->conflicts == 0) {
+		/* Only changes we have (our own, relayed back): nothing to
+		 * write, and no commit to wait for; the cursor moves in the
+		 * caller's memory and is saved with the next real change. */
+		size_t skipped = res->skipped;
+
+		tx_rollback(st, hlc_before);
+		res->skipped = skipped;
+		res->skipped_only = 1;
+		return STORE_OK;
+	}
 	if ((s = cursor_put(st, peer_uuid, peer_room, cursor, now, err)) !=
 	    STORE_OK) {
 		tx_rollback(st, hlc_before);
@@ -1701,6 +1737,32 @@ store_peer_cursor(struct store *st, const char *peer_uuid, int64_t *cursor,
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW)
 		*cursor = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_sqlite_error(st, rc, "read peer cursor", err);
+	return STORE_OK;
+}
+
+enum store_status
+store_peer_cursor_by_room(struct store *st, const char *room, char *uuid,
+    size_t uuidlen, int64_t *cursor, char *err)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	*cursor = 0;
+	uuid[0] = '\0';
+	rc = sqlite3_prepare_v2(st->db, "SELECT peer, seq FROM peer_cursor WHERE"
+	    " room = ?1 ORDER BY updated_at DESC, seq DESC LIMIT 1", -1, &q,
+	    NULL);
+	if (rc != SQLITE_OK)
+		return store_sqlite_error(st, rc, "read peer cursor", err);
+	sqlite3_bind_text(q, 1, room, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		column_text(q, 0, uuid, uuidlen);
+		*cursor = sqlite3_column_int64(q, 1);
+	}
 	sqlite3_finalize(q);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return store_sqlite_error(st, rc, "read peer cursor", err);

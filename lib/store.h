@@ -211,6 +211,8 @@ enum store_status store_journal_trim(struct store *st, int64_t keep,
 
 /* ---- replication (issue 14, doc/replication.md) ---------------------- */
 
+/* After an import: the HLC never goes behind what the data now hold. */
+void store_hlc_refresh(struct store *st);
 /* The room name recorded in this connection's own changes. */
 void store_set_room(struct store *st, const char *room);
 
@@ -228,6 +230,8 @@ struct store_remote_result {
 	size_t nzones;
 	struct store_change_result zones[16];
 	int zones_overflow;      /* more zones moved than fit: re-read */
+	int skipped_only;        /* every change was here already: nothing
+	                          * written, the cursor not saved */
 };
 /* Apply rows (a peer's journal after our cursor, in its order) in one
  * transaction, and move the cursor for peer_uuid to cursor (the peer's
@@ -240,6 +244,12 @@ enum store_status store_apply_remote(struct store *st, const char *peer_uuid,
 /* Our cursor in peer_uuid's journal (0: never followed it). */
 enum store_status store_peer_cursor(struct store *st, const char *peer_uuid,
     int64_t *cursor, char *err);
+
+/* Our newest cursor in the journal of the peer of room `room`: its
+ * database's uuid into uuid ("" and 0 when never followed). */
+enum store_status store_peer_cursor_by_room(struct store *st,
+    const char *room, char *uuid, size_t uuidlen, int64_t *cursor,
+    char *err);
 
 /* The version vector: the highest origin sequence seen per origin. */
 struct store_vv_entry {

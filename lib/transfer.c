@@ -971,15 +971,17 @@ mem_sink_write(char *ptr, size_t size, size_t nmemb, void *arg)
 /* Returns 0 whenever an HTTP response arrived, whatever its status: the
  * caller reads *status (a heartbeat may want a 503's body).  max_bytes 0
  * means 1 MiB. */
-int
-transfer_http_get(const char *url, const struct transfer_opts *opts,
+/* transfer_http_get on the easy handle curl: set up, perform, and leave
+ * the handle holding no pointer into this call's stack (its connection
+ * stays in the handle's cache for the next request). */
+static int
+http_get(CURL *curl, const char *url, const struct transfer_opts *opts,
     size_t max_bytes, char **body, size_t *len, long *status, char *err)
 {
 	char safe[TRANSFER_URL_SHOW], what[TRANSFER_URL_SHOW + 8];
 	char errbuf[CURL_ERROR_SIZE];
 	struct hostkey_check hk;
 	struct mem_sink sink;
-	CURL *curl = NULL;
 	CURLcode rc;
 	long code = 0;
 	int ret = -1;
@@ -995,10 +997,6 @@ transfer_http_get(const char *url, const struct transfer_opts *opts,
 	snprintf(what, sizeof(what), "GET %s", safe);
 	if (url_kind(url) != URL_HTTP) {
 		errf(err, "%s: not an http:// or https:// URL", what);
-		return -1;
-	}
-	if ((curl = curl_easy_init()) == NULL) {
-		errf(err, "%s: curl_easy_init failed", what);
 		return -1;
 	}
 	if (easy_setup(curl, url, "http,https", opts, errbuf, &hk, 1, err) ==
@@ -1036,6 +1034,38 @@ transfer_http_get(const char *url, const struct transfer_opts *opts,
 	ret = 0;
 fail:
 	free(sink.buf);
+	/* Options only: the connection, DNS and TLS session caches stay. */
+	curl_easy_reset(curl);
+	return ret;
+}
+
+int
+transfer_http_get(const char *url, const struct transfer_opts *opts,
+    size_t max_bytes, char **body, size_t *len, long *status, char *err)
+{
+	char safe[TRANSFER_URL_SHOW];
+	CURL *curl;
+	int ret;
+
+	*body = NULL;
+	if (len != NULL)
+		*len = 0;
+	if (status != NULL)
+		*status = 0;
+	if ((curl = curl_easy_init()) == NULL) {
+		transfer_url_show(url, safe, sizeof(safe));
+		errf(err, "GET %s: curl_easy_init failed", safe);
+		return -1;
+	}
+	ret = http_get(curl, url, opts, max_bytes, body, len, status, err);
 	curl_easy_cleanup(curl);
 	return ret;
+}
+
+int
+transfer_http_get_keep(CURL *curl, const char *url,
+    const struct transfer_opts *opts, size_t max_bytes, char **body,
+    size_t *len, long *status, char *err)
+{
+	return http_get(curl, url, opts, max_bytes, body, len, status, err);
 }

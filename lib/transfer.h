@@ -14,6 +14,8 @@
 
 #include <stddef.h>
 
+#include <curl/curl.h>
+
 #include "config.h"
 
 struct transfer_opts {
@@ -56,5 +58,13 @@ int transfer_url_join(char *out, size_t outlen, const char *dir_url,
  * NUL-terminated; *status is the HTTP status code. */
 int transfer_http_get(const char *url, const struct transfer_opts *opts,
     size_t max_bytes, char **body, size_t *len, long *status, char *err);
+
+/* transfer_http_get on the caller's easy handle (curl_easy_init'd, kept
+ * between calls): HTTP keep-alive, the next GET to the same server goes
+ * over the connection the last one left open.  Each call sets every
+ * option again and resets them when done. */
+int transfer_http_get_keep(CURL *curl, const char *url,
+    const struct transfer_opts *opts, size_t max_bytes, char **body,
+    size_t *len, long *status, char *err);
 
 #endif

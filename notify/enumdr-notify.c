@@ -340,6 +340,112 @@ snapshot_covers(const char *dir, long long min_journal)
 	return ok;
 }
 
+/* ---- replication (issue 14, doc/replication.md) ----------------------- */
+
+/* What this room's follower of peer holds (the agent's status): the
+ * peer's database uuid and our cursor in its journal.  0, or -1 when it
+ * does not follow that peer (replication off, never reached it). */
+static int
+replicated(struct notify *n, const char *peer, char *uuid, size_t uuidlen,
+    long long *cursor)
+{
+	struct control_reply r;
+	char err[ENUMDR_ERRLEN], path[64];
+	const char *name, *u;
+	size_t np, i;
+	int rc = -1;
+
+	if (n->cfg.repl_mode == REPL_OFF)
+		return -1;
+	if (control_request(n->cfg.control_socket, "status", 5000, &r, err) !=
+	    CONTROL_OK || !r.ok || control_reply_array(&r,
+	    "replication.peers", &np, err) == -1) {
+		control_reply_free(&r);
+		return -1;
+	}
+	for (i = 0; i < np && rc == -1; i++) {
+		snprintf(path, sizeof(path), "replication.peers[%zu].name", i);
+		if (control_reply_string(&r, path, &name, err) == -1 ||
+		    strcmp(name, peer) != 0)
+			continue;
+		snprintf(path, sizeof(path), "replication.peers[%zu].uuid", i);
+		if (control_reply_string_or_null(&r, path, &u, err) == -1 ||
+		    u == NULL)
+			break;
+		snprintf(path, sizeof(path), "replication.peers[%zu].cursor",
+		    i);
+		if (control_reply_integer(&r, path, 0, INT64_MAX, cursor,
+		    err) == -1)
+			break;
+		strlcpy_(uuid, u, uuidlen);
+		rc = 0;
+	}
+	control_reply_free(&r);
+	return rc;
+}
+
+/* Does the peer's snapshot in dir hold only what replication has brought
+ * here already (the same database, its journal position at or before our
+ * cursor)?  Then there is nothing to compare: the takeover serves what
+ * the hot standby holds (S1.5). */
+static int
+snapshot_replicated(struct notify *n, const struct config_peer *peer,
+    const char *dir)
+{
+	struct serial_file sf;
+	char path[PATH_MAX], err[ENUMDR_ERRLEN], uuid[STORE_UUID_MAX];
+	long long cursor;
+	int yes;
+
+	memset(&sf, 0, sizeof(sf));
+	if (replicated(n, peer->name, uuid, sizeof(uuid), &cursor) == -1 ||
+	    util_path_join(path, sizeof(path), dir, SNAPSHOT_SERIALS_NAME,
+	    err) == -1 || serial_file_read(path, &sf, err) == -1)
+		return 0;
+	yes = strcmp(sf.database_uuid, uuid) == 0 && sf.journal_pos <= cursor;
+	if (yes)
+		log_info("peer %s's snapshot in %s (journal %lld) holds nothing"
+		    " that replication has not applied here (journal %lld):"
+		    " nothing to import", peer->name, dir,
+		    (long long)sf.journal_pos, cursor);
+	serial_file_free(&sf);
+	return yes;
+}
+
+/* The peer answers with its listener closed at journal position pos:
+ * let this room's follower apply its journal up to there (bounded by
+ * timeouts.transfer_ms).  0 caught up; -1 (logged) when it could not:
+ * the takeover falls back to the peer's snapshot. */
+static int
+catch_up(struct notify *n, const struct config_peer *peer, long long pos)
+{
+	struct control_reply r;
+	char line[128], err[ENUMDR_ERRLEN];
+	int64_t t0 = util_now_ms();
+	int ok;
+
+	if (n->cfg.repl_mode == REPL_OFF)
+		return -1;
+	snprintf(line, sizeof(line), "catchup %s %lld %d", peer->name, pos,
+	    n->cfg.transfer_timeout_ms);
+	if (control_request(n->cfg.control_socket, line,
+	    n->cfg.transfer_timeout_ms + 5000, &r, err) != CONTROL_OK) {
+		log_warnx("catch-up with peer %s: %s", peer->name, err);
+		control_reply_free(&r);
+		return -1;
+	}
+	ok = r.ok;
+	if (ok)
+		log_info("caught up with peer %s's journal at %lld in %lld ms:"
+		    " nothing to import", peer->name, pos,
+		    (long long)(util_now_ms() - t0));
+	else
+		log_warnx("catch-up with peer %s failed (%s): falling back to"
+		    " its snapshot", peer->name, r.error);
+	control_reply_free(&r);
+	return ok ? 0 : -1;
+}
+
 /* The peer cannot be asked (S0.7): alarm, and sync from what it pushed. */
 static void
 peer_unreachable(struct notify *n, const struct config_peer *peer,
@@ -453,6 +559,10 @@ gather_peer(struct notify *n, const struct config_peer *peer,
 		    " compare", peer->name);
 		return 0;
 	}
+	/* Replication (issue 14): its journal, applied here up to the
+	 * position it stood down at, is all of its data. */
+	if (catch_up(n, peer, journal) == 0)
+		return 0;
 	if (util_path_join(fetched, sizeof(fetched), n->cfg.state_dir,
 	    "fetched", err) == -1)
 		return -1;
@@ -667,6 +777,8 @@ sync_step(struct notify *n, char *err)
 			    " compare", peer->name, dir);
 			continue;
 		}
+		if (snapshot_replicated(n, peer, dir))
+			continue;
 		/* The import is the agent's: it is the only writer. */
 		step = row = outcome = kept = NULL;
 		imported = 0;

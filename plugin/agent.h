@@ -169,6 +169,8 @@ struct agent {
 
 	pthread_mutex_t reader_lock;
 	struct store *reader;             /* read-only connection */
+	char db_uuid[STORE_UUID_MAX];     /* its uuid, read once under
+	                                   * reader_lock ("": not yet) */
 
 	struct published pub;
 
@@ -379,6 +381,9 @@ int replica_start(struct agent *ag, char *err);
 void replica_stop(struct agent *ag);
 /* Our journal reached pos (after every commit and import). */
 void repl_committed(struct agent *ag, int64_t pos);
+/* Wake every wait on repl_cond (stopping is set: the long-polls of our
+ * journal answer at once). */
+void repl_wake(struct agent *ag);
 /* Block until our journal is past `after`, at most wait_ms (or the agent
  * stops); returns our journal position. */
 int64_t repl_wait_beyond(struct agent *ag, int64_t after, int wait_ms);
@@ -396,6 +401,10 @@ int repl_catchup(struct agent *ag, const char *room, int64_t pos,
     int wait_ms, char *why, size_t whylen);
 /* The replication part of status and heartbeat. */
 json_t *repl_status_json(struct agent *ag);
+/* A peer acknowledged: end a synchronous fallback once one is in step. */
+void repl_ack_check(struct agent *ag);
+/* Raise CONFLICT while a conflict is open, clear it when none is. */
+void repl_conflicts_alarm(struct agent *ag);
 
 /* alarm_sender.c: an alarm sender that does not share syslog(3)'s ident
  * with the log (other threads log at the same time). */

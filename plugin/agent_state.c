@@ -437,6 +437,8 @@ agent_refresh(struct agent *ag, char *err)
 	pthread_mutex_unlock(&ag->reader_lock);
 	if (rc == -1)
 		return -1;
+	/* The journal's long-polls: after an import, a sync, at start. */
+	repl_committed(ag, journal);
 	if (pub_replace(&ag->pub, gen, zones, n, journal) == -1) {
 		errf(err, "out of memory publishing zone serials");
 		rc = -1;

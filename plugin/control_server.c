@@ -22,6 +22,14 @@
  *   sync [--dry-run] DIR   S0.2 against the snapshot in DIR; the report
  *                          as JSON; only while closed (a dry run: any time)
  *
+ * and replication (issue 14, doc/replication.md):
+ *
+ *   catchup ROOM POS MS    wait until this room has applied room ROOM's
+ *                          journal up to POS (the takeover), at most MS
+ *   conflicts [all]        the open conflicts (all: the decided ones too)
+ *   conflict-keep ID WHICH an operator's decision: keep version WHICH
+ *                          (served, other) of conflict ID
+ *
  * Only root and the agent's own user may ask (SO_PEERCRED); anyone else
  * gets {"ok":false,"error":"permission denied for uid N"} and nothing
  * changes.  The socket is mode 0660; a request line is at most 256 bytes
@@ -443,6 +451,8 @@ republish(struct agent *ag)
 {
 	char err[ENUMDR_ERRLEN];
 
+	/* writer_lock held: an import may have brought later HLC times. */
+	store_hlc_refresh(ag->writer);
 	if (agent_refresh(ag, err) == -1)
 		log_warnx("control: publish zone serials: %s", err);
 }
@@ -665,6 +675,123 @@ do_sync(struct agent *ag, const char *arg, uid_t uid)
 	return o;
 }
 
+/* catchup ROOM POS MS: the takeover's catch-up from a peer's journal. */
+static json_t *
+do_catchup(struct agent *ag, const char *arg)
+{
+	char room[CONFIG_NAME_MAX], why[512];
+	long long pos;
+	int ms, n = 0;
+	json_t *o;
+
+	if (sscanf(arg, "%63s %lld %d%n", room, &pos, &ms, &n) != 3 ||
+	    arg[n] != '\0' || pos < 0 || ms < 0 || ms > 3600000)
+		return reply_status(400, NULL, "catchup: expected ROOM POSITION"
+		    " TIMEOUT_MS");
+	if (repl_catchup(ag, room, pos, ms, why, sizeof(why)) == -1) {
+		o = reply_status(strncmp(why, "gap", 3) == 0 ? 409 : 504, NULL,
+		    why);
+		return o;
+	}
+	return json_pack("{s:b,s:s,s:s,s:I}", "ok", 1, "room", ag->cfg.room,
+	    "peer", room, "position", (json_int_t)pos);
+}
+
+static json_t *
+version_json(const struct store_version *v, const char *records)
+{
+	return json_pack("{s:s,s:s,s:I,s:I,s:b,s:s}", "room", v->room,
+	    "origin", v->origin, "oseq", (json_int_t)v->oseq, "hlc",
+	    (json_int_t)v->hlc, "removed", *records == '\0', "records",
+	    records);
+}
+
+/* conflicts [all] */
+static json_t *
+do_conflicts(struct agent *ag, const char *arg)
+{
+	struct store_conflict *list = NULL;
+	char err[ENUMDR_ERRLEN];
+	enum store_status s;
+	json_t *arr, *c;
+	size_t n = 0, i;
+	int all = arg != NULL && strcmp(arg, "all") == 0;
+
+	if (arg != NULL && !all)
+		return reply_status(400, NULL, "conflicts: expected [all]");
+	pthread_mutex_lock(&ag->reader_lock);
+	s = store_conflicts(ag->reader, !all, &list, &n, err);
+	pthread_mutex_unlock(&ag->reader_lock);
+	if (s != STORE_OK)
+		return reply_status(500, NULL, err);
+	arr = json_array();
+	for (i = 0; arr != NULL && i < n; i++) {
+		const struct store_conflict *k = &list[i];
+
+		c = json_pack("{s:I,s:s,s:s,s:s,s:b,s:o,s:o}", "id",
+		    (json_int_t)k->id, "e164", k->e164, "zone", k->zone,
+		    "detected_at", k->detected_at, "open", k->open, "served",
+		    version_json(&k->served, k->served_records), "other",
+		    version_json(&k->other, k->other_records));
+		if (c != NULL && !k->open) {
+			json_object_set_new(c, "decided_at",
+			    json_string(k->decided_at));
+			json_object_set_new(c, "decision",
+			    json_string(k->decision));
+		}
+		json_array_append_new(arr, c);
+	}
+	store_conflicts_free(list, n);
+	return json_pack("{s:b,s:s,s:o}", "ok", 1, "room", ag->cfg.room,
+	    "conflicts", arr != NULL ? arr : json_array());
+}
+
+/* conflict-keep ID WHICH: the decision is a change of this room. */
+static json_t *
+do_conflict_keep(struct agent *ag, const char *arg, uid_t uid)
+{
+	struct store_change_result res;
+	char which[16], err[ENUMDR_ERRLEN];
+	enum store_status s;
+	long long id;
+	int n = 0;
+
+	if (sscanf(arg, "%lld %15s%n", &id, which, &n) != 2 ||
+	    arg[n] != '\0' || id < 1)
+		return reply_status(400, NULL, "conflict-keep: expected ID"
+		    " served|other");
+	pthread_mutex_lock(&ag->writer_lock);
+	if (ag->writer == NULL) {
+		pthread_mutex_unlock(&ag->writer_lock);
+		return reply_status(503, NULL, "the agent is stopping");
+	}
+	s = store_conflict_keep(ag->writer, id, which, &res, err);
+	if (s == STORE_OK)
+		pub_commit(&ag->pub, &res, 1);
+	pthread_mutex_unlock(&ag->writer_lock);
+	if (s != STORE_OK)
+		return reply_status(store_status_code(s), NULL, err);
+	repl_committed(ag, res.journal_seq);
+	dnsjob_kick(ag);
+	repl_conflicts_alarm(ag);
+	log_info("control: conflict %lld decided: %s kept (uid %u)", id, which,
+	    (unsigned)uid);
+	return json_pack("{s:b,s:s,s:I,s:s,s:s,s:I,s:I}", "ok", 1, "room",
+	    ag->cfg.room, "id", (json_int_t)id, "kept", which, "zone", res.zone,
+	    "serial", (json_int_t)res.serial, "journal",
+	    (json_int_t)res.journal_seq);
+}
+
+static json_t *
+status_json(struct agent *ag)
+{
+	json_t *o = pub_status_json(&ag->pub, ag->cfg.room);
+
+	if (o != NULL)
+		json_object_set_new(o, "replication", repl_status_json(ag));
+	return o;
+}
+
 /* One client: credentials, request line, reply. */
 static void
 serve(struct agent *ag, int fd)
@@ -711,7 +838,7 @@ serve(struct agent *ag, int fd)
 	else if (strcmp(line, "close") == 0)
 		control_reply(fd, set_listener(ag, 0, uid));
 	else if (strcmp(line, "status") == 0)
-		control_reply(fd, pub_status_json(&ag->pub, ag->cfg.room));
+		control_reply(fd, status_json(ag));
 	else if (strcmp(line, "snapshot") == 0)
 		request_snapshot(ag, fd);	/* answered when run */
 	else if (strncmp(line, "role ", 5) == 0 && arg != NULL)
@@ -727,11 +854,19 @@ serve(struct agent *ag, int fd)
 		control_reply(fd, do_import(ag, arg, uid));
 	else if (strncmp(line, "sync ", 5) == 0 && arg != NULL)
 		control_reply(fd, do_sync(ag, arg, uid));
+	else if (strncmp(line, "catchup ", 8) == 0 && arg != NULL)
+		control_reply(fd, do_catchup(ag, arg));
+	else if (strcmp(line, "conflicts") == 0 ||
+	    (strncmp(line, "conflicts ", 10) == 0 && arg != NULL))
+		control_reply(fd, do_conflicts(ag, arg));
+	else if (strncmp(line, "conflict-keep ", 14) == 0 && arg != NULL)
+		control_reply(fd, do_conflict_keep(ag, arg, uid));
 	else
 		control_reply(fd, reply_error("unknown request \"%.64s\""
 		    " (open, close, status, snapshot, role ROLE, provision LEN,"
 		    " zone ORIGIN [SERIAL], export [DIR], import DIR,"
-		    " sync [--dry-run] DIR)", line));
+		    " sync [--dry-run] DIR, catchup ROOM POS MS, conflicts [all],"
+		    " conflict-keep ID served|other)", line));
 }
 
 static void *

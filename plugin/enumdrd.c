@@ -227,6 +227,8 @@ open_stores(struct agent *ag)
 		log_warnx("%s", err);
 		return EXIT_IOERR;
 	}
+	/* Every change this room makes carries its name (issue 14). */
+	store_set_room(ag->writer, ag->cfg.room);
 	return EXIT_OK;
 }
 
@@ -244,6 +246,7 @@ stop_all(struct agent *ag)
 	    (s = MHD_quiesce_daemon(ag->prov_daemon)) != MHD_INVALID_SOCKET)
 		close(s);
 	ag->stopping = 1;
+	repl_wake(ag);		/* the long-polls of our journal answer now */
 	deadline = util_now_ms() + DRAIN_MS;
 	while (atomic_load(&ag->prov_inflight) > 0 &&
 	    util_now_ms() < deadline)
@@ -463,6 +466,7 @@ agent_setup(struct agent *ag)
 	alarm_set_sender(agent_alarm_sender);
 	pub_init(&ag->pub);
 	pub_set_peers(&ag->pub, &ag->cfg);
+	repl_init(ag);
 	agent_storage_init(ag);
 }
 

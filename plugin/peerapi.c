@@ -7,8 +7,11 @@
  *                                      (S0.3, S0.4, S0.7's sequence number)
  *   GET /v1/snapshot/enumdr-snapshot.db  the latest snapshot (S0.1, S1.2)
  *   GET /v1/snapshot/enumdr-serials      its serial file
- *   GET /v1/journal?after=N&limit=M    change journal rows after N (S1.3,
- *                                      S3.1), M <= 10000
+ *   GET /v1/journal?after=N&limit=M&wait_ms=W&room=R
+ *                                      the change journal after N (S1.3,
+ *                                      S3.1, issue 14), M <= 10000, a
+ *                                      long-poll of at most W ms; R: the
+ *                                      asking room, whose N acknowledges
  *   PUT /v1/incoming/enumdr-snapshot.db  a peer pushes its snapshot into
  *   PUT /v1/incoming/enumdr-serials      our incoming_dir (S0.1 "transfer")
  *
@@ -20,7 +23,9 @@
  * checksum mismatch and fetches again).  An upload is written to
  * NAME.part.XXXXXX in incoming_dir, fsync'd and renamed: a reader never
  * sees half a file.  Only the two names are accepted, and a query only
- * on /v1/journal (after, limit).  http.c guards the connections: the
+ * on /v1/journal (after, limit, wait_ms, room).  A journal long-poll
+ * blocks its connection's own thread in repl_wait_beyond (replica.c)
+ * before it reads, never holding a lock while it waits.  http.c guards the connections: the
  * target checked raw (400), limits per address and in all (503, with a
  * reserve for this machine's own checker), deadlines for headers and
  * bodies, and a minimum rate for a transfer that takes longer.
@@ -36,6 +41,7 @@
 
 #include "agent.h"
 #include "log.h"
+#include "peerproto.h"
 #include "util.h"
 
 
@@ -140,16 +146,95 @@ query_int(struct MHD_Connection *conn, const char *key, long long def,
 	return errno != 0 || *end != '\0' ? -1 : 0;
 }
 
+/* A room name, [A-Za-z0-9_-]{1,63}, as the query's room= needs it. */
+static int
+room_valid(const char *s)
+{
+	size_t n;
+
+	for (n = 0; s[n] != '\0'; n++)
+		if (!((s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= 'a' &&
+		    s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') ||
+		    s[n] == '_' || s[n] == '-'))
+			return 0;
+	return n >= 1 && n < CONFIG_NAME_MAX;
+}
+
+/* Is room one of the configured peers (SIGHUP may change them)? */
+static int
+is_peer(struct agent *ag, const char *room)
+{
+	size_t i;
+	int found = 0;
+
+	pthread_mutex_lock(&ag->cfg_lock);
+	for (i = 0; i < ag->cfg.npeers && !found; i++)
+		found = strcmp(ag->cfg.peers[i].name, room) == 0;
+	pthread_mutex_unlock(&ag->cfg_lock);
+	return found;
+}
+
+/* How many of the n rows an answer holds: all, or when they are more
+ * than PEERPROTO_CHANGES_MAX, up to the last transaction boundary within
+ * that (0: the first transaction alone is larger).  A row starts a
+ * transaction when its txn differs from the row before it (txn 0: a row
+ * from before schema 2, a transaction of its own). */
+static size_t
+journal_cut(const struct journal_row *rows, size_t n)
+{
+	size_t k;
+
+	if (n <= PEERPROTO_CHANGES_MAX)
+		return n;
+	for (k = PEERPROTO_CHANGES_MAX; k > 0; k--)
+		if (rows[k].txn == 0 || rows[k].txn != rows[k - 1].txn)
+			return k;
+	return 0;
+}
+
+/* The journal's first, last and rows after `after` (at most limit, to the
+ * end of the last row's transaction: store_journal_read) in one read
+ * transaction of the read-only connection, and the database uuid. */
+static enum store_status
+journal_read(struct agent *ag, int64_t after, size_t limit,
+    struct peerproto_journal *j, char *err)
+{
+	enum store_status s;
+
+	pthread_mutex_lock(&ag->reader_lock);
+	if (ag->reader == NULL) {
+		pthread_mutex_unlock(&ag->reader_lock);
+		errf(err, "agent stopping");
+		return STORE_EBUSY;
+	}
+	s = STORE_OK;
+	if (ag->db_uuid[0] == '\0' && (s = store_identity(ag->reader,
+	    ag->db_uuid, sizeof(ag->db_uuid), err)) != STORE_OK)
+		ag->db_uuid[0] = '\0';		/* asked again next time */
+	strlcpy_(j->database, ag->db_uuid, sizeof(j->database));
+	if (s == STORE_OK)
+		s = store_read_begin(ag->reader, err);
+	if (s == STORE_OK) {
+		s = store_journal_bounds(ag->reader, &j->first, &j->last, err);
+		if (s == STORE_OK)
+			s = store_journal_read(ag->reader, after, limit,
+			    &j->rows, &j->nrows, err);
+		store_read_end(ag->reader);
+	}
+	pthread_mutex_unlock(&ag->reader_lock);
+	return s;
+}
+
 static enum MHD_Result
 handle_journal(struct agent *ag, struct MHD_Connection *conn)
 {
-	struct journal_row *rows = NULL;
-	char err[ENUMDR_ERRLEN];
+	struct peerproto_journal j;
+	char err[ENUMDR_ERRLEN], now[32];
 	enum store_status s;
-	long long after, limit;
-	int64_t pos = 0;
-	size_t n = 0, i;
-	json_t *arr, *o;
+	long long after, limit, wait_ms;
+	const char *room;
+	size_t n;
+	json_t *o;
 
 	if (query_int(conn, "after", 0, &after) == -1)
 		return http_reply_error(conn, MHD_HTTP_BAD_REQUEST, "after",
@@ -158,32 +243,52 @@ handle_journal(struct agent *ag, struct MHD_Connection *conn)
 	    limit < 1 || limit > AGENT_JOURNAL_LIMIT_MAX)
 		return http_reply_error(conn, MHD_HTTP_BAD_REQUEST, "limit",
 		    "limit: must be 1 to %d", AGENT_JOURNAL_LIMIT_MAX);
-	pthread_mutex_lock(&ag->reader_lock);
-	if (ag->reader == NULL) {
-		pthread_mutex_unlock(&ag->reader_lock);
-		return http_reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
-		    NULL, "agent stopping");
-	}
-	s = store_journal_position(ag->reader, &pos, err);
-	if (s == STORE_OK)
-		s = store_journal_read(ag->reader, after, (size_t)limit, &rows,
-		    &n, err);
-	pthread_mutex_unlock(&ag->reader_lock);
-	if (s != STORE_OK)
+	if (query_int(conn, "wait_ms", 0, &wait_ms) == -1 ||
+	    wait_ms > PEERPROTO_WAIT_MAX)
+		return http_reply_error(conn, MHD_HTTP_BAD_REQUEST, "wait_ms",
+		    "wait_ms: must be 0 to %d (milliseconds)",
+		    PEERPROTO_WAIT_MAX);
+	room = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
+	    "room");
+	if (room != NULL && !room_valid(room))
+		return http_reply_error(conn, MHD_HTTP_BAD_REQUEST, "room",
+		    "room: must be a room name ([A-Za-z0-9_-]{1,63})");
+
+	/* A peer asks after N once it has applied our journal to N. */
+	if (room != NULL && is_peer(ag, room))
+		repl_note_ack(ag, room, (int64_t)after);
+	if (wait_ms > 0)
+		(void)repl_wait_beyond(ag, (int64_t)after, (int)wait_ms);
+
+	memset(&j, 0, sizeof(j));
+	j.version = PEERPROTO_VERSION;
+	strlcpy_(j.room, ag->cfg.room, sizeof(j.room));
+	j.after = (int64_t)after;
+	s = journal_read(ag, j.after, (size_t)limit, &j, err);
+	if (s != STORE_OK) {
+		peerproto_journal_free(&j);
 		return http_reply_error(conn, s == STORE_EBUSY ?
 		    MHD_HTTP_SERVICE_UNAVAILABLE :
 		    MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "%s", err);
-	arr = json_array();
-	for (i = 0; arr != NULL && i < n; i++)
-		json_array_append_new(arr, json_pack(
-		    "{s:I,s:s,s:s,s:s,s:s,s:I,s:s}",
-		    "seq", (json_int_t)rows[i].seq, "at", rows[i].at,
-		    "op", rows[i].op, "e164", rows[i].e164,
-		    "zone", rows[i].zone, "serial", (json_int_t)rows[i].serial,
-		    "records", rows[i].records != NULL ? rows[i].records : ""));
-	store_journal_free(rows, n);
-	o = json_pack("{s:s,s:I,s:I,s:o}", "room", ag->cfg.room, "after",
-	    (json_int_t)after, "journal", (json_int_t)pos, "rows", arr);
+	}
+	if ((n = journal_cut(j.rows, j.nrows)) == 0 && j.nrows > 0) {
+		log_warnx("journal after %lld: the transaction of seq %lld has"
+		    " more than %d changes: it cannot be sent", after,
+		    (long long)j.rows[0].seq, PEERPROTO_CHANGES_MAX);
+		peerproto_journal_free(&j);
+		return http_reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    NULL, "journal after %lld: one transaction of more than %d"
+		    " changes", after, PEERPROTO_CHANGES_MAX);
+	}
+	while (j.nrows > n)
+		free(j.rows[--j.nrows].records);
+	util_utc_iso8601(now, sizeof(now));
+	strlcpy_(j.time, now, sizeof(j.time));
+	o = peerproto_journal_json(&j, err);
+	peerproto_journal_free(&j);
+	if (o == NULL)
+		return http_reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    NULL, "%s", err);
 	return http_reply_json(conn, MHD_HTTP_OK, o);
 }
 
@@ -309,7 +414,8 @@ query_check_one(void *cls, enum MHD_ValueKind kind, const char *key,
 		strlcpy_(q->field, "query", sizeof(q->field));
 		snprintf(q->msg, sizeof(q->msg), "query: unknown parameter"
 		    " \"%.32s\" (%s)", key, q->allowed[0] == NULL ?
-		    "this resource takes none" : "allowed: after, limit");
+		    "this resource takes none" :
+		    "allowed: after, limit, wait_ms, room");
 	} else if (value == NULL) {
 		strlcpy_(q->field, key, sizeof(q->field));
 		snprintf(q->msg, sizeof(q->msg), "%s: needs a value (%s=N)",
@@ -333,7 +439,8 @@ static int
 peer_route(struct MHD_Connection *conn, const char *url, const char *method,
     struct peer_request *rq, enum MHD_Result *ret)
 {
-	static const char *const journal_args[] = { "after", "limit", NULL };
+	static const char *const journal_args[] = { "after", "limit",
+	    "wait_ms", "room", NULL };
 	static const char *const no_args[] = { NULL };
 	int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;

@@ -147,8 +147,11 @@ provision_commit(struct agent *ag, const struct store_change *changes,
 		return PROVISION_CLOSED;
 	}
 	*s = agent_store_apply(ag, changes, n, res, failed, err);
-	if (*s == STORE_OK)
+	if (*s == STORE_OK) {
 		pub_commit(&ag->pub, res, n);
+		/* under the writer lock: positions in commit order */
+		repl_committed(ag, res[n - 1].journal_seq);
+	}
 	pthread_mutex_unlock(&ag->writer_lock);
 	if (*s == STORE_OK)
 		dnsjob_kick(ag);

@@ -68,6 +68,8 @@ usage(FILE *out)
 "                                    (the database's, or the zone files' in DIR)\n"
 "  status                            room, zones, journal, snapshots, alarms\n"
 "  alarms                            active alarms\n"
+"  conflicts [list] [--all]          numbers changed in two rooms (issue 14)\n"
+"  conflicts keep ID served|other    decide one: that version is kept everywhere\n"
 "  agent open|close|status|snapshot|role ROLE\n"
 "                                    talk to the room agent enumdrd\n"
 "\n"
@@ -1240,6 +1242,115 @@ cmd_status(struct ctx *c, int argc, char **argv)
 	return rc;
 }
 
+/* One version of a conflict, printed: "room A, 2026-...: RECORDS". */
+static void
+print_version(const char *label, json_t *v)
+{
+	json_t *records = json_object_get(v, "records");
+	json_t *room = json_object_get(v, "room");
+	const char *text = json_is_string(records) ? json_string_value(records) :
+	    "";
+
+	printf("  %-6s room %s, origin sequence %lld: %s\n", label,
+	    json_is_string(room) ? json_string_value(room) : "?",
+	    (long long)json_integer_value(json_object_get(v, "oseq")),
+	    *text == '\0' ? "(removed)" : "");
+	for (; *text != '\0';) {
+		const char *nl = strchr(text, '\n');
+		int len = nl != NULL ? (int)(nl - text) : (int)strlen(text);
+
+		printf("           %.*s\n", len, text);
+		text += len + (nl != NULL);
+	}
+}
+
+/* conflicts [list] [--all] | conflicts keep ID served|other (issue 14):
+ * through the agent, which holds the decision's change like any other. */
+static int
+cmd_conflicts(struct ctx *c, int argc, char **argv)
+{
+	struct control_reply r;
+	char line[96], *end;
+	long long id;
+	json_t *arr, *k;
+	size_t i;
+	int rc, all = 0;
+
+	if (argc >= 1 && strcmp(argv[0], "keep") == 0) {
+		if (argc != 3)
+			return usage_error("conflicts keep ID served|other");
+		errno = 0;
+		id = strtoll(argv[1], &end, 10);
+		if (errno || *end || id < 1)
+			return usage_error("conflicts keep: ID must be a"
+			    " conflict number, not '%s'", argv[1]);
+		if (strcmp(argv[2], "served") != 0 &&
+		    strcmp(argv[2], "other") != 0)
+			return usage_error("conflicts keep: keep 'served' or"
+			    " 'other', not '%s'", argv[2]);
+		snprintf(line, sizeof(line), "conflict-keep %lld %s", id,
+		    argv[2]);
+		if ((rc = agent_write(&c->cfg, "conflicts keep", line, NULL, 0,
+		    TIMEOUT_WRITE_MS, &r)) != EXIT_OK)
+			return rc;
+		if (!r.ok) {
+			rc = reply_fail(&r);
+		} else if (json_output) {
+			rc = print_json(json_incref(r.root));
+		} else {
+			printf("conflict %lld decided: the %s version is kept"
+			    " (journal %lld); it reaches the other rooms like"
+			    " any change\n", id, argv[2], (long long)
+			    json_integer_value(json_object_get(r.root,
+			    "journal")));
+			rc = EXIT_OK;
+		}
+		control_reply_free(&r);
+		return rc;
+	}
+	if (argc >= 1 && strcmp(argv[0], "list") == 0) {
+		argc--;
+		argv++;
+	}
+	if (argc == 1 && strcmp(argv[0], "--all") == 0)
+		all = 1;
+	else if (argc != 0)
+		return usage_error("conflicts [list] [--all] | conflicts keep ID"
+		    " served|other");
+	if ((rc = agent_write(&c->cfg, "conflicts", all ? "conflicts all" :
+	    "conflicts", NULL, 0, TIMEOUT_WRITE_MS, &r)) != EXIT_OK)
+		return rc;
+	if (!r.ok) {
+		rc = reply_fail(&r);
+		control_reply_free(&r);
+		return rc;
+	}
+	if (json_output) {
+		rc = print_json(json_incref(r.root));
+		control_reply_free(&r);
+		return rc;
+	}
+	arr = json_object_get(r.root, "conflicts");
+	if (!json_is_array(arr) || json_array_size(arr) == 0)
+		printf("no %sconflicts in room %s\n", all ? "" : "open ",
+		    c->cfg.room);
+	json_array_foreach(arr, i, k) {
+		json_t *e = json_object_get(k, "e164");
+
+		printf("conflict %lld: %s, %s since %s\n", (long long)
+		    json_integer_value(json_object_get(k, "id")),
+		    json_is_string(e) ? json_string_value(e) : "?",
+		    json_is_true(json_object_get(k, "open")) ? "open" :
+		    "decided", json_string_value(json_object_get(k,
+		    "detected_at")) ? json_string_value(json_object_get(k,
+		    "detected_at")) : "?");
+		print_version("served", json_object_get(k, "served"));
+		print_version("other", json_object_get(k, "other"));
+	}
+	control_reply_free(&r);
+	return EXIT_OK;
+}
+
 static int
 cmd_agent(struct ctx *c, int argc, char **argv)
 {
@@ -1263,6 +1374,7 @@ static const struct command {
 	{ "dns-wait", cmd_dns_wait, 0 },
 	{ "status", cmd_status, 1 },
 	{ "alarms", cmd_alarms, 1 },
+	{ "conflicts", cmd_conflicts, 0 },
 	{ "agent", cmd_agent, 0 },
 };
 

@@ -8,14 +8,18 @@
 #    (socket permissions, and SO_PEERCRED when the socket lets them in);
 #  - open: add / replace / remove / batch / read; every acknowledged change
 #    is in the database, the zone serial moved by exactly the number of
-#    changes, the journal rows are in order (GET /v1/journal);
+#    changes, the journal rows are in order (GET /v1/journal, read by the
+#    strict journal client too: lib/peerproto.c);
 #  - bad input (malformed JSON, invalid E.164, bad NAPTR field, unknown
 #    zone, oversized body, unknown field, failing batch): a 4xx naming the
 #    problem, serial and journal position unchanged;
-#  - peer API: heartbeat, journal limits, upload names and size limits;
+#  - peer API: heartbeat, journal arguments and limits, upload names and
+#    size limits;
 #  - the control socket's writing requests: bounded bodies, the HTTP API's
 #    parser and messages; no poll of the database (a sqlite3 change is not
 #    published);
+#  - the journal's long-poll (issue 14): answered empty after wait_ms,
+#    at once by a commit, and at SIGTERM;
 #  - SIGTERM: exit 0, control socket removed.
 # Needs root (setpriv to another uid), curl, sqlite3.
 . "$top_srcdir/tests/tap.sh"
@@ -25,7 +29,8 @@ need_root
 need_cmd curl sqlite3 setpriv ss python3
 enumdr="$top_builddir/src/enumdr"
 enumdrd="$top_builddir/plugin/enumdrd"
-need_built "$enumdr" "$enumdrd"
+client="$top_builddir/tests/unit/transfer_client"
+need_built "$enumdr" "$enumdrd" "$client"
 
 make_tmpdir T enumdr-agent-api
 chmod 0711 "$T"		# the other uid must reach the config and socket
@@ -70,6 +75,7 @@ naptr() {  # naptr USER — one E2U+sip record as JSON
 	printf '[{"order":100,"preference":10,"flags":"u","service":"E2U+sip","regexp":"!^.*$!sip:%s@ims.example!","replacement":"."}]' "$1"
 }
 heartbeat() { curl -s "$peer/v1/heartbeat"; }
+journal() { "$client" journal "$peer/v1/journal" "$@"; }  # ROOM AFTER LIMIT WAIT_MS [POLLS]
 
 A init --zone $zone:1000 >/dev/null
 ok $? "room A: database and zone $zone (serial 1000)"
@@ -160,13 +166,43 @@ is "$(db "SELECT group_concat(e164, ' ') FROM (SELECT e164 FROM number ORDER BY 
 	"+46701 +46702 +46704 +46705" "the database holds exactly the acknowledged numbers"
 like "$(A provision show +46702)" 'sip:b2@ims.example' "enumdr provision show: the replaced record"
 j=$(curl -s "$peer/v1/journal?after=0")
-is "$(printf '%s' "$j" | grep -o '"seq":[0-9]*,"at":"[^"]*","op":"[a-z]*","e164":"[^"]*"' |
-	sed 's/"seq":\([0-9]*\),"at":"[^"]*","op":"\([a-z]*\)","e164":"\([^"]*\)"/\1:\2:\3/' | tr '\n' ' ')" \
+is "$(printf '%s' "$j" | grep -o '"seq":[0-9]*,"txn":[0-9]*,"at":"[^"]*","op":"[a-z]*","e164":"[^"]*"' |
+	sed 's/"seq":\([0-9]*\),"txn":[0-9]*,"at":"[^"]*","op":"\([a-z]*\)","e164":"\([^"]*\)"/\1:\2:\3/' | tr '\n' ' ')" \
 	"1:add:+46701 2:add:+46702 3:add:+46703 4:replace:+46702 5:remove:+46703 6:add:+46704 7:add:+46705 8:replace:+46701 " \
 	"GET /v1/journal: the 8 changes in order"
+like "$j" '^\{"v":1,"room":"A","database":"[0-9a-f]{32}","after":0,"first":1,"last":8,"time":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z","changes":\[' \
+	"journal: version, room, database, after, first, last, time"
+like "$j" "\"database\":\"$(db "SELECT uuid FROM database_identity")\"" "journal: the database's uuid"
+j=$(curl -s "$peer/v1/journal?after=3&limit=2")
+is "$(printf '%s' "$j" | grep -o '"seq":[0-9]*,"txn":[0-9]*' | tr '\n' ' ')" '"seq":4,"txn":4 "seq":5,"txn":5 ' \
+	"journal after=3 limit=2: changes 4 and 5, each its own transaction"
 j=$(curl -s "$peer/v1/journal?after=5&limit=2")
-like "$j" '"after":5,"journal":8,"rows":\[\{"seq":6,.*\{"seq":7,' "journal after=5 limit=2: rows 6 and 7"
-is "$(printf '%s' "$j" | grep -o '"seq"' | wc -l)" 2 "journal limit honoured"
+like "$j" '"after":5,"first":1,"last":8,' "journal after=5 limit=2: the bounds"
+is "$(printf '%s' "$j" | grep -o '"seq":[0-9]*,"txn":[0-9]*' | tr '\n' ' ')" '"seq":6,"txn":6 "seq":7,"txn":6 "seq":8,"txn":6 ' \
+	"... changes 6 and 7, and 8: an answer ends at a transaction boundary (the batch)"
+like "$j" "\"origin\":\"$(db "SELECT uuid FROM database_identity")\",\"oseq\":6,\"hlc\":[1-9][0-9]*,\"room\":\"A\"" \
+	"... each change with its identity: this database, oseq, hlc, room A"
+out=$(journal B 0 1000 0); ok $? "the strict journal client (peerproto_journal_get) reads the answer"
+like "$out" '^after=0 first=1 last=8 rows=8 ms=[0-9]+ 1:add:\+46701:[0-9a-f]{32} 2:add:\+46702:[0-9a-f]{32} 3:add:\+46703:[0-9a-f]{32} 4:replace:\+46702:[0-9a-f]{32} 5:remove:\+46703:[0-9a-f]{32} ' \
+	"... every change, in order"
+out=$(journal B 3 2 0 3); ok $? "three polls on one client (its handle, and so its connection, kept between them)"
+is "$(printf '%s\n' "$out" | sed 's/ ms=[0-9]*//; s/:[^ ]*//g')" "after=3 first=1 last=8 rows=2 4 5
+after=5 first=1 last=8 rows=3 6 7 8
+after=8 first=1 last=8 rows=0" "... each after the last change the one before got (limit 2 completes the batch)"
+out=$(journal B 8 100 1000); ok $? "a long-poll with nothing new"
+like "$out" '^after=8 first=1 last=8 rows=0 ms=[12][0-9]{3}$' "... answers empty once wait_ms (1 s) is over"
+out=$(journal B 2 100 1000); ok $? "a long-poll with news"
+like "$out" '^after=2 first=1 last=8 rows=6 ms=[0-9]{1,3} ' "... answers at once"
+for q in after=-1:after after=x:after limit=0:limit wait_ms=25001:wait_ms \
+    wait_ms=-5:wait_ms wait_ms=1.5:wait_ms room=a%20b:room room=:room \
+    "room=$(printf '%064d' 0):room" colour=red:query; do
+	code=$(curl -s -o "$T/body" -w '%{http_code}' "$peer/v1/journal?${q%:*}")
+	is "$code" 400 "journal ${q%:*}: 400"
+	like "$(cat "$T/body")" "\"field\":\"${q##*:}\"" "... naming ${q##*:}"
+done
+like "$(cat "$T/body")" 'allowed: after, limit, wait_ms, room' "an unknown parameter: the allowed ones named"
+code=$(curl -s -o "$T/body" -w '%{http_code}' "$peer/v1/journal?after=0&limit=1&wait_ms=0&room=Z")
+is "$code" 200 "a room that is no peer of ours: answered (no acknowledgement)"
 like "$(heartbeat)" "\"journal\":8,\"zones\":\\[\\{\"origin\":\"$zone\",\"serial\":1008\\}" "heartbeat: serial 1008, journal 8"
 
 # --- bad input: a 4xx naming the problem, nothing written -----------------
@@ -287,10 +323,29 @@ like "$(heartbeat)" "\"origin\":\"$zone\",\"serial\":1008" \
 	"no poll: a change made with sqlite3 past the agent is not published (2.5 s later)"
 sqlite3 "$T/A/db/enumdr.db" "UPDATE zone SET serial = 1008 WHERE origin = '$zone'"
 
+# --- the journal's long-poll: a commit answers it at once, SIGTERM too --------
+A agent open >/dev/null; ok $? "open again"
+journal B 8 100 20000 >"$T/poll" 2>&1 &
+poller=$!
+sleep 0.5
+req POST /v1/numbers "{\"e164\":\"+46721\",\"naptr\":$(naptr p)}"
+is "$code" 201 "an add while a peer long-polls"
+wait $poller; ok $? "the long-poll answered"
+like "$(cat "$T/poll")" '^after=8 first=1 last=9 rows=1 ms=[0-9]+ 9:add:\+46721:[0-9a-f]{32}$' "... with the new change"
+ms=$(sed -n 's/.* ms=\([0-9]*\) .*/\1/p' "$T/poll")
+[ "${ms:-0}" -ge 300 ] && [ "${ms:-0}" -lt 5000 ]
+ok $? "... woken by the commit (${ms} ms, not the 20 s wait)"
+journal B 9 100 20000 >"$T/poll" 2>&1 &
+poller=$!
+sleep 0.5
+
+t0=$(date +%s)
 kill -TERM "$agent"
 wait "$agent"; is $? 0 "SIGTERM: exit 0"
+wait $poller
+[ $(($(date +%s) - t0)) -lt 8 ]; ok $? "SIGTERM with a long-poll pending: no wait for it (repl_wake)"
 like "$(cat "$T/agent.log")" "room A: agent stopped" "logs its stop"
 test ! -e "$T/ctl/control.sock"; ok $? "control socket removed"
 A agent status 2>/dev/null; is $? 69 "agent status with no agent: exit 69"
-is "$(serial) $(jpos) $(nnumbers)" "1008 8 4" "database intact after the stop"
+is "$(serial) $(jpos) $(nnumbers)" "1009 9 5" "database intact after the stop"
 done_testing

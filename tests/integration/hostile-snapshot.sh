@@ -10,6 +10,7 @@
 #   NAPTR      a text ending in "(" (the zone would not load), a second raw
 #              line holding an A record
 #   parameter  dns.soa_rname with a newline and a record after it
+#   version    a number_version row whose origin is a path, not a uuid
 # and checks what a user would check:
 #   - `enumdr sync --from DIR` refuses it: exit 65 (66 for the zone, which
 #     the serial file already refuses), the error names the row, the alarm
@@ -21,6 +22,9 @@
 #     the real Knot DNS serves exactly the room's own data: the room's
 #     numbers answer, the injected owner and records do not, the SOA is
 #     the room's;
+#   - a snapshot of schema 1 (exported before the upgrade) is refused by
+#     the sync and the import, saying "export it again with the upgraded
+#     agent", the database unchanged;
 #   - a valid snapshot afterwards is imported and clears the alarm.
 # Needs root (private mount namespace for the syslog receiver), knotd,
 # kdig, sqlite3, curl; skipped otherwise (a failure under CI=true).
@@ -128,7 +132,9 @@ db_state() {  # every user-visible row of room A's database
 	    "SELECT origin, prefix, serial FROM zone ORDER BY 1;
 	     SELECT e164, zone, naptr FROM number ORDER BY 1;
 	     SELECT name, value FROM parameter ORDER BY 1;
-	     SELECT zone, actor, changes FROM zone_history ORDER BY 1, 2;"
+	     SELECT zone, actor, changes FROM zone_history ORDER BY 1, 2;
+	     SELECT e164, zone, origin, oseq, hlc, room, removed FROM number_version ORDER BY 1;
+	     SELECT origin, room, oseq, hlc FROM origin_seen ORDER BY 1;"
 }
 served_state() {  # what Knot answers: SOA, the numbers, the probes
 	answers SOA $zone
@@ -177,7 +183,8 @@ number~short~INSERT INTO number VALUES ('+4', '$zone', '$NAPTR', '$NOW')~~number
 zone~badzone~INSERT INTO zone VALUES ('x.e164.arpa', 'x', 1, '$NOW')~zone x.e164.arpa 1~zone~x.e164.arpa~66
 naptr~paren~UPDATE number SET naptr = naptr || ' (' WHERE e164 = '+46702'~~number~+46702~65
 naptr~inject~UPDATE number SET naptr = naptr || char(10) || 'x A 6.6.6.6' WHERE e164 = '+46702'~~number~+46702~65
-parameter~rname~INSERT INTO parameter VALUES ('dns.soa_rname', 'h.example.' || char(10) || 'x  A  6.6.6.6')~~parameter~dns.soa_rname~65"
+parameter~rname~INSERT INTO parameter VALUES ('dns.soa_rname', 'h.example.' || char(10) || 'x  A  6.6.6.6')~~parameter~dns.soa_rname~65
+version~origin~INSERT INTO number_version VALUES ('+46709', '$zone', '../../etc', 1, 1, 'P', 1, '$NOW')~~number_version~+46709~65"
 
 db0=$(db_state)
 dns0=$(served_state)
@@ -212,6 +219,26 @@ done <<EOF_CASES
 $cases
 EOF_CASES
 
+# a snapshot of schema 1 (exported by an agent before the upgrade): refused
+# saying what to do, nothing changed
+craft schema1 "DROP TABLE number_version; DROP TABLE origin_seen;
+	DROP TABLE peer_cursor; DROP TABLE conflict;
+	ALTER TABLE journal DROP COLUMN txn; ALTER TABLE journal DROP COLUMN origin;
+	ALTER TABLE journal DROP COLUMN oseq; ALTER TABLE journal DROP COLUMN hlc;
+	ALTER TABLE journal DROP COLUMN room; ALTER TABLE journal DROP COLUMN prev_origin;
+	ALTER TABLE journal DROP COLUMN prev_oseq; ALTER TABLE journal DROP COLUMN flags;
+	UPDATE database_identity SET schema_version = 1" "" ||
+	ok 1 "schema 1: craft the snapshot"
+A sync --from "$T/crafted/schema1" >"$T/out" 2>"$T/err"
+is $? 74 "sync, schema 1 snapshot: refused, exit 74"
+has "$(cat "$T/err")" "snapshot of schema 1, this program reads schema 2: export it again with the upgraded agent" \
+	"sync, schema 1 snapshot: the error says so and what to do"
+! A snapshot import "$T/crafted/schema1" >"$T/out" 2>"$T/err"
+ok $? "snapshot import, schema 1 snapshot: refused"
+has "$(cat "$T/err")" "snapshot of schema 1, this program reads schema 2" \
+	"snapshot import, schema 1 snapshot: the error says so"
+is "$(db_state)" "$db0" "schema 1 snapshot: room A's database unchanged"
+
 # === 2. a takeover with the snapshot PUT into incoming_dir ==================
 kill_pid "$a_agent0"	# restarted below, after the crash's leftovers
 # what a crashed upload (the agent's NAME.part.XXXXXX) and a crashed
@@ -239,7 +266,7 @@ state() {
 	curl -s --max-time 2 "http://127.0.0.1:$a_peer/v1/heartbeat" |
 	    sed -n 's/.*"role":"\([A-Z-]*\)","listener":"\([a-z]*\)".*/\1 \2/p'
 }
-for name in long wildcard inject rname; do
+for name in long wildcard inject rname origin; do
 	put "$T/crafted/$name"
 	ok $? "takeover ($name): crafted snapshot PUT into A's incoming_dir"
 	mark

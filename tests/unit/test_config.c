@@ -125,6 +125,13 @@ test_example(void)
 	is_int(cfg.provisioning_per_address, 16,
 	    "agent.provisioning_connections_per_address");
 	is_int(cfg.peer_per_address, 8, "agent.peer_connections_per_address");
+	is_int((int)cfg.repl_mode, REPL_ASYNC, "replication.mode async");
+	is_int(cfg.repl_sync_timeout_ms, 2000, "replication.sync_timeout_ms");
+	is_int(cfg.repl_max_lag_ms, 5000, "replication.max_lag_ms");
+	is_int(cfg.repl_poll_wait_ms, 10000, "replication.poll_wait_ms");
+	is_int(cfg.repl_journal_keep, 1000000, "replication.journal_keep");
+	is_str(cfg.peers[0].journal_url, "http://192.0.2.2:8054/v1/journal",
+	    "peers[0].journal_url derived from heartbeat_url");
 	is_int((int)cfg.npeers, 1, "one peer");
 	is_str(cfg.peers[0].name, "B", "peers[0].name");
 	is_str(cfg.peers[0].heartbeat_url, "http://192.0.2.2:8054/v1/heartbeat",
@@ -232,7 +239,8 @@ test_defaults(void)
 static void
 test_errors(void)
 {
-	char yaml[8192], big[80];
+	struct config cfg;
+	char yaml[8192], big[80], err[ENUMDR_ERRLEN];
 	size_t i;
 
 	fails_with(BASE "colour: blue\n", "t.yaml:6:1: colour: unknown key",
@@ -368,6 +376,23 @@ test_errors(void)
 	fails_with(BASE "alarm:\n  facility: local9\n",
 	    "t.yaml:7:13: alarm.facility: \"local9\" is not a syslog facility "
 	    "(daemon, user, local0..local7)", "unknown facility");
+	if (!ok(load(BASE "replication:\n  mode: strict\n  sync_timeout_ms: 50\n"
+	    "peers:\n  - name: B\n    heartbeat_url: http://b/hb\n"
+	    "    journal_url: http://b/j\n    transfer_url: ftp://b/\n", &cfg,
+	    err) == 0, "replication: strict, an explicit journal_url"))
+		diag("%s", err);
+	is_int((int)cfg.repl_mode, REPL_STRICT, "replication.mode strict");
+	is_int(cfg.repl_sync_timeout_ms, 50, "replication.sync_timeout_ms 50");
+	is_str(cfg.peers[0].journal_url, "http://b/j", "journal_url as given");
+	config_free(&cfg);
+	fails_with(BASE "replication:\n  mode: sometimes\n",
+	    "t.yaml:7:9: replication.mode: \"sometimes\" is not a replication"
+	    " mode (off, async, sync, strict)", "unknown replication mode");
+	fails_with(BASE "peers:\n  - name: B\n    heartbeat_url: http://b/hb\n"
+	    "    transfer_url: ftp://b/\n", "t.yaml:1:1: peers: peer B:"
+	    " heartbeat_url does not end in /v1/heartbeat, so its journal URL"
+	    " cannot be derived: set journal_url (or replication.mode: off)",
+	    "journal URL not derivable");
 	fails_with(BASE "sync:\n  on_diverged: merge\n",
 	    "t.yaml:7:16: sync.on_diverged: \"merge\" is not a policy (refuse, "
 	    "merge-zones)", "unknown policy");

@@ -1,10 +1,11 @@
 /*
  * test_peerproto.c — the peer protocol's heartbeat (lib/peerproto.c;
- * S0.3, S0.4, S0.7): the strict parser fed malformed, truncated and
- * oversized bodies, wrong types, each required member missing in turn and
- * bad values — every error naming the member — and emitter -> parser
- * round trips.  Every parser case counts one "parser test" (printed at
- * the end as a diagnostic).
+ * S0.3, S0.4, S0.7) and change journal (issue 14): the strict parsers fed
+ * malformed, truncated and oversized bodies, wrong types, each required
+ * member missing in turn and bad values — every error naming the member
+ * — bounds and ordering, emitter -> parser round trips, and the journal
+ * client's refusals.  Every parser case counts one "parser test" (printed
+ * at the end as a diagnostic).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 
 #include "peerproto.h"
 #include "tap.h"
+#include "transfer.h"
 
 static int parser_tests;
 
@@ -485,6 +487,650 @@ test_round_trip(void)
 	json_decref(j);
 }
 
+/* ---- the change journal ------------------------------------------------ */
+
+#define UUID_A "0123456789abcdef0123456789abcdef"
+#define UUID_B "fedcba98765432100123456789abcdef"
+#define NAPTR1 "100 10 \\\"u\\\" \\\"E2U+sip\\\" \\\"!^.*$!sip:info@example.com!\\\" ."
+#define NAPTR2 "100 10 \\\"u\\\" \\\"E2U+sip\\\" \\\"!^.*$!sip:a@example.com!\\\" .\\n" \
+    "200 10 \\\"u\\\" \\\"E2U+sip\\\" \\\"!^.*$!sip:b@example.com!\\\" ."
+
+/* Four changes: a versioned add, a replace of it from room B (a decision,
+ * in the add's transaction), a remove written before schema 2, an import. */
+static const char good_journal_text[] =
+    "{\"v\":1,\"room\":\"A\",\"database\":\"" UUID_A "\",\"after\":4,"
+    "\"first\":2,\"last\":9,\"time\":\"2026-12-02T04:20:31Z\",\"changes\":["
+    "{\"seq\":5,\"txn\":5,\"at\":\"2026-12-02T04:20:30Z\",\"op\":\"add\","
+    "\"e164\":\"+46701\",\"zone\":\"6.4.e164.arpa\",\"serial\":1005,"
+    "\"records\":\"" NAPTR1 "\",\"origin\":\"" UUID_A "\",\"oseq\":5,"
+    "\"hlc\":1234567890,\"room\":\"A\",\"prev_origin\":\"\",\"prev_oseq\":0,"
+    "\"flags\":0},"
+    "{\"seq\":6,\"txn\":5,\"at\":\"2026-12-02T04:20:30Z\",\"op\":\"replace\","
+    "\"e164\":\"+46701\",\"zone\":\"6.4.e164.arpa\",\"serial\":1006,"
+    "\"records\":\"" NAPTR2 "\",\"origin\":\"" UUID_B "\",\"oseq\":3,"
+    "\"hlc\":1234567891,\"room\":\"B\",\"prev_origin\":\"" UUID_A "\","
+    "\"prev_oseq\":5,\"flags\":1},"
+    "{\"seq\":7,\"txn\":0,\"at\":\"2026-12-01T00:00:00Z\",\"op\":\"remove\","
+    "\"e164\":\"+46702\",\"zone\":\"6.4.e164.arpa\",\"serial\":1007,"
+    "\"records\":\"\",\"origin\":\"\",\"oseq\":0,\"hlc\":0,\"room\":\"\","
+    "\"prev_origin\":\"\",\"prev_oseq\":0,\"flags\":0},"
+    "{\"seq\":9,\"txn\":9,\"at\":\"2026-12-02T04:20:31Z\",\"op\":\"import\","
+    "\"e164\":\"\",\"zone\":\"7.4.e164.arpa\",\"serial\":7,\"records\":\"\","
+    "\"origin\":\"\",\"oseq\":0,\"hlc\":0,\"room\":\"\",\"prev_origin\":\"\","
+    "\"prev_oseq\":0,\"flags\":0}]}";
+
+static json_t *
+good_journal(void)
+{
+	json_t *j = json_loads(good_journal_text, 0, NULL);
+
+	if (j == NULL) {
+		printf("Bail out! the good journal does not load\n");
+		exit(1);
+	}
+	return j;
+}
+
+static int
+jparse_text(const char *text, size_t len, char *err)
+{
+	struct peerproto_journal jr;
+	int rc;
+
+	err[0] = '\0';
+	parser_tests++;
+	rc = peerproto_journal_parse(text, len, &jr, err);
+	peerproto_journal_free(&jr);
+	return rc;
+}
+
+/* j (consumed) must be refused with an error containing needle. */
+static void
+jrefused(json_t *j, const char *needle, const char *what)
+{
+	char err[ENUMDR_ERRLEN], *text;
+
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (text == NULL) {
+		ok(0, what);
+		return;
+	}
+	if (ok(jparse_text(text, strlen(text), err) == -1, what))
+		like(err, needle, "... naming it");
+	else
+		ok(0, "... naming it");
+	free(text);
+}
+
+/* The object at where of j: "" the root, "0".."3" changes[i]. */
+static json_t *
+jat(json_t *j, const char *where)
+{
+	if (*where == '\0')
+		return j;
+	return json_array_get(json_object_get(j, "changes"),
+	    (size_t)(*where - '0'));
+}
+
+/* A good journal with member key of where set to the JSON value (NULL:
+ * removed) must be refused naming needle. */
+static void
+jmutated(const char *where, const char *key, const char *value,
+    const char *needle)
+{
+	char what[256];
+	json_t *j = good_journal(), *v;
+
+	if (value == NULL) {
+		json_object_del(jat(j, where), key);
+		snprintf(what, sizeof(what), "journal %s%s%s missing: refused",
+		    *where ? "changes[" : "", where, key);
+	} else {
+		v = json_loads(value, JSON_DECODE_ANY, NULL);
+		if (v == NULL) {
+			printf("Bail out! test value %s is not JSON\n", value);
+			exit(1);
+		}
+		json_object_set_new(jat(j, where), key, v);
+		snprintf(what, sizeof(what), "journal %s%s%s%s = %.60s: refused",
+		    *where ? "changes[" : "", where, *where ? "]." : "", key,
+		    value);
+	}
+	jrefused(j, needle, what);
+}
+
+/* A good journal with member key of where set to value must parse. */
+static void
+jaccepted(const char *where, const char *key, const char *value,
+    const char *what)
+{
+	char err[ENUMDR_ERRLEN], *text;
+	json_t *j = good_journal();
+
+	json_object_set_new(jat(j, where), key, json_loads(value,
+	    JSON_DECODE_ANY, NULL));
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (!ok(text != NULL && jparse_text(text, strlen(text), err) == 0,
+	    what))
+		diag("%s", err);
+	free(text);
+}
+
+static void
+test_journal_good(void)
+{
+	struct peerproto_journal jr;
+	char err[ENUMDR_ERRLEN], *text;
+	json_t *j;
+
+	parser_tests++;
+	if (!ok(peerproto_journal_parse(good_journal_text,
+	    strlen(good_journal_text), &jr, err) == 0, "a full journal parses"))
+		diag("%s", err);
+	is_int(jr.version, 1, "... v");
+	is_str(jr.room, "A", "... room");
+	is_str(jr.database, UUID_A, "... database");
+	is_int(jr.after, 4, "... after");
+	is_int(jr.first, 2, "... first");
+	is_int(jr.last, 9, "... last");
+	is_str(jr.time, "2026-12-02T04:20:31Z", "... time");
+	is_int(jr.nrows, 4, "... four changes");
+	if (jr.nrows == 4) {
+		is_int(jr.rows[0].seq, 5, "... seq");
+		is_int(jr.rows[1].txn, 5, "... txn");
+		is_str(jr.rows[1].op, "replace", "... op");
+		is_str(jr.rows[1].e164, "+46701", "... e164");
+		is_str(jr.rows[1].zone, "6.4.e164.arpa", "... zone");
+		is_int(jr.rows[1].serial, 1006, "... serial");
+		like(jr.rows[1].records, "sip:a@example.com!\" .\n200 ",
+		    "... records, two lines");
+		is_str(jr.rows[1].v.origin, UUID_B, "... origin");
+		is_int(jr.rows[1].v.oseq, 3, "... oseq");
+		is_int(jr.rows[1].v.hlc, 1234567891, "... hlc");
+		is_str(jr.rows[1].v.room, "B", "... room");
+		is_str(jr.rows[1].prev_origin, UUID_A, "... prev_origin");
+		is_int(jr.rows[1].prev_oseq, 5, "... prev_oseq");
+		is_int(jr.rows[1].flags, STORE_JF_DECISION, "... flags");
+		is_str(jr.rows[2].records, "", "... a remove's records");
+		is_str(jr.rows[3].op, "import", "... an import");
+		is_str(jr.rows[3].e164, "", "... without a number");
+	}
+	ok(!peerproto_journal_gap(&jr), "after 4, first 2: no gap");
+	jr.after = 0;
+	ok(peerproto_journal_gap(&jr), "after 0, first 2: a gap");
+	jr.after = 1;
+	ok(!peerproto_journal_gap(&jr), "after 1, first 2: no gap");
+	peerproto_journal_free(&jr);
+	is_int(jr.nrows, 0, "free: no rows left");
+
+	/* Unknown members are ignored, at the root and in a change. */
+	j = good_journal();
+	json_object_set_new(j, "colour", json_string("red"));
+	json_object_set_new(jat(j, "1"), "shade", json_integer(3));
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	is_int(jparse_text(text, strlen(text), err), 0,
+	    "journal: unknown members are ignored");
+	free(text);
+
+	/* Nothing to send: an empty journal, and one that was trimmed. */
+	{
+		static const char *const empty[] = {
+		    "{\"v\":1,\"room\":\"A\",\"database\":\"" UUID_A "\","
+		    "\"after\":0,\"first\":1,\"last\":0,\"time\":"
+		    "\"2026-12-02T04:20:31Z\",\"changes\":[]}",
+		    "{\"v\":1,\"room\":\"A\",\"database\":\"" UUID_A "\","
+		    "\"after\":3,\"first\":9,\"last\":8,\"time\":"
+		    "\"2026-12-02T04:20:31Z\",\"changes\":[]}",
+		    "{\"v\":1,\"room\":\"A\",\"database\":\"" UUID_A "\","
+		    "\"after\":12,\"first\":1,\"last\":8,\"time\":"
+		    "\"2026-12-02T04:20:31Z\",\"changes\":[]}",
+		};
+
+		is_int(jparse_text(empty[0], strlen(empty[0]), err), 0,
+		    "a journal never written (first 1, last 0) parses");
+		is_int(jparse_text(empty[1], strlen(empty[1]), err), 0,
+		    "a journal trimmed to nothing (first 9, last 8) parses");
+		is_int(jparse_text(empty[2], strlen(empty[2]), err), 0,
+		    "after beyond last (another database?) parses: the"
+		    " follower judges it");
+	}
+}
+
+static void
+test_journal_missing(void)
+{
+	static const char *const root[] = { "v", "room", "database", "after",
+	    "first", "last", "time", "changes", NULL };
+	static const char *const change[] = { "seq", "txn", "at", "op",
+	    "e164", "zone", "serial", "records", "origin", "oseq", "hlc",
+	    "room", "prev_origin", "prev_oseq", "flags", NULL };
+	char needle[64];
+	size_t i;
+
+	for (i = 0; root[i] != NULL; i++) {
+		snprintf(needle, sizeof(needle), "member \"%s\" missing",
+		    root[i]);
+		jmutated("", root[i], NULL, needle);
+	}
+	for (i = 0; change[i] != NULL; i++) {
+		snprintf(needle, sizeof(needle), "member \"changes[1].%s\""
+		    " missing", change[i]);
+		jmutated("1", change[i], NULL, needle);
+	}
+	/* the unversioned remove and the import need them all as well */
+	jmutated("2", "origin", NULL, "member \"changes[2].origin\" missing");
+	jmutated("2", "oseq", NULL, "member \"changes[2].oseq\" missing");
+	jmutated("3", "records", NULL, "member \"changes[3].records\" missing");
+	jmutated("3", "e164", NULL, "member \"changes[3].e164\" missing");
+}
+
+static void
+test_journal_types(void)
+{
+	static const struct {
+		const char *where, *key, *value, *needle;
+	} t[] = {
+		{ "", "v", "\"1\"", "member \"v\": not an integer" },
+		{ "", "room", "1", "member \"room\": not a string" },
+		{ "", "database", "null", "member \"database\": not a string" },
+		{ "", "after", "\"4\"", "member \"after\": not an integer" },
+		{ "", "first", "2.0", "member \"first\": not an integer" },
+		{ "", "last", "true", "member \"last\": not an integer" },
+		{ "", "time", "0", "member \"time\": not a string" },
+		{ "", "changes", "{}", "member \"changes\": not an array" },
+		{ "", "changes", "[1]", "member \"changes[0]\": not an object" },
+		{ "1", "seq", "\"6\"", "member \"changes[1].seq\": not an"
+		    " integer" },
+		{ "1", "txn", "null", "member \"changes[1].txn\": not an"
+		    " integer" },
+		{ "1", "at", "5", "member \"changes[1].at\": not a string" },
+		{ "1", "op", "[]", "member \"changes[1].op\": not a string" },
+		{ "1", "e164", "46701", "member \"changes[1].e164\": not a"
+		    " string" },
+		{ "1", "zone", "{}", "member \"changes[1].zone\": not a string" },
+		{ "1", "serial", "\"1006\"", "member \"changes[1].serial\": not"
+		    " an integer" },
+		{ "1", "records", "null", "member \"changes[1].records\": not a"
+		    " string" },
+		{ "1", "origin", "0", "member \"changes[1].origin\": not a"
+		    " string" },
+		{ "1", "oseq", "3.5", "member \"changes[1].oseq\": not an"
+		    " integer" },
+		{ "1", "hlc", "\"1\"", "member \"changes[1].hlc\": not an"
+		    " integer" },
+		{ "1", "room", "false", "member \"changes[1].room\": not a"
+		    " string" },
+		{ "1", "prev_origin", "null", "member \"changes[1].prev_origin\":"
+		    " not a string" },
+		{ "1", "prev_oseq", "\"5\"", "member \"changes[1].prev_oseq\":"
+		    " not an integer" },
+		{ "1", "flags", "true", "member \"changes[1].flags\": not an"
+		    " integer" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		jmutated(t[i].where, t[i].key, t[i].value, t[i].needle);
+}
+
+static void
+test_journal_values(void)
+{
+	static const struct {
+		const char *where, *key, *value, *needle;
+	} t[] = {
+		/* the envelope */
+		{ "", "v", "2", "protocol version 2 (member \"v\")" },
+		{ "", "room", "\"A B\"", "member \"room\": \"A B\" is not a"
+		    " room name" },
+		{ "", "room", "\"\"", "member \"room\"" },
+		{ "", "database", "\"0123\"", "member \"database\": \"0123\" is"
+		    " not a database uuid" },
+		{ "", "database", "\"\"", "member \"database\": \"\" is not a"
+		    " database uuid" },
+		{ "", "database", "\"0123456789ABCDEF0123456789abcdef\"",
+		    "member \"database\"" },
+		{ "", "after", "-1", "member \"after\": -1 is out of range" },
+		{ "", "last", "-1", "member \"last\": -1 is out of range" },
+		{ "", "first", "0", "member \"first\": 0 is out of range 1..10" },
+		{ "", "first", "11", "member \"first\": 11 is out of range"
+		    " 1..10 (\"last\" + 1 at most)" },
+		{ "", "time", "\"now\"", "member \"time\": \"now\" is not UTC" },
+		/* ordering and bounds of seq, txn */
+		{ "0", "seq", "4", "member \"changes[0].seq\": 4 is not after 4"
+		    " (\"after\")" },
+		{ "1", "seq", "5", "member \"changes[1].seq\": 5 is not after 5"
+		    " (the change before it)" },
+		{ "2", "seq", "3", "member \"changes[2].seq\": 3 is not after 6" },
+		{ "3", "seq", "10", "member \"changes[3].seq\": 10 is outside"
+		    " the journal, \"first\" 2 to \"last\" 9" },
+		{ "0", "seq", "0", "member \"changes[0].seq\": 0 is out of"
+		    " range" },
+		{ "", "first", "6", "member \"changes[0].seq\": 5 is outside"
+		    " the journal" },
+		{ "", "after", "5", "member \"changes[0].seq\": 5 is not after"
+		    " 5" },
+		{ "", "last", "8", "member \"changes[3].seq\": 9 is outside" },
+		{ "1", "txn", "7", "member \"changes[1].txn\": 7 is out of range"
+		    " 0..6" },
+		{ "1", "txn", "-1", "member \"changes[1].txn\": -1 is out of"
+		    " range" },
+		{ "1", "at", "\"2026-12-02 04:20:30Z\"", "member"
+		    " \"changes[1].at\"" },
+		/* what a change is: issue 12's rules */
+		{ "1", "op", "\"delete\"", "member \"changes[1].op\": \"delete\""
+		    " is not \"add\", \"replace\", \"remove\" or \"import\"" },
+		{ "1", "op", "\"ADD\"", "member \"changes[1].op\"" },
+		{ "1", "e164", "\"46701\"", "member \"changes[1].e164\"" },
+		{ "1", "e164", "\"+0701\"", "member \"changes[1].e164\"" },
+		{ "1", "e164", "\"\"", "member \"changes[1].e164\"" },
+		{ "2", "e164", "\"+4670a\"", "member \"changes[2].e164\"" },
+		{ "3", "e164", "\"+46701\"", "member \"changes[3].e164\": not"
+		    " \"\" although \"op\" is \"import\"" },
+		{ "1", "zone", "\"example.com\"", "member \"changes[1].zone\":"
+		    " invalid zone" },
+		{ "3", "zone", "\"\"", "member \"changes[3].zone\"" },
+		{ "1", "serial", "4294967296", "member \"changes[1].serial\":"
+		    " 4294967296 is out of range 0..4294967295" },
+		{ "1", "serial", "-1", "member \"changes[1].serial\": -1 is out"
+		    " of range" },
+		{ "1", "records", "\"\"", "member \"changes[1].records\"" },
+		{ "0", "records", "\"100 10 u E2U+sip x .\"",
+		    "member \"changes[0].records\"" },
+		{ "0", "records", "\"100  10 \\\"u\\\" \\\"E2U+sip\\\" "
+		    "\\\"!^.*$!sip:info@example.com!\\\" .\"",
+		    "member \"changes[0].records\": NAPTR text is not in the"
+		    " canonical form" },
+		{ "0", "records", "\"100 10 \\\"u\\\" \\\"E2U+sip\\\" "
+		    "\\\"!^.*$!sip:info@example.com!\\\" .\\n\"",
+		    "member \"changes[0].records\"" },
+		{ "2", "records", "\"x\"", "member \"changes[2].records\": not"
+		    " \"\" although \"op\" is \"remove\"" },
+		{ "3", "records", "\"" NAPTR1 "\"", "member"
+		    " \"changes[3].records\": not \"\" although \"op\" is"
+		    " \"import\"" },
+		/* versions */
+		{ "1", "origin", "\"FEDCBA98765432100123456789ABCDEF\"",
+		    "member \"changes[1].origin\": \"FEDCBA98765432100123456789"
+		    "ABCDEF\" is not a database uuid" },
+		{ "1", "origin", "\"fedcba9876543210\"", "member"
+		    " \"changes[1].origin\"" },
+		{ "1", "oseq", "0", "member \"changes[1].oseq\": 0 is out of"
+		    " range 1.." },
+		{ "1", "hlc", "0", "member \"changes[1].hlc\": 0 is out of range"
+		    " 1.." },
+		{ "1", "room", "\"\"", "member \"changes[1].room\": \"\" is not"
+		    " a room name" },
+		{ "1", "room", "\"B C\"", "member \"changes[1].room\"" },
+		{ "1", "origin", "\"\"", "member \"changes[1].oseq\": 3 is out"
+		    " of range 0..0 (\"origin\" is \"\": no version)" },
+		{ "2", "oseq", "1", "member \"changes[2].oseq\": 1 is out of"
+		    " range 0..0 (\"origin\" is \"\": no version)" },
+		{ "2", "hlc", "7", "member \"changes[2].hlc\": 7 is out of range"
+		    " 0..0" },
+		{ "2", "room", "\"A\"", "member \"changes[2].room\": \"A\""
+		    " although \"origin\" is \"\"" },
+		{ "1", "prev_origin", "\"abc\"", "member"
+		    " \"changes[1].prev_origin\": \"abc\" is not a database"
+		    " uuid" },
+		{ "1", "prev_oseq", "0", "member \"changes[1].prev_oseq\": 0 is"
+		    " out of range 1.." },
+		{ "1", "prev_oseq", "-1", "member \"changes[1].prev_oseq\"" },
+		{ "0", "prev_oseq", "1", "member \"changes[0].prev_oseq\": 1 is"
+		    " out of range 0..0 (\"prev_origin\" is \"\")" },
+		{ "1", "flags", "2", "member \"changes[1].flags\": 2 is out of"
+		    " range 0..1" },
+		{ "1", "flags", "-1", "member \"changes[1].flags\"" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		jmutated(t[i].where, t[i].key, t[i].value, t[i].needle);
+
+	/* and what is valid at the edges */
+	jaccepted("1", "txn", "6", "txn = seq: accepted");
+	jaccepted("1", "txn", "0", "txn 0 (a row before schema 2): accepted");
+	jaccepted("1", "serial", "4294967295", "serial 2^32-1: accepted");
+	jaccepted("1", "hlc", "9223372036854775807", "hlc 2^63-1: accepted");
+	jmutated("3", "origin", "\"" UUID_B "\"", "member \"changes[3].oseq\":"
+	    " 0 is out of range 1..");
+}
+
+static void
+test_journal_bodies(void)
+{
+	char err[ENUMDR_ERRLEN], *big, *text;
+	size_t len = strlen(good_journal_text), i, bad = 0;
+	json_t *j, *changes, *c;
+
+	is_int(jparse_text("", 0, err), -1, "journal: an empty body: refused");
+	like(err, "empty body", "... says so");
+	is_int(jparse_text("[]", 2, err), -1, "journal: an array: refused");
+	like(err, "not a JSON object", "... naming its type");
+	is_int(jparse_text("{}", 2, err), -1, "journal: {}: refused");
+	like(err, "member \"v\" missing", "... the version first");
+	is_int(jparse_text("{\"v\":1,\"v\":1}", 13, err), -1,
+	    "journal: a duplicate key: refused");
+	like(err, "duplicate", "... says so");
+
+	/* A NUL in a string: jansson refuses \u0000 (JSON_ALLOW_NUL is off). */
+	{
+		char withnul[sizeof(good_journal_text) + 16];
+		const char *p = strstr(good_journal_text, "\"records\":\"\"");
+
+		snprintf(withnul, sizeof(withnul), "%.*s\"records\":\"a\\u0000b"
+		    "\"%s", (int)(p - good_journal_text), good_journal_text,
+		    p + strlen("\"records\":\"\""));
+		is_int(jparse_text(withnul, strlen(withnul), err), -1,
+		    "journal: records with \\u0000: refused");
+		like(err, "not JSON", "... by the JSON parser");
+	}
+
+	for (i = 1; i < len; i++) {
+		if (jparse_text(good_journal_text, i, err) != -1 ||
+		    err[0] == '\0')
+			bad++;
+	}
+	is_int(bad, 0, "every one of the truncated journal bodies is refused");
+
+	/* Oversized: exactly the limit parses, one byte more does not. */
+	big = malloc(PEERPROTO_JOURNAL_BODY_MAX + 2);
+	if (big == NULL) {
+		printf("Bail out! out of memory\n");
+		exit(1);
+	}
+	memset(big, ' ', PEERPROTO_JOURNAL_BODY_MAX + 1);
+	memcpy(big, good_journal_text, len);
+	is_int(jparse_text(big, PEERPROTO_JOURNAL_BODY_MAX, err), 0,
+	    "a journal body of exactly 64 MiB (padded): parses");
+	is_int(jparse_text(big, PEERPROTO_JOURNAL_BODY_MAX + 1, err), -1,
+	    "one byte over 64 MiB: refused");
+	like(err, "more than 67108864", "... naming the limit");
+	free(big);
+
+	/* PEERPROTO_CHANGES_MAX changes parse, one more does not. */
+	j = good_journal();
+	changes = json_array();
+	for (i = 0; i < PEERPROTO_CHANGES_MAX; i++) {
+		c = json_deep_copy(jat(j, "2"));
+		json_object_set_new(c, "seq", json_integer(5 + (json_int_t)i));
+		json_array_append_new(changes, c);
+	}
+	json_object_set_new(j, "changes", changes);
+	json_object_set_new(j, "last", json_integer(5 + PEERPROTO_CHANGES_MAX));
+	text = json_dumps(j, JSON_COMPACT);
+	is_int(jparse_text(text, strlen(text), err), 0, "10000 changes: parse");
+	free(text);
+	c = json_deep_copy(jat(j, "2"));
+	json_object_set_new(c, "seq", json_integer(5 + PEERPROTO_CHANGES_MAX));
+	json_array_append_new(changes, c);
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	is_int(jparse_text(text, strlen(text), err), -1, "10001 changes:"
+	    " refused");
+	like(err, "member \"changes\": 10001 changes, more than 10000",
+	    "... naming the member");
+	free(text);
+}
+
+/* Emitter -> parser: what the agent sends is what the follower reads. */
+static void
+journal_round_trip(const struct peerproto_journal *in, const char *what)
+{
+	struct peerproto_journal out;
+	char err[ENUMDR_ERRLEN], *text = NULL;
+	const struct journal_row *a, *b;
+	json_t *j;
+	int same;
+	size_t i;
+
+	j = peerproto_journal_json(in, err);
+	ok(j != NULL, what);
+	if (j != NULL)
+		text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	parser_tests++;
+	if (!ok(text != NULL && peerproto_journal_parse(text, strlen(text),
+	    &out, err) == 0, "... parses back")) {
+		diag("%s", err);
+		free(text);
+		return;
+	}
+	free(text);
+	same = out.version == PEERPROTO_VERSION &&
+	    strcmp(out.room, in->room) == 0 &&
+	    strcmp(out.database, in->database) == 0 &&
+	    out.after == in->after && out.first == in->first &&
+	    out.last == in->last && strcmp(out.time, in->time) == 0 &&
+	    out.nrows == in->nrows;
+	for (i = 0; same && i < in->nrows; i++) {
+		a = &in->rows[i];
+		b = &out.rows[i];
+		same = a->seq == b->seq && a->txn == b->txn &&
+		    strcmp(a->at, b->at) == 0 && strcmp(a->op, b->op) == 0 &&
+		    strcmp(a->e164, b->e164) == 0 &&
+		    strcmp(a->zone, b->zone) == 0 && a->serial == b->serial &&
+		    strcmp(a->records, b->records) == 0 &&
+		    strcmp(a->v.origin, b->v.origin) == 0 &&
+		    a->v.oseq == b->v.oseq && a->v.hlc == b->v.hlc &&
+		    strcmp(a->v.room, b->v.room) == 0 &&
+		    strcmp(a->prev_origin, b->prev_origin) == 0 &&
+		    a->prev_oseq == b->prev_oseq && a->flags == b->flags;
+	}
+	ok(same, "... every field the same");
+	peerproto_journal_free(&out);
+}
+
+static void
+test_journal_round_trip(void)
+{
+	char r0[] = "100 10 \"u\" \"E2U+sip\" \"!^.*$!sip:info@example.com!\" .";
+	char r1[] = "";
+	struct journal_row rows[3];
+	struct peerproto_journal jr;
+	char err[ENUMDR_ERRLEN];
+	json_t *j;
+
+	memset(&jr, 0, sizeof(jr));
+	strcpy(jr.room, "A");
+	strcpy(jr.database, UUID_A);
+	jr.first = 1;
+	strcpy(jr.time, "2026-12-02T04:20:31Z");
+	journal_round_trip(&jr, "journal round trip: never written");
+
+	memset(rows, 0, sizeof(rows));
+	rows[0].seq = 100;
+	rows[0].txn = 100;
+	strcpy(rows[0].at, "2026-12-02T04:20:30Z");
+	strcpy(rows[0].op, "add");
+	strcpy(rows[0].e164, "+468123456789012");
+	strcpy(rows[0].zone, "8.6.4.e164.arpa");
+	rows[0].serial = 4294967295U;
+	rows[0].records = r0;
+	strcpy(rows[0].v.origin, UUID_A);
+	rows[0].v.oseq = INT64_MAX;
+	rows[0].v.hlc = INT64_MAX;
+	strcpy(rows[0].v.room, "room_B-2");
+	strcpy(rows[0].prev_origin, UUID_B);
+	rows[0].prev_oseq = 1;
+	rows[0].flags = STORE_JF_DECISION;
+	rows[1] = rows[0];
+	rows[1].seq = 101;
+	strcpy(rows[1].op, "remove");
+	rows[1].records = r1;
+	rows[1].v.oseq = 1;
+	rows[1].v.hlc = 1;
+	rows[1].prev_origin[0] = '\0';
+	rows[1].prev_oseq = 0;
+	rows[1].flags = 0;
+	rows[2] = rows[1];
+	rows[2].seq = INT64_MAX - 1;
+	rows[2].txn = INT64_MAX - 1;
+	strcpy(rows[2].op, "import");
+	rows[2].e164[0] = '\0';
+	rows[2].v.origin[0] = '\0';
+	rows[2].v.oseq = 0;
+	rows[2].v.hlc = 0;
+	rows[2].v.room[0] = '\0';
+	strcpy(jr.room, "room_B-2");
+	jr.after = 99;
+	jr.first = 50;
+	jr.last = INT64_MAX - 1;
+	jr.rows = rows;
+	jr.nrows = 3;
+	journal_round_trip(&jr, "journal round trip: add, remove, import at"
+	    " the bounds");
+
+	j = peerproto_journal_json(&jr, err);
+	is_int(json_integer_value(json_object_get(j, "v")), PEERPROTO_VERSION,
+	    "the journal emitter writes \"v\":1");
+	is_int(json_array_size(json_object_get(j, "changes")), 3,
+	    "... and every change");
+	json_decref(j);
+}
+
+static void
+test_journal_client(void)
+{
+	struct peerproto_client *c;
+	struct peerproto_journal jr;
+	char err[ENUMDR_ERRLEN];
+
+	ok(transfer_global_init(err) == 0, "curl_global_init");
+	c = peerproto_client_new();
+	ok(c != NULL, "a journal client");
+	if (c == NULL)
+		return;
+	is_int(peerproto_journal_get(c, "http://127.0.0.1:1/v1/journal", "B",
+	    -1, 10, 0, 100, &jr, err), PEERPROTO_EPROTO, "after -1: refused");
+	like(err, "bad request", "... before asking");
+	is_int(peerproto_journal_get(c, "http://127.0.0.1:1/v1/journal", "B",
+	    0, 10001, 0, 100, &jr, err), PEERPROTO_EPROTO,
+	    "limit 10001: refused");
+	is_int(peerproto_journal_get(c, "http://127.0.0.1:1/v1/journal", "B",
+	    0, 10, 25001, 100, &jr, err), PEERPROTO_EPROTO,
+	    "wait_ms 25001: refused");
+	is_int(peerproto_journal_get(c, "http://127.0.0.1:1/v1/journal",
+	    "B&x=1", 0, 10, 0, 100, &jr, err), PEERPROTO_EPROTO,
+	    "a room that is no room name: refused");
+	is_int(peerproto_journal_get(c, "http://127.0.0.1:1/v1/journal", "B",
+	    0, 10, 0, 100, &jr, err), PEERPROTO_EUNREACHABLE,
+	    "nothing listening: unreachable");
+	like(err, "GET http://127.0.0.1:1/v1/journal?after=0&limit=10"
+	    "&wait_ms=0&room=B", "... naming the request");
+	is_int(peerproto_journal_get(c, "http://127.0.0.1:1/v1/journal", NULL,
+	    7, 10, 0, 100, &jr, err), PEERPROTO_EUNREACHABLE,
+	    "the same client again, no room");
+	like(err, "after=7&limit=10&wait_ms=0:", "... without room=");
+	peerproto_journal_free(&jr);
+	peerproto_client_free(c);
+	peerproto_client_free(NULL);
+	transfer_global_cleanup();
+}
+
 int
 main(void)
 {
@@ -494,6 +1140,13 @@ main(void)
 	test_values();
 	test_bodies();
 	test_round_trip();
+	test_journal_good();
+	test_journal_missing();
+	test_journal_types();
+	test_journal_values();
+	test_journal_bodies();
+	test_journal_round_trip();
+	test_journal_client();
 	is_str(peerproto_storage_name(PEERPROTO_STORAGE_FULL), "full",
 	    "storage names");
 	diag("%d parser tests (bodies parsed), %zu of them truncations",

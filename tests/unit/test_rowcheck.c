@@ -3,10 +3,12 @@
  * snapshot whose files are sound (size, SHA-256, quick_check and serial
  * file all match, because the test reseals them after crafting) but that
  * holds one row breaking the store's rules — for each row kind: number,
- * zone, NAPTR text, parameter, zone history, and the schema itself — is
- * refused whole by the import and by the sync (S0.2 step 4), names the
- * row, and leaves the live database exactly as it was.  The crafted
- * snapshots are made here from a real export, never stored.
+ * zone, NAPTR text, parameter, zone history, number version, version
+ * vector (schema 2), and the schema itself — is refused whole by the
+ * import and by the sync (S0.2 step 4), names the row, and leaves the
+ * live database exactly as it was; a snapshot at the edge of every rule
+ * is imported.  The crafted snapshots are made here from a real export,
+ * never stored.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -28,6 +30,27 @@
 #define ZONE47 "7.4.e164.arpa"
 #define GOOD_NAPTR "100 10 \"u\" \"E2U+sip\" \"!^.*$!sip:x@ims.example!\" ."
 #define NOW "2026-12-02T00:00:00Z"
+#define ORIGIN "0123456789abcdef0123456789abcdef"   /* a change's origin */
+#define HLC "117713770905600000"   /* (ms << 16): 2026-12-02 */
+
+/* The peer's number versions (schema 2, issue 14): +46100 and +46101
+ * live, +46199 removed (a tombstone), +47100 written before schema 2 (no
+ * version row); its version vector.  Written with plain SQL: what matters
+ * here is what a snapshot may hold. */
+#define VERSIONS \
+	"INSERT OR REPLACE INTO number_version VALUES" \
+	" ('+46100', '" ZONE46 "', '" ORIGIN "', 1, " HLC ", 'P', 0, '" NOW \
+	"')," \
+	" ('+46101', '" ZONE46 "', '" ORIGIN "', 2, " HLC " + 1, 'P', 0, '" \
+	NOW "')," \
+	" ('+46199', '" ZONE46 "', '" ORIGIN "', 3, " HLC " + 2, 'P', 1, '" \
+	NOW "');" \
+	"DELETE FROM number_version WHERE e164 = '+47100';" \
+	"INSERT OR REPLACE INTO origin_seen VALUES ('" ORIGIN "', 'P', 3, " \
+	HLC " + 2);"
+/* A removed number's version row (a tombstone): e164 in zone. */
+#define TOMBSTONE(e164, zone) "INSERT INTO number_version VALUES ('" e164 \
+	"', '" zone "', '" ORIGIN "', 9, 9, 'P', 1, '" NOW "')"
 
 static char base[] = "/tmp/enumdr-rowcheck-XXXXXX";
 
@@ -64,6 +87,13 @@ fingerprint(struct store *st)
 	    " UNION ALL SELECT name || '=' || value FROM parameter"
 	    " UNION ALL SELECT zone || ' ' || actor || ' ' || changes FROM"
 	    " zone_history"
+	    " UNION ALL SELECT e164 || ' ' || zone || ' ' || origin || ' ' ||"
+	    " oseq || ' ' || hlc || ' ' || room || ' ' || removed FROM"
+	    " number_version"
+	    " UNION ALL SELECT origin || ' ' || room || ' ' || oseq || ' ' ||"
+	    " hlc FROM origin_seen"
+	    " UNION ALL SELECT 'peer_cursor ' || count(*) FROM peer_cursor"
+	    " UNION ALL SELECT 'conflict ' || count(*) FROM conflict"
 	    " UNION ALL SELECT 'journal ' || count(*) FROM journal)";
 	sqlite3_stmt *q;
 	char *out = NULL;
@@ -292,6 +322,154 @@ static const struct hostile cases[] = {
 	{ "schema: the number table is missing a column",
 	  "ALTER TABLE number DROP COLUMN updated_at", "table \"number\"",
 	  "no table number with a column updated_at", 0 },
+	/* number versions (schema 2) */
+	{ "number_version: \"+46*\"", TOMBSTONE("+46*", ZONE46),
+	  "number_version \"+46*\"", "is not a digit", 0 },
+	{ "number_version: a blob, not text",
+	  "INSERT INTO number_version VALUES (x'2B343631', '" ZONE46 "', '"
+	  ORIGIN "', 9, 9, 'P', 1, '" NOW "')", "number_version \"+461\"",
+	  "e164 is not text", 0 },
+	{ "number_version: held by a zone that does not cover it",
+	  TOMBSTONE("+4712345", ZONE46), "number_version \"+4712345\"",
+	  "belongs to zone " ZONE47, 0 },
+	{ "number_version: held by a zone the snapshot lacks",
+	  TOMBSTONE("+4612345", "9.e164.arpa"), "number_version \"+4612345\"",
+	  "not a zone of the snapshot", 0 },
+	{ "number_version: no zone covers it",
+	  TOMBSTONE("+4", ZONE46), "number_version \"+4\"",
+	  "no zone of the snapshot covers it", 0 },
+	{ "number_version: origin in capitals",
+	  "UPDATE number_version SET origin = upper(origin) WHERE e164 ="
+	  " '+46100'", "number_version \"+46100\"",
+	  "origin is not a database uuid", 0 },
+	{ "number_version: origin empty",
+	  "UPDATE number_version SET origin = '' WHERE e164 = '+46100'",
+	  "number_version \"+46100\"", "origin is not a database uuid", 0 },
+	{ "number_version: oseq 0",
+	  "UPDATE number_version SET oseq = 0 WHERE e164 = '+46101'",
+	  "number_version \"+46101\"", "oseq is not an integer >= 1", 0 },
+	{ "number_version: hlc 0",
+	  "UPDATE number_version SET hlc = 0 WHERE e164 = '+46101'",
+	  "number_version \"+46101\"", "hlc is not an integer >= 1", 0 },
+	{ "number_version: hlc as text",
+	  "UPDATE number_version SET hlc = 'soon' WHERE e164 = '+46101'",
+	  "number_version \"+46101\"", "hlc is not an integer", 0 },
+	{ "number_version: a room name with a space",
+	  "UPDATE number_version SET room = 'room a' WHERE e164 = '+46101'",
+	  "number_version \"+46101\"", "room is not a room name", 0 },
+	{ "number_version: a room name with a dot",
+	  "UPDATE number_version SET room = 'room.a' WHERE e164 = '+46101'",
+	  "number_version \"+46101\"", "room is not a room name", 0 },
+	{ "number_version: a room name of 64 characters",
+	  "UPDATE number_version SET room = printf('%.64c', 'r') WHERE e164 ="
+	  " '+46101'", "number_version \"+46101\"", "room is too long", 0 },
+	{ "number_version: removed 2",
+	  "UPDATE number_version SET removed = 2 WHERE e164 = '+46199'",
+	  "number_version \"+46199\"", "removed is not 0 or 1", 0 },
+	{ "number_version: at is not a time",
+	  "UPDATE number_version SET at = 'yesterday' WHERE e164 = '+46199'",
+	  "number_version \"+46199\"", "at is not a UTC time", 0 },
+	{ "number_version: not removed, but no such number",
+	  "UPDATE number_version SET removed = 0 WHERE e164 = '+46199'",
+	  "number_version \"+46199\"", "removed is 0 but the snapshot has"
+	  " no such number in zone " ZONE46, 0 },
+	{ "number_version: the same number twice (no primary key)",
+	  "ALTER TABLE number_version RENAME TO v_old; CREATE TABLE"
+	  " number_version (e164, zone, origin, oseq, hlc, room, removed, at);"
+	  " INSERT INTO number_version SELECT * FROM v_old; INSERT INTO"
+	  " number_version SELECT * FROM v_old WHERE e164 = '+46101';"
+	  " DROP TABLE v_old", "number_version \"+46101\"", "appears twice",
+	  0 },
+	{ "schema: number_version is missing a column",
+	  "ALTER TABLE number_version DROP COLUMN hlc",
+	  "table \"number_version\"", "no table number_version with a column"
+	  " hlc", 0 },
+	{ "schema: number_version is a view",
+	  "DROP TABLE number_version; CREATE VIEW number_version AS SELECT"
+	  " e164, zone, '" ORIGIN "' AS origin, 1 AS oseq, 1 AS hlc, 'P' AS"
+	  " room, 0 AS removed, updated_at AS at FROM number",
+	  "sqlite_schema \"number_version\"", "view", 0 },
+	/* the version vector (schema 2) */
+	{ "origin_seen: origin not a uuid",
+	  "UPDATE origin_seen SET origin = 'not-a-uuid' WHERE origin = '"
+	  ORIGIN "'",
+	  "origin_seen \"not-a-uuid\"", "origin is not a database uuid", 0 },
+	{ "origin_seen: origin a blob",
+	  "INSERT INTO origin_seen VALUES (x'3132', 'P', 1, 1)",
+	  "origin_seen \"12\"", "origin is not text", 0 },
+	{ "origin_seen: a room name with a slash",
+	  "UPDATE origin_seen SET room = '../P' WHERE origin = '" ORIGIN "'",
+	  "origin_seen \"" ORIGIN "\"",
+	  "room is not a room name", 0 },
+	{ "origin_seen: oseq 0",
+	  "UPDATE origin_seen SET oseq = 0 WHERE origin = '" ORIGIN "'",
+	  "origin_seen \"" ORIGIN "\"",
+	  "oseq is not an integer >= 1", 0 },
+	{ "origin_seen: negative hlc",
+	  "UPDATE origin_seen SET hlc = -1 WHERE origin = '" ORIGIN "'",
+	  "origin_seen \"" ORIGIN "\"",
+	  "hlc is not an integer >= 0", 0 },
+	{ "origin_seen: a real hlc",
+	  "UPDATE origin_seen SET hlc = 1.5 WHERE origin = '" ORIGIN "'",
+	  "origin_seen \"" ORIGIN "\"",
+	  "hlc is not an integer >= 0", 0 },
+	{ "origin_seen: the same origin twice (no primary key)",
+	  "ALTER TABLE origin_seen RENAME TO s_old; CREATE TABLE origin_seen"
+	  " (origin, room, oseq, hlc); INSERT INTO origin_seen SELECT * FROM"
+	  " s_old; INSERT INTO origin_seen VALUES ('" ORIGIN "', 'Q', 1, 1);"
+	  " DROP TABLE s_old", "origin_seen \"" ORIGIN "\"", "appears twice",
+	  0 },
+	{ "schema: no origin_seen table",
+	  "DROP TABLE origin_seen", "table \"origin_seen\"",
+	  "no table origin_seen with a column origin", 0 },
+	/* another schema version: refused by the description check, with
+	 * what to do */
+	{ "schema: a snapshot of schema 1 (exported before the upgrade)",
+	  "DROP TABLE number_version; DROP TABLE origin_seen; DROP TABLE"
+	  " peer_cursor; DROP TABLE conflict; ALTER TABLE journal DROP COLUMN"
+	  " txn; ALTER TABLE journal DROP COLUMN origin; ALTER TABLE journal"
+	  " DROP COLUMN oseq; ALTER TABLE journal DROP COLUMN hlc; ALTER TABLE"
+	  " journal DROP COLUMN room; ALTER TABLE journal DROP COLUMN"
+	  " prev_origin; ALTER TABLE journal DROP COLUMN prev_oseq; ALTER TABLE"
+	  " journal DROP COLUMN flags; UPDATE database_identity SET"
+	  " schema_version = 1", "", "snapshot of schema 1, this program reads"
+	  " schema 2: export it again with the upgraded agent", 1 },
+	{ "schema: a snapshot of schema 3",
+	  "UPDATE database_identity SET schema_version = 3", "",
+	  "snapshot of schema 3, this program reads schema 2: upgrade this"
+	  " program", 1 },
+	{ "schema: the journal is missing a schema 2 column",
+	  "ALTER TABLE journal DROP COLUMN txn", "table \"journal\"",
+	  "no table journal with a column txn", 0 },
+};
+
+/* Snapshots that break no rule: each is imported (all zones, and zone 7.4
+ * alone), so that every rule above refuses only what it should. */
+static const struct {
+	const char *what;
+	const char *sql;
+} good_cases[] = {
+	{ "a tombstone with oseq 1, hlc 1 and a room of - and _",
+	  "INSERT INTO number_version VALUES ('+46150', '" ZONE46 "', '"
+	  ORIGIN "', 1, 1, 'room_B-2', 1, '" NOW "')" },
+	{ "versions and a vector entry of a store whose room was never set",
+	  "UPDATE number_version SET room = '' WHERE e164 = '+46101';"
+	  " INSERT INTO origin_seen VALUES ('fedcba9876543210fedcba9876543210',"
+	  " '', 1, 1)" },
+	{ "a version vector entry with hlc 0",
+	  "INSERT INTO origin_seen VALUES ('fedcba9876543210fedcba9876543210',"
+	  " 'Q', 1, 0)" },
+	{ "numbers without a version row (written before schema 2)",
+	  "DELETE FROM number_version WHERE removed = 0" },
+	{ "no number versions and no version vector at all",
+	  "DELETE FROM number_version; DELETE FROM origin_seen" },
+	{ "peer_cursor and conflict rows are local state: not read",
+	  "DROP TABLE peer_cursor; CREATE TABLE peer_cursor (peer, room, seq,"
+	  " updated_at); INSERT INTO peer_cursor VALUES (x'00ff', 'a room',"
+	  " -1, 'x'); DROP TABLE conflict; CREATE TABLE conflict (id, e164);"
+	  " INSERT INTO conflict VALUES ('x', '+46*')" },
+	{ "no peer_cursor and no conflict table",
+	  "DROP TABLE peer_cursor; DROP TABLE conflict" },
 };
 
 int
@@ -302,7 +480,7 @@ main(void)
 	const char *only47[] = { ZONE47 };
 	struct sync_report rep;
 	struct sync_opts opts;
-	struct store *a = NULL, *b = NULL;
+	struct store *a = NULL, *b = NULL, *c = NULL;
 	char *before, *after;
 	size_t i;
 	int rc;
@@ -325,6 +503,8 @@ main(void)
 	add(a, "+47100");
 	ok(store_set_parameter(a, "dns.ns", "ns1.example.net.", err) ==
 	    STORE_OK, "peer: parameter dns.ns");
+	ok(sqlite3_exec(store_handle(a), VERSIONS, NULL, NULL, NULL) ==
+	    SQLITE_OK, "peer: number versions and version vector");
 	join(src_dir, base, "snap");
 	ok(snapshot_export(a, src_dir, "P", NULL, err) == 0, "peer: export");
 	ok(snapshot_import(b, src_dir, NULL, 0, err) == 0,
@@ -359,9 +539,10 @@ main(void)
 		    err);
 		snprintf(what, sizeof(what), "%s: import refused", h->what);
 		if (h->file_level) {
-			/* the zone named, by whatever check saw it first */
+			/* the zone (or the schema version) named, by
+			 * whatever check saw it first */
 			ok(rc != 0, what);
-			like(err, h->why, "  the refusal names the zone");
+			like(err, h->why, "  the refusal says why");
 		} else {
 			is_int(rc, SNAPSHOT_EINVALID, what);
 			like(row, h->row, "  the refusal names the row");
@@ -381,9 +562,10 @@ main(void)
 		memset(&opts, 0, sizeof(opts));
 		opts.quarantine_dir = path;
 		rc = sync_run(b, dir, &opts, &rep, err);
-		if (h->file_level)
+		if (h->file_level) {
 			ok(rc == -1, "  the sync refuses it");
-		else
+			like(err, h->why, "  and says why");
+		} else
 			/* whatever the outcome would have been (peer newer
 			 * or not), before the comparison reads a row */
 			ok(rc == -1 && rep.step ==
@@ -397,6 +579,33 @@ main(void)
 		free(before);
 		free(after);
 	}
+
+	/* what breaks no rule is imported, whole or one zone */
+	join(path, base, "c.db");
+	ok(store_open(path, STORE_CREATE, &c, err) == STORE_OK,
+	    "a third store for the valid snapshots");
+	for (i = 0; c != NULL &&
+	    i < sizeof(good_cases) / sizeof(good_cases[0]); i++) {
+		snprintf(dir, sizeof(dir), "%s/good%zu", base, i);
+		if (copy_dir(src_dir, dir) == -1 ||
+		    craft(dir, good_cases[i].sql) == -1) {
+			ok(0, good_cases[i].what);
+			continue;
+		}
+		row[0] = '\0';
+		rc = snapshot_import_checked(c, dir, NULL, 0, row, sizeof(row),
+		    err);
+		snprintf(what, sizeof(what), "%s: imported", good_cases[i].what);
+		is_int(rc, 0, what);
+		if (rc != 0)
+			diag("%s", err);
+		rc = snapshot_import_checked(c, dir, only47, 1, row,
+		    sizeof(row), err);
+		is_int(rc, 0, "  and zone " ZONE47 " alone");
+		if (rc != 0)
+			diag("%s", err);
+	}
+	store_close(c);
 
 	/* the same rules at the source: the store refuses such a parameter */
 	ok(store_set_parameter(a, "dns.soa_rname", "a.\n* A 1.2.3.4", err) ==

@@ -2,7 +2,9 @@
  * test_snapshot.c — snapshot export/import and the serial file (S0.1, S1.2,
  * S0.2 step 4): a 100k-number round trip, refusal of truncated and
  * bit-flipped copies and of corrupted serial files with the live data left
- * untouched, and a zone-subset import that replaces only that zone.
+ * untouched, a zone-subset import that replaces only that zone, and
+ * (schema 2) number versions replaced with the data, the version vector
+ * merged, peer cursors, conflicts and the journal kept.
  */
 #include <fcntl.h>
 #include <ftw.h>
@@ -815,6 +817,247 @@ test_subset(struct store *a, const char *good)
 	store_close(d);
 }
 
+/* ---- schema 2: number versions and the version vector -------------- */
+
+#define ORIGIN_V "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a"   /* the source */
+#define ORIGIN_W "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"   /* a third room */
+#define ORIGIN_T "0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c"   /* the target */
+#define VNOW     "2026-12-02T07:00:00Z"
+
+/* The first column of sql's first row on st as text (malloc'd; "" for
+ * none or NULL, "error: ..." when sql fails). */
+static char *
+sql_text(struct store *st, const char *sql)
+{
+	sqlite3_stmt *q;
+	char *out = NULL;
+
+	if (sqlite3_prepare_v2(store_handle(st), sql, -1, &q, NULL) !=
+	    SQLITE_OK) {
+		diag("%s: %s", sql, sqlite3_errmsg(store_handle(st)));
+		return strdup("error");
+	}
+	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+		out = strdup((const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	return out != NULL ? out : strdup("");
+}
+
+static int
+sql_exec(struct store *st, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(store_handle(st), sql, NULL, NULL, &msg) !=
+	    SQLITE_OK) {
+		diag("%s: %s", sql, msg ? msg : "?");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* number_version rows (of zone, or all with NULL) as one line. */
+static char *
+dump_versions(struct store *st, const char *zone)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof(sql), "SELECT group_concat(x, '|') FROM (SELECT"
+	    " e164 || ' ' || zone || ' ' || origin || ' ' || oseq || ' ' || hlc"
+	    " || ' ' || room || ' ' || removed || ' ' || at AS x FROM"
+	    " number_version%s%s%s ORDER BY e164)", zone ? " WHERE zone = '" :
+	    "", zone ? zone : "", zone ? "'" : "");
+	return sql_text(st, sql);
+}
+
+#define DUMP_SEEN "SELECT group_concat(x, '|') FROM (SELECT origin || ' ' ||" \
+	" room || ' ' || oseq || ' ' || hlc AS x FROM origin_seen ORDER BY" \
+	" origin)"
+#define DUMP_CURSORS "SELECT group_concat(x, '|') FROM (SELECT peer || ' '" \
+	" || room || ' ' || seq AS x FROM peer_cursor ORDER BY peer)"
+#define DUMP_CONFLICTS "SELECT group_concat(x, '|') FROM (SELECT e164 ||" \
+	" ' ' || other_room AS x FROM conflict ORDER BY id)"
+#define A_CONFLICT(e164, zone, room) "INSERT INTO conflict (e164, zone," \
+	" detected_at, open, served_origin, served_oseq, served_hlc," \
+	" served_room, served_records, other_origin, other_oseq, other_hlc," \
+	" other_room, other_records) VALUES ('" e164 "', '" zone "', '" VNOW \
+	"', 1, '" ORIGIN_T "', 1, 1, 'room-t', '', '" ORIGIN_W "', 1, 1, '" \
+	room "', '')"
+
+/* A target room for the version imports: its own numbers, versions (one
+ * a tombstone), version vector, peer cursor and conflict. */
+static struct store *
+version_target(const char *name)
+{
+	char err[ENUMDR_ERRLEN];
+	struct store *t;
+
+	if ((t = open_store(name)) == NULL)
+		return NULL;
+	store_add_zone(t, ZONE46, 1, err);
+	store_add_zone(t, ZONE47, 2, err);
+	add_numbers(t, "46", 5, 1);
+	add_numbers(t, "47", 5, 1);
+	/* the vector: V's entry ahead of the copy's (kept), W's behind it
+	 * (the copy's wins), T's only here (kept) */
+	if (sql_exec(t, "DELETE FROM number_version; DELETE FROM origin_seen;"
+	    " INSERT INTO number_version VALUES"
+	    " ('+4670000005', '" ZONE46 "', '" ORIGIN_T "', 1, 100, 'room-t',"
+	    " 0, '" VNOW "'),"
+	    " ('+4770000005', '" ZONE47 "', '" ORIGIN_T "', 2, 200, 'room-t',"
+	    " 0, '" VNOW "'),"
+	    " ('+4770000008', '" ZONE47 "', '" ORIGIN_T "', 3, 300, 'room-t',"
+	    " 1, '" VNOW "');"
+	    " INSERT INTO origin_seen VALUES"
+	    " ('" ORIGIN_V "', 'room-v', 12, 2000),"
+	    " ('" ORIGIN_W "', 'room-old', 3, 300),"
+	    " ('" ORIGIN_T "', 'room-t', 3, 300);"
+	    " INSERT INTO peer_cursor VALUES ('" ORIGIN_V "', 'room-v', 7, '"
+	    VNOW "');" A_CONFLICT("+4670000005", ZONE46, "room-t-own")) == -1) {
+		store_close(t);
+		return NULL;
+	}
+	return t;
+}
+
+#define SEEN_MERGED ORIGIN_V " room-v 12 2000|" ORIGIN_W " room-w 5 500|" \
+	ORIGIN_T " room-t 3 300"
+
+static void
+test_versions(void)
+{
+	char err[ENUMDR_ERRLEN], dir[PATH_MAX], *x, *y;
+	const char *only46[] = { ZONE46 };
+	struct store *v, *t;
+	int64_t pos = 0;
+
+	/* the source: +4670000000/1 with versions, +4670000009 removed,
+	 * +4670000002 and two of 7.4 written before schema 2 (no version) */
+	if ((v = open_store("room-v.db")) == NULL) {
+		ok(0, "open room-v.db");
+		return;
+	}
+	store_add_zone(v, ZONE46, 10, err);
+	store_add_zone(v, ZONE47, 20, err);
+	add_numbers(v, "46", 0, 3);
+	add_numbers(v, "47", 0, 3);
+	ok(sql_exec(v, "DELETE FROM number_version; DELETE FROM origin_seen;"
+	    " INSERT INTO number_version VALUES"
+	    " ('+4670000000', '" ZONE46 "', '" ORIGIN_V "', 1, 65536,"
+	    " 'room-v', 0, '" VNOW "'),"
+	    " ('+4670000001', '" ZONE46 "', '" ORIGIN_V "', 2, 131072,"
+	    " 'room-v', 0, '" VNOW "'),"
+	    " ('+4670000009', '" ZONE46 "', '" ORIGIN_V "', 3, 196608,"
+	    " 'room-v', 1, '" VNOW "'),"
+	    " ('+4770000000', '" ZONE47 "', '" ORIGIN_W "', 4, 262144,"
+	    " 'room-w', 0, '" VNOW "');"
+	    " INSERT INTO origin_seen VALUES"
+	    " ('" ORIGIN_V "', 'room-v', 10, 1000),"
+	    " ('" ORIGIN_W "', 'room-w', 5, 500);"
+	    " INSERT INTO peer_cursor VALUES ('" ORIGIN_W "', 'room-w', 99, '"
+	    VNOW "');" A_CONFLICT("+4670000001", ZONE46, "room-v-own")) == 0,
+	    "versions: source versions, vector, cursor and conflict");
+	path_in(dir, base, "export-v");
+	ok(snapshot_export(v, dir, "room-v", NULL, err) == 0,
+	    "versions: export");
+
+	/* all zones */
+	if ((t = version_target("room-t.db")) == NULL) {
+		ok(0, "open room-t.db");
+		store_close(v);
+		return;
+	}
+	store_journal_position(t, &pos, err);
+	ok(snapshot_import(t, dir, NULL, 0, err) == 0,
+	    "versions: import all zones");
+	x = dump_versions(v, NULL);
+	y = dump_versions(t, NULL);
+	is_str(y, x, "  number_version is the copy's (tombstone included,"
+	    " ours gone)");
+	free(x);
+	free(y);
+	y = sql_text(t, DUMP_SEEN);
+	is_str(y, SEEN_MERGED, "  origin_seen: per origin the higher oseq"
+	    " with its hlc and room, ours kept");
+	free(y);
+	y = sql_text(t, DUMP_CURSORS);
+	is_str(y, ORIGIN_V " room-v 7", "  peer_cursor: ours, the copy's not"
+	    " copied");
+	free(y);
+	y = sql_text(t, DUMP_CONFLICTS);
+	is_str(y, "+4670000005 room-t-own", "  conflict: ours, the copy's not"
+	    " copied");
+	free(y);
+	{
+		char sql[512];
+
+		snprintf(sql, sizeof(sql), "SELECT count(*) || ' ' || sum(op ="
+		    " 'import' AND e164 = '' AND records = '' AND txn = 0 AND"
+		    " origin = '' AND oseq = 0 AND hlc = 0 AND room = '' AND"
+		    " prev_origin = '' AND prev_oseq = 0 AND flags = 0) FROM"
+		    " journal WHERE seq > %lld", (long long)pos);
+		y = sql_text(t, sql);
+		is_str(y, "2 2", "  two journal rows, op import, no change"
+		    " identity");
+		free(y);
+	}
+	store_close(t);
+
+	/* one zone: its versions replaced, the other zone's kept */
+	if ((t = version_target("room-u.db")) == NULL) {
+		ok(0, "open room-u.db");
+		store_close(v);
+		return;
+	}
+	x = dump_versions(t, ZONE47);
+	ok(snapshot_import(t, dir, only46, 1, err) == 0,
+	    "versions: import only zone " ZONE46);
+	y = dump_versions(t, ZONE47);
+	is_str(y, x, "  zone 47's versions are ours");
+	free(x);
+	free(y);
+	x = dump_versions(v, ZONE46);
+	y = dump_versions(t, ZONE46);
+	is_str(y, x, "  zone 46's versions are the copy's");
+	free(x);
+	free(y);
+	y = sql_text(t, DUMP_SEEN);
+	is_str(y, SEEN_MERGED, "  origin_seen merged as for all zones");
+	free(y);
+	y = sql_text(t, DUMP_CURSORS);
+	is_str(y, ORIGIN_V " room-v 7", "  peer_cursor: ours");
+	free(y);
+	store_close(t);
+
+	/* a version of the copy's zone 7.4 that we hold under 4.e164.arpa
+	 * (a removed number): named, the whole import rolled back */
+	if ((t = open_store("room-x.db")) == NULL) {
+		ok(0, "open room-x.db");
+		store_close(v);
+		return;
+	}
+	store_add_zone(t, ZONE46, 1, err);
+	store_add_zone(t, "4.e164.arpa", 1, err);
+	sql_exec(t, "DELETE FROM number_version; INSERT INTO number_version"
+	    " VALUES ('+4770000000', '4.e164.arpa', '" ORIGIN_T "', 1, 1,"
+	    " 'room-t', 1, '" VNOW "')");
+	x = dump_versions(t, NULL);
+	ok(snapshot_import(t, dir, (const char *const[]){ ZONE46, ZONE47 }, 2,
+	    err) == -1, "versions: a zone import whose number's version we"
+	    " hold under another zone refused");
+	like(err, "number +4770000000 of zone " ZONE47 " has its version",
+	    "  the error names the number");
+	like(err, "by zone 4.e164.arpa", "  and the zone holding it here");
+	y = dump_versions(t, NULL);
+	is_str(y, x, "  versions unchanged (zone 46's too: rolled back)");
+	free(x);
+	free(y);
+	is_int(zone_serial(t, ZONE46), 1, "  zone 46 unchanged");
+	store_close(t);
+	store_close(v);
+}
+
 static void
 test_format(void)
 {
@@ -897,6 +1140,7 @@ main(void)
 	}
 	memset(&sf, 0, sizeof(sf));
 	test_format();
+	test_versions();
 	/* 100k numbers: export, import, compare everything */
 	if ((a = build_source("room-a.db", PER_ZONE)) != NULL) {
 		path_in(dir, base, "export-a");

@@ -239,6 +239,21 @@ test_changes(void)
 	ok(store_journal_read(st, 3, 100, &rows, &n, err) == STORE_OK && n == 1 &&
 	    rows[0].seq == 4, "journal after position 3");
 	store_journal_free(rows, n);
+	{
+		int64_t first = -1, last = -1;
+
+		ok(store_journal_bounds(st, &first, &last, err) == STORE_OK &&
+		    first == 1 && last == 4, "journal bounds 1..4");
+		ok(sqlite3_exec(store_handle(st), "DELETE FROM journal WHERE"
+		    " seq < 3", NULL, NULL, NULL) == SQLITE_OK &&
+		    store_journal_bounds(st, &first, &last, err) == STORE_OK &&
+		    first == 3 && last == 4, "trimmed to 3..4: bounds 3..4");
+		ok(sqlite3_exec(store_handle(st), "DELETE FROM journal", NULL,
+		    NULL, NULL) == SQLITE_OK &&
+		    store_journal_bounds(st, &first, &last, err) == STORE_OK &&
+		    first == 5 && last == 4, "all trimmed: first 5, last still"
+		    " 4");
+	}
 
 	ok(store_set_parameter(st, "ttl", "3600", err) == STORE_OK, "set parameter");
 	{

@@ -8,7 +8,14 @@
  *   transfer_client put LOCAL URL [connect_ms total_ms]
  *   transfer_client http-get URL [connect_ms total_ms]
  *   transfer_client join DIR_URL NAME
+ *   transfer_client journal URL ROOM AFTER LIMIT WAIT_MS [POLLS]
  *   transfer_client selftest DIR
+ *
+ * journal: POLLS (default 1) polls of a peer's change journal with one
+ * peerproto client (lib/peerproto.c: its strict parser, one connection
+ * kept open), each after the last change the one before it got; one line
+ * per poll: "after=A first=F last=L rows=N ms=T SEQ:OP:E164:ORIGIN ...".
+ * Exit 1 on PEERPROTO_EPROTO, 2 on PEERPROTO_EUNREACHABLE.
  *
  * Environment: TRANSFER_SSH_KEY, TRANSFER_SSH_PUBKEY, TRANSFER_KNOWN_HOSTS
  * (sftp), TRANSFER_MAX_BYTES (download cap).  Errors go to stderr; the exit
@@ -24,6 +31,7 @@
 #include <unistd.h>
 
 #include "exitcodes.h"
+#include "peerproto.h"
 #include "transfer.h"
 #include "util.h"
 #include "tap.h"
@@ -36,6 +44,8 @@ usage(void)
 	    "       transfer_client put LOCAL URL [connect_ms total_ms]\n"
 	    "       transfer_client http-get URL [connect_ms total_ms]\n"
 	    "       transfer_client join DIR_URL NAME\n"
+	    "       transfer_client journal URL ROOM AFTER LIMIT WAIT_MS"
+	    " [POLLS]\n"
 	    "       transfer_client selftest DIR\n");
 	exit(EXIT_USAGE);
 }
@@ -294,6 +304,52 @@ selftest(const char *dir)
 
 /* ---- main -------------------------------------------------------------- */
 
+/* journal URL ROOM AFTER LIMIT WAIT_MS [POLLS] */
+static int
+journal(int argc, char **argv)
+{
+	struct peerproto_client *c;
+	struct peerproto_journal j;
+	char err[ENUMDR_ERRLEN];
+	long after, limit, wait_ms, polls = 1, i;
+	int64_t t0;
+	size_t k;
+	int rc = PEERPROTO_OK;
+
+	after = parse_ms(argv[4]);
+	limit = parse_ms(argv[5]);
+	wait_ms = parse_ms(argv[6]);
+	if (argc == 8)
+		polls = parse_ms(argv[7]);
+	if ((c = peerproto_client_new()) == NULL) {
+		fprintf(stderr, "transfer_client: out of memory\n");
+		return EXIT_FAILED;
+	}
+	for (i = 0; i < polls && rc == PEERPROTO_OK; i++) {
+		t0 = util_now_ms();
+		rc = peerproto_journal_get(c, argv[2], argv[3], after,
+		    (int)limit, (int)wait_ms, 1000, &j, err);
+		if (rc != PEERPROTO_OK) {
+			fprintf(stderr, "transfer_client: %s\n", err);
+			break;
+		}
+		printf("after=%lld first=%lld last=%lld rows=%zu ms=%lld",
+		    (long long)j.after, (long long)j.first, (long long)j.last,
+		    j.nrows, (long long)(util_now_ms() - t0));
+		for (k = 0; k < j.nrows; k++)
+			printf(" %lld:%s:%s:%s", (long long)j.rows[k].seq,
+			    j.rows[k].op, j.rows[k].e164, j.rows[k].v.origin);
+		printf("\n");
+		fflush(stdout);
+		if (j.nrows > 0)
+			after = (long)j.rows[j.nrows - 1].seq;
+		peerproto_journal_free(&j);
+	}
+	peerproto_client_free(c);
+	transfer_global_cleanup();
+	return rc == PEERPROTO_OK ? EXIT_OK : rc == PEERPROTO_EPROTO ? 1 : 2;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -330,6 +386,8 @@ main(int argc, char **argv)
 		rc = transfer_url_join(out, sizeof(out), argv[2], argv[3], err);
 		if (rc == 0)
 			printf("%s\n", out);
+	} else if (strcmp(cmd, "journal") == 0 && (argc == 7 || argc == 8)) {
+		return journal(argc, argv);
 	} else if (strcmp(cmd, "selftest") == 0 && argc == 3) {
 		rc = selftest(argv[2]);
 		transfer_global_cleanup();
