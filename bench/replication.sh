@@ -134,8 +134,8 @@ EOF
 		die "enumdr agent open / role failed"
 	# Both followers connected before the clock starts: the first changes'
 	# lag must not include a connection backoff.
-	wait_following "$_pd" A B || die "$_pd: B does not follow A: $(cat "$_pd/status.B")"
-	wait_following "$_pd" B A || die "$_pd: A does not follow B: $(cat "$_pd/status.A")"
+	wait_following "$_pd" B A || die "$_pd: B does not follow A: $(cat "$_pd/status.B")"
+	wait_following "$_pd" A B || die "$_pd: A does not follow B: $(cat "$_pd/status.A")"
 	_m=$(jget "$_pd/status.A" replication.mode)
 	[ "$_m" = "$_mode" ] || die "$_pd: A runs replication mode '$_m', configured $_mode"
 }
