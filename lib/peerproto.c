@@ -33,6 +33,7 @@
 /* A journal client: see peerproto_client_new. */
 struct peerproto_client {
 	CURL *curl;
+	const atomic_int *abort_flag;   /* ends a pending poll (shutdown) */
 };
 
 const char *
@@ -585,9 +586,9 @@ answer_error(const char *body, size_t len, char *out, size_t outlen)
  * ...").  *status is the HTTP status, 0 when none.
  */
 static int
-fetch(CURL *curl, const char *url, long connect_ms, long total_ms,
-    size_t max, const char *what, char **body, size_t *len, long *status,
-    char *err)
+fetch(CURL *curl, const atomic_int *abort_flag, const char *url,
+    long connect_ms, long total_ms, size_t max, const char *what,
+    char **body, size_t *len, long *status, char *err)
 {
 	struct transfer_opts o;
 	char shown[CONFIG_URL_MAX], why[256];
@@ -600,6 +601,7 @@ fetch(CURL *curl, const char *url, long connect_ms, long total_ms,
 	if (total_ms < 1)
 		total_ms = 1;
 	o.total_timeout_ms = total_ms;
+	o.abort_flag = abort_flag;
 	o.connect_timeout_ms = connect_ms > 0 && connect_ms < total_ms ?
 	    connect_ms : total_ms;
 	transfer_url_show(url, shown, sizeof(shown));
@@ -639,7 +641,7 @@ peerproto_heartbeat_get(const char *url, long connect_ms, long total_ms,
 	int ret;
 
 	memset(hb, 0, sizeof(*hb));
-	ret = fetch(NULL, url, connect_ms, total_ms, PEERPROTO_BODY_MAX,
+	ret = fetch(NULL, NULL, url, connect_ms, total_ms, PEERPROTO_BODY_MAX,
 	    "heartbeat", &body, &len, &code, err);
 	if (status != NULL)
 		*status = code;
@@ -1003,6 +1005,12 @@ peerproto_client_new(void)
 }
 
 void
+peerproto_client_abort_on(struct peerproto_client *c, const atomic_int *flag)
+{
+	c->abort_flag = flag;
+}
+
+void
 peerproto_client_free(struct peerproto_client *c)
 {
 	if (c == NULL)
@@ -1044,7 +1052,7 @@ peerproto_journal_get(struct peerproto_client *c, const char *journal_url,
 	if (connect_ms < 1)
 		connect_ms = 1;
 	total_ms = (long)wait_ms + 2L * connect_ms + PEERPROTO_WAIT_MARGIN_MS;
-	ret = fetch(c->curl, url, connect_ms, total_ms,
+	ret = fetch(c->curl, c->abort_flag, url, connect_ms, total_ms,
 	    PEERPROTO_JOURNAL_BODY_MAX, "journal", &body, &len, &code, err);
 	if (ret != PEERPROTO_OK)
 		return ret;

@@ -22,6 +22,7 @@
 #define ENUMDR_PEERPROTO_H
 
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -170,6 +171,10 @@ struct peerproto_client;
 /* NULL when out of memory.  transfer_global_init must have been called. */
 struct peerproto_client *peerproto_client_new(void);
 void peerproto_client_free(struct peerproto_client *c);
+/* A request of c ends (PEERPROTO_EUNREACHABLE) within about a second of
+ * *flag becoming non-zero: a long-poll does not hold up a shutdown. */
+void peerproto_client_abort_on(struct peerproto_client *c,
+    const atomic_int *flag);
 
 /*
  * GET journal_url?after=N&limit=M&wait_ms=W[&room=R] on c and parse the

@@ -974,6 +974,18 @@ mem_sink_write(char *ptr, size_t size, size_t nmemb, void *arg)
 /* transfer_http_get on the easy handle curl: set up, perform, and leave
  * the handle holding no pointer into this call's stack (its connection
  * stays in the handle's cache for the next request). */
+/* The progress callback of a GET with an abort flag: non-zero ends it. */
+static int
+abort_check(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return atomic_load((const atomic_int *)clientp) != 0;
+}
+
 static int
 http_get(CURL *curl, const char *url, const struct transfer_opts *opts,
     size_t max_bytes, char **body, size_t *len, long *status, char *err)
@@ -1005,6 +1017,12 @@ http_get(CURL *curl, const char *url, const struct transfer_opts *opts,
 	SETOPT(curl, CURLOPT_WRITEFUNCTION, mem_sink_write);
 	SETOPT(curl, CURLOPT_WRITEDATA, &sink);
 	SETOPT(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)sink.max);
+	if (opts != NULL && opts->abort_flag != NULL) {
+		SETOPT(curl, CURLOPT_XFERINFOFUNCTION, abort_check);
+		SETOPT(curl, CURLOPT_XFERINFODATA, (void *)(uintptr_t)
+		    opts->abort_flag);
+		SETOPT(curl, CURLOPT_NOPROGRESS, 0L);
+	}
 
 	rc = curl_easy_perform(curl);
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);

@@ -12,6 +12,7 @@
 #ifndef ENUMDR_TRANSFER_H
 #define ENUMDR_TRANSFER_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include <curl/curl.h>
@@ -25,6 +26,8 @@ struct transfer_opts {
 	const char *ssh_public_key;
 	const char *ssh_known_hosts; /* NULL/"" = no host key check */
 	size_t max_bytes;            /* downloads larger than this fail; 0 = 4 GiB */
+	const atomic_int *abort_flag; /* HTTP GET: != 0 ends it within about
+	                              * a second (a long-poll at shutdown) */
 };
 
 /* Timeouts and ssh keys of the room's configuration (timeouts:, transfer:). */

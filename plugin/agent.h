@@ -291,7 +291,10 @@ void agent_storage_suspect(struct agent *ag);
 enum provision_gate {
 	PROVISION_COMMITTED = 0,          /* store_apply ran: see its status */
 	PROVISION_CLOSED,                 /* listener closed: nothing written */
-	PROVISION_STOPPING                /* the agent stops: nothing written */
+	PROVISION_STOPPING,               /* the agent stops: nothing written */
+	PROVISION_UNCONFIRMED             /* replication.mode strict: no standby
+	                                   * in step (err says whether the
+	                                   * change was committed here) */
 };
 enum provision_gate provision_commit(struct agent *ag,
     const struct store_change *changes, size_t n,

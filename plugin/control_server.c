@@ -413,6 +413,9 @@ do_provision(struct agent *ag, int fd, const char *arg, const char *first,
 	case PROVISION_CLOSED:
 		o = reply_closed(ag);
 		goto done;
+	case PROVISION_UNCONFIRMED:
+		o = reply_status(503, NULL, err);
+		goto done;
 	default:
 		break;
 	}

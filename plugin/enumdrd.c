@@ -263,6 +263,8 @@ stop_all(struct agent *ag)
 	if (ag->peer_daemon != NULL)
 		MHD_stop_daemon(ag->peer_daemon);
 	ag->prov_daemon = ag->peer_daemon = NULL;
+	/* The followers' polls end within a second of stopping. */
+	replica_stop(ag);
 	control_server_stop(ag);
 	if (snapjob_stop(ag, STOP_WAIT_MS) == -1) {
 		log_warnx("the snapshot job is still inside a transfer;"
@@ -316,6 +318,47 @@ remove_stale_temps(struct agent *ag)
 	}
 }
 
+/* Does this room feed its DNS server after a commit?  The active room
+ * (listener open), and a standby that follows its peers (hot standby,
+ * S1.5, issue 14): when it takes over, its DNS server already serves
+ * what replication brought.  Not during a takeover's own load. */
+static int
+dns_feed(struct agent *ag)
+{
+	char role[AGENT_ROLE_MAX];
+
+	if (provision_listener_open(ag))
+		return 1;
+	if (ag->cfg.repl_mode == REPL_OFF)
+		return 0;
+	pthread_mutex_lock(&ag->pub.lock);
+	strlcpy_(role, ag->pub.role, sizeof(role));
+	pthread_mutex_unlock(&ag->pub.lock);
+	return strcmp(role, "BACKUP") == 0;
+}
+
+/* Keep the newest replication.journal_keep journal rows (once a minute):
+ * a follower further behind heals from a snapshot (doc/replication.md). */
+static void
+journal_trim(struct agent *ag)
+{
+	char err[ENUMDR_ERRLEN];
+	int64_t removed = 0;
+	enum store_status s = STORE_OK;
+
+	pthread_mutex_lock(&ag->writer_lock);
+	if (ag->writer != NULL)
+		s = store_journal_trim(ag->writer, ag->cfg.repl_journal_keep,
+		    &removed, err);
+	pthread_mutex_unlock(&ag->writer_lock);
+	if (s != STORE_OK)
+		log_warnx("journal trim: %s", err);
+	else if (removed > 0)
+		log_info("journal: %lld old rows removed (replication."
+		    "journal_keep %d)", (long long)removed,
+		    ag->cfg.repl_journal_keep);
+}
+
 static int
 start_all(struct agent *ag)
 {
@@ -337,10 +380,13 @@ start_all(struct agent *ag)
 		return EXIT_UNAVAILABLE;
 	}
 	if (snapjob_start(ag, err) == -1 || peerwatch_start(ag, err) == -1 ||
-	    dnsjob_start(ag, provision_listener_open, err) == -1) {
+	    dnsjob_start(ag, dns_feed, err) == -1 ||
+	    replica_start(ag, err) == -1) {
 		log_warnx("%s", err);
 		return EXIT_SOFTWARE;
 	}
+	/* Conflicts a previous run left open keep their alarm raised. */
+	repl_conflicts_alarm(ag);
 	return EXIT_OK;
 }
 
@@ -349,7 +395,7 @@ main_loop(struct agent *ag, const char *config)
 {
 	struct timespec tick = { 1, 0 };
 	sigset_t set;
-	int sig;
+	int sig, ticks = 0;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -366,6 +412,8 @@ main_loop(struct agent *ag, const char *config)
 			 * imports publish their own figures. */
 			agent_storage_tick(ag);
 			agent_refresh_alarms(ag);
+			if (++ticks % 60 == 0)
+				journal_trim(ag);
 			continue;
 		}
 		if (sig == SIGHUP) {

@@ -274,7 +274,7 @@ follow_main(void *arg)
 	struct peerproto_client *client;
 	struct peerproto_journal j;
 	char url[CONFIG_URL_MAX], name[CONFIG_NAME_MAX], room[CONFIG_NAME_MAX];
-	char uuid[STORE_UUID_MAX] = "", cuuid[STORE_UUID_MAX];
+	char uuid[STORE_UUID_MAX] = "";
 	char err[ENUMDR_ERRLEN], why[512];
 	int64_t cursor = -1, c2;
 	int connect_ms, wait_ms, batch, backoff = FOLLOW_BACKOFF_MIN_MS;
@@ -284,6 +284,7 @@ follow_main(void *arg)
 		follow_publish(f, "error", NULL, -1, -1, "out of memory");
 		return NULL;
 	}
+	peerproto_client_abort_on(client, &ag->stopping);
 	while (!atomic_load(&ag->stopping)) {
 		pthread_mutex_lock(&ag->cfg_lock);
 		strlcpy_(url, ag->cfg.peers[f->idx].journal_url, sizeof(url));

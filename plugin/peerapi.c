@@ -255,8 +255,10 @@ handle_journal(struct agent *ag, struct MHD_Connection *conn)
 		    "room: must be a room name ([A-Za-z0-9_-]{1,63})");
 
 	/* A peer asks after N once it has applied our journal to N. */
-	if (room != NULL && is_peer(ag, room))
+	if (room != NULL && is_peer(ag, room)) {
 		repl_note_ack(ag, room, (int64_t)after);
+		repl_ack_check(ag);	/* ends a synchronous fallback */
+	}
 	if (wait_ms > 0)
 		(void)repl_wait_beyond(ag, (int64_t)after, (int)wait_ms);
 

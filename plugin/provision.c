@@ -146,6 +146,12 @@ provision_commit(struct agent *ag, const struct store_change *changes,
 		pthread_mutex_unlock(&ag->writer_lock);
 		return PROVISION_CLOSED;
 	}
+	/* Strict synchronous replication refuses while no standby is in
+	 * step: nothing is written. */
+	if (repl_admit(ag, err, ENUMDR_ERRLEN) == -1) {
+		pthread_mutex_unlock(&ag->writer_lock);
+		return PROVISION_UNCONFIRMED;
+	}
 	*s = agent_store_apply(ag, changes, n, res, failed, err);
 	if (*s == STORE_OK) {
 		pub_commit(&ag->pub, res, n);
@@ -153,8 +159,13 @@ provision_commit(struct agent *ag, const struct store_change *changes,
 		repl_committed(ag, res[n - 1].journal_seq);
 	}
 	pthread_mutex_unlock(&ag->writer_lock);
-	if (*s == STORE_OK)
-		dnsjob_kick(ag);
+	if (*s != STORE_OK)
+		return PROVISION_COMMITTED;
+	dnsjob_kick(ag);
+	/* Synchronous replication: acknowledged once a standby holds it
+	 * (outside the writer lock: the next changes commit meanwhile). */
+	if (repl_confirm(ag, res[n - 1].journal_seq, err, ENUMDR_ERRLEN) == -1)
+		return PROVISION_UNCONFIRMED;
 	return PROVISION_COMMITTED;
 }
 
@@ -183,6 +194,11 @@ apply_changes(struct agent *ag, struct MHD_Connection *conn,
 	case PROVISION_CLOSED:
 		free(res);
 		return reply_closed(ag, conn);
+	case PROVISION_UNCONFIRMED:
+		free(res);
+		log_warnx("provisioning: %s", err);
+		return http_reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    NULL, "%s", err);
 	default:
 		break;
 	}

@@ -334,6 +334,20 @@ build_source(const char *name, int per_zone)
 	return a;
 }
 
+/* The first n bytes of path (the SQLite header), how many were read. */
+static size_t
+read_head(const char *path, char *buf, size_t n)
+{
+	FILE *f = fopen(path, "rb");
+	size_t got;
+
+	if (f == NULL)
+		return 0;
+	got = fread(buf, 1, n, f);
+	fclose(f);
+	return got;
+}
+
 static void
 test_export(struct store *a, const char *dir, struct serial_file *sf,
     int per_zone)
@@ -358,8 +372,8 @@ test_export(struct store *a, const char *dir, struct serial_file *sf,
 
 	/* The copy keeps no WAL: rollback-journal file format (bytes 18,19
 	 * of the header are 1), and no -wal file beside it. */
-	if (util_read_file(path, 64 * 1024 * 1024, &buf, &len, err) == 0 &&
-	    len > 100) {
+	if ((buf = calloc(1, 128)) != NULL &&
+	    (len = read_head(path, buf, 128)) > 100) {
 		is_int((unsigned char)buf[18], 1, "copy: write version 1 (no"
 		    " WAL)");
 		is_int((unsigned char)buf[19], 1, "copy: read version 1 (no"
@@ -1023,7 +1037,10 @@ test_versions(void)
 	free(x);
 	free(y);
 	y = sql_text(t, DUMP_SEEN);
-	is_str(y, SEEN_MERGED, "  origin_seen merged as for all zones");
+	/* A zone import leaves the version vector alone: it is not kept
+	 * per zone (the changes it brought are known by their versions). */
+	is_str(y, ORIGIN_V " room-v 12 2000|" ORIGIN_W " room-old 3 300|"
+	    ORIGIN_T " room-t 3 300", "  origin_seen: ours (zone import)");
 	free(y);
 	y = sql_text(t, DUMP_CURSORS);
 	is_str(y, ORIGIN_V " room-v 7", "  peer_cursor: ours");
