@@ -14,9 +14,11 @@
 #          script waits until B holds A's whole journal (behind 0, cursor at
 #          A's journal), and reads B's lag_p50_ms / lag_p99_ms from `enumdr
 #          agent status --json`: commit at A to commit at B, by the HLC's
-#          wall-clock part (one machine, one clock), over the last 4096
-#          changes B applied — with C <= 4096 and a fresh pair, exactly that
-#          phase's changes.
+#          wall-clock part (one machine, one clock).  B takes one sample per
+#          batch it applies (one poll's answer, one transaction): the lag of
+#          the batch's newest change; lag_samples says how many, over the
+#          last 4096 batches — with C <= 4096 and a fresh pair, exactly that
+#          phase's.
 #   sync:  two fresh pairs side by side, one in mode sync and one in mode
 #          async; the same client posts P (default 1000) numbers to each
 #          pair's A as fast as it goes, R (default 5) times each, the runs
@@ -42,7 +44,7 @@ P=${BENCH_SYNC_POSTS:-1000}
 ROUNDS=${BENCH_ROUNDS:-5}
 RATES=${BENCH_RATES:-100 1000 max}
 [ "$C" -ge 1 ] && [ "$C" -le 4096 ] ||
-	die "BENCH_CHANGES must be 1..4096 (the agent keeps the lag of the last 4096 changes)"
+	die "BENCH_CHANGES must be 1..4096 (the agent keeps the lag of its last 4096 batches: at most one per change)"
 [ "$C" -ge 2000 ] || say "BENCH_CHANGES=$C: fewer than the 2000 changes per phase the results should rest on"
 command -v python3 >/dev/null 2>&1 || die "needs python3 (the load client bench/load.py)"
 cp "$bench_dir/load.py" "$W/bin/load.py" || die "cannot copy load.py"
@@ -220,7 +222,7 @@ for rate in $RATES; do
 	max) summary="$summary${summary:+, }$p50/$p99 ms at the maximum, ${reached}/s" ;;
 	*) summary="$summary${summary:+, }$p50/$p99 ms at $label (${reached}/s reached)" ;;
 	esac
-	note "- **$label**: client $(jget "$d/load.json" ok) changes in $(jget "$d/load.json" elapsed_s) s = **${reached}/s** (late: $(jget "$d/load.json" late); answer p50 $(jget "$d/load.json" latency_p50_ms) ms, p99 $(jget "$d/load.json" latency_p99_ms) ms); B: lag p50 **$p50 ms**, p99 **$p99 ms** over ${ns:-?} changes, $nb numbers"
+	note "- **$label**: client $(jget "$d/load.json" ok) changes in $(jget "$d/load.json" elapsed_s) s = **${reached}/s** (late: $(jget "$d/load.json" late); answer p50 $(jget "$d/load.json" latency_p50_ms) ms, p99 $(jget "$d/load.json" latency_p99_ms) ms); B: lag p50 **$p50 ms**, p99 **$p99 ms** over ${ns:-?} samples (batches), $nb numbers"
 	raw="$raw
 ### $label
 
@@ -238,6 +240,8 @@ $(jget "$d/status.B" replication)
 "
 	stop_pair "$d"
 done
+note ""
+note "B takes one lag sample per batch it applies (one poll's answer, one transaction): the lag of the batch's newest change, commit at A to commit at B by the HLC's wall-clock part (ms). The older changes of a batch waited longer than its sample, by up to the time between the batch's first and last commit at A."
 note ""
 note "Load average after the lag phases: $(loadavg)."
 
@@ -317,7 +321,7 @@ A's \`replication\` in the sync pair:
 $(jget "$W/sync/status.A" replication)
 \`\`\`
 
-B's \`replication\` in the sync pair (lag over its last 4096 changes):
+B's \`replication\` in the sync pair (lag over its last 4096 batches):
 
 \`\`\`json
 $(jget "$W/sync/status.B" replication)
