@@ -19,17 +19,18 @@
 #          the batch's newest change; lag_samples says how many, over the
 #          last 4096 batches — with C <= 4096 and a fresh pair, exactly that
 #          phase's.
-#   sync:  two fresh pairs side by side, one in mode sync and one in mode
-#          async; the same client posts P (default 1000) numbers to each
-#          pair's A as fast as it goes, R (default 5) times each, the runs
-#          alternating between the pairs (after a warmup run each), timed by
-#          the client (first send to last answer).  sync/async = the sync
-#          changes/s over the async changes/s (the issue's figure).  Not
-#          hyperfine: it runs every run of one command before the next
-#          command, so the drift of a shared machine's load would go into
-#          the ratio.  Afterwards the sync pair must still be synchronous
-#          (replication.degraded false): a fallback to asynchronous would
-#          measure the wrong thing.
+#   sync:  three fresh pairs side by side, in mode sync, async and off (no
+#          replication: A commits alone); the same client posts P (default
+#          1000) numbers to each pair's A as fast as it goes, R (default 5)
+#          rounds, the pairs in turn (the order rotated each round), after a
+#          warmup run each, timed by the client (first send to last answer).
+#          sync/async = the sync changes/s over the async changes/s (the
+#          issue's figure); async/off = what being followed costs A when B
+#          shares this machine.  Not hyperfine: it runs every run of one
+#          command before the next command, so the drift of a shared
+#          machine's load would go into the ratios.  Afterwards the sync pair
+#          must still be synchronous (replication.degraded false): a
+#          fallback to asynchronous would measure the wrong thing.
 #   client ceiling:  the same client sending heartbeat GETs to A, so that a
 #          reader sees how far below its own limit the client ran.
 #
@@ -82,7 +83,7 @@ record() {
 
 # start_pair DIR MODE — agents A (DIR/A, listener open, role MASTER) and B
 # (DIR/B, listener closed, role BACKUP), each the other's peer, replication
-# mode MODE in both.  Sets A_CONF B_CONF A_PROV A_PEER A_DB B_DB.
+# mode MODE in both (off: B follows nothing, A commits alone).  Sets A_CONF B_CONF A_PROV A_PEER A_DB B_DB.
 start_pair() {
 	_pd=$1 _mode=$2
 	for _r in A B; do
@@ -136,8 +137,12 @@ EOF
 		die "enumdr agent open / role failed"
 	# Both followers connected before the clock starts: the first changes'
 	# lag must not include a connection backoff.
-	wait_following "$_pd" B A || die "$_pd: B does not follow A: $(cat "$_pd/status.B")"
-	wait_following "$_pd" A B || die "$_pd: A does not follow B: $(cat "$_pd/status.A")"
+	if [ "$_mode" != off ]; then
+		wait_following "$_pd" B A || die "$_pd: B does not follow A: $(cat "$_pd/status.B")"
+		wait_following "$_pd" A B || die "$_pd: A does not follow B: $(cat "$_pd/status.A")"
+	else
+		status "$_pd" A || die "enumdr agent status A failed"
+	fi
 	_m=$(jget "$_pd/status.A" replication.mode)
 	[ "$_m" = "$_mode" ] || die "$_pd: A runs replication mode '$_m', configured $_mode"
 }
@@ -246,74 +251,83 @@ note ""
 note "Load average after the lag phases: $(loadavg)."
 
 # --- synchronous vs asynchronous throughput, side by side --------------------
-say "sync vs async: two fresh pairs, $P posts per run"
-start_pair "$W/sync" sync
-s_prov=$A_PROV
-start_pair "$W/async" async
-y_prov=$A_PROV y_peer=$A_PEER
-echo 0 >"$W/sync/next"
-echo 0 >"$W/async/next"
-# The runs alternate between the pairs (async sync, sync async, ...): on a
-# shared machine the load of other programs drifts over a minute, and
-# hyperfine, which runs all runs of one command before the next command,
-# would put that drift into the ratio.  Timed by the client itself (first
-# send to last answer; no process start, no connect).
-$load --url "$y_prov" --count "$P" --counter "$W/async/next" --log "$W/async/warmup.json" >/dev/null ||
-	die "warmup POSTs (async) failed"
-$load --url "$s_prov" --count "$P" --counter "$W/sync/next" --log "$W/sync/warmup.json" >/dev/null ||
-	die "warmup POSTs (sync) failed"
-record "$load --url $y_prov --count $P --counter $W/async/next --log $W/async/runs.json    # async pair's A"
-record "$load --url $s_prov --count $P --counter $W/sync/next --log $W/sync/runs.json    # sync pair's A"
-record "# the two above alternately, $ROUNDS times each (async first in odd rounds, sync first in even ones), after one warmup run each"
+# Three fresh pairs: sync, async, and off (no replication: A commits alone,
+# the reference for what asynchronous replication costs A when both agents
+# share this machine).  The runs rotate between the pairs (round 1: off
+# async sync, round 2: async sync off, ...): on a shared machine the load of
+# other programs drifts over a minute, and hyperfine, which runs all runs of
+# one command before the next command, would put that drift into the ratio.
+# Timed by the client itself (first send to last answer; no process start,
+# no connect).
+say "sync vs async vs off: three fresh pairs, $ROUNDS rounds of $P posts per pair"
+for p in off async sync; do
+	start_pair "$W/$p" "$p"
+	eval "prov_$p=\$A_PROV"
+	echo 0 >"$W/$p/next"
+	eval "u=\$prov_$p"
+	$load --url "$u" --count "$P" --counter "$W/$p/next" --log "$W/$p/warmup.json" >/dev/null ||
+		die "warmup POSTs ($p) failed: $(tail -n1 "$W/$p/warmup.json")"
+	record "$load --url $u --count $P --counter $W/$p/next --log $W/$p/runs.json    # the $p pair's A"
+done
+y_peer=$A_PEER
+record "# the three above in turn, $ROUNDS rounds (the order rotated each round), after one warmup run each"
 i=1
 while [ "$i" -le "$ROUNDS" ]; do
-	case $((i % 2)) in 1) order="async sync" ;; 0) order="sync async" ;; esac
+	case $((i % 3)) in 1) order="off async sync" ;; 2) order="async sync off" ;; 0) order="sync off async" ;; esac
 	for p in $order; do
-		case $p in sync) u=$s_prov ;; async) u=$y_prov ;; esac
+		eval "u=\$prov_$p"
 		$load --url "$u" --count "$P" --counter "$W/$p/next" --log "$W/$p/runs.json" >/dev/null ||
 			die "round $i, $p: $(tail -n1 "$W/$p/runs.json")"
 	done
 	i=$((i + 1))
 done
-status "$W/sync" A
-status "$W/async" A
+for p in off async sync; do
+	status "$W/$p" A
+	m=$(jget "$W/$p/status.A" replication.mode)
+	[ "$m" = "$p" ] || die "the $p pair's A runs mode '$m'"
+done
 deg=$(jget "$W/sync/status.A" replication.degraded)
-mode=$(jget "$W/sync/status.A" replication.mode)
-[ "$mode" = sync ] && [ "$deg" = false ] ||
-	die "the sync pair's A is in mode '$mode', degraded '$deg': it fell back to asynchronous, the figure would be wrong ($(cat "$W/sync/status.A"))"
-for p in sync async; do
-	caught_up "$W/$p"
+[ "$deg" = false ] ||
+	die "the sync pair's A is degraded ('$deg'): it fell back to asynchronous, the figure would be wrong ($(cat "$W/sync/status.A"))"
+for p in off async sync; do
 	t=$(cat "$W/$p/next")
 	na_=$(count_numbers "$W/$p/A/db/enumdr.db")
+	[ "$na_" = "$t" ] || die "$p pair: A holds $na_ numbers, the client posted $t"
+	[ "$p" = off ] && continue
+	caught_up "$W/$p"
 	nb_=$(count_numbers "$W/$p/B/db/enumdr.db")
-	[ "$na_" = "$t" ] && [ "$nb_" = "$t" ] ||
-		die "$p pair: A holds $na_ numbers, B $nb_, the client posted $t"
+	[ "$nb_" = "$t" ] || die "$p pair: B holds $nb_ numbers, A $na_"
 done
-# sync/async: all measured sync changes / their time, over the same for
-# async; and the ratio of each round, for the spread.
-python3 - "$W/async/runs.json" "$W/sync/runs.json" >"$W/ratio.txt" <<'PYEOF' ||
+# Per mode all measured changes / their time; sync/async and async/off from
+# those, and each round's ratios for the spread.
+python3 - "$W/off/runs.json" "$W/async/runs.json" "$W/sync/runs.json" >"$W/ratio.txt" <<'PYEOF' ||
 import json, sys
-runs = [[json.loads(l) for l in open(f) if l.strip()] for f in sys.argv[1:3]]
+runs = [[json.loads(l) for l in open(f) if l.strip()] for f in sys.argv[1:4]]
 rate = [sum(r["ok"] for r in m) / sum(r["elapsed_s"] for r in m) for m in runs]
-per = sorted(s["rate"] / a["rate"] for a, s in zip(*runs))
-print("%.0f %.0f %.2f %.2f %.2f %.2f" % (rate[0], rate[1], rate[1] / rate[0],
-      per[len(per) // 2], per[0], per[-1]))
-print(" ".join("%g" % r["rate"] for r in runs[0]))
-print(" ".join("%g" % r["rate"] for r in runs[1]))
+def spread(x, y):
+    per = sorted(b["rate"] / a["rate"] for a, b in zip(runs[x], runs[y]))
+    return "%.2f %.2f %.2f" % (per[len(per) // 2], per[0], per[-1])
+print("%.0f %.0f %.0f %.2f %s %.2f %s" % (rate[0], rate[1], rate[2],
+      rate[2] / rate[1], spread(1, 2), rate[1] / rate[0], spread(0, 1)))
+for m in runs:
+    print(" ".join("%g" % r["rate"] for r in m))
 PYEOF
-	die "cannot compute the sync/async ratio"
-read -r y_rate s_rate sr sr_med sr_min sr_max <"$W/ratio.txt"
-y_runs=$(sed -n 2p "$W/ratio.txt")
-s_runs=$(sed -n 3p "$W/ratio.txt")
-need "$sr"
+	die "cannot compute the ratios"
+read -r o_rate y_rate s_rate sr sr_med sr_min sr_max yr yr_med yr_min yr_max <"$W/ratio.txt"
+o_runs=$(sed -n 2p "$W/ratio.txt")
+y_runs=$(sed -n 3p "$W/ratio.txt")
+s_runs=$(sed -n 4p "$W/ratio.txt")
+need "$sr" "$yr"
 note ""
-note "Synchronous mode ($ROUNDS runs of $P POSTs per pair, alternating; the client's own timers):"
+note "Throughput by mode ($ROUNDS rounds of $P POSTs to each pair's A, the pairs in turn; the client's own timers):"
 note ""
+note "- off (no replication, the reference): **${o_rate} changes/s** (runs: $o_runs)"
 note "- async: **${y_rate} changes/s** (runs: $y_runs)"
-note "- sync: **${s_rate} changes/s** (runs: $s_runs); afterwards mode $mode, degraded $deg"
-note "- sync/async throughput = **$sr** (the rounds' ratios: median $sr_med, $sr_min..$sr_max)"
+note "- sync: **${s_rate} changes/s** (runs: $s_runs); afterwards mode sync, degraded $deg"
+note "- **sync/async throughput = $sr** (the rounds' ratios: median $sr_med, $sr_min..$sr_max)"
+note "- async/off throughput = $yr (median $yr_med, $yr_min..$yr_max): A's cost of being followed, with B on the same 2 cores and disk"
 raw="$raw
-### sync and async pairs after the runs
+### the throughput pairs after the runs
 
 A's \`replication\` in the sync pair:
 
@@ -332,15 +346,22 @@ B's \`replication\` in the async pair:
 \`\`\`json
 $(jget "$W/async/status.B" replication)
 \`\`\`
+
+A's \`replication\` in the off pair:
+
+\`\`\`json
+$(jget "$W/off/status.A" replication)
+\`\`\`
 "
 
 # --- the client's own ceiling ------------------------------------------------
 cmd="$load --url $y_peer --count $C --heartbeat"
-record "$cmd    # the client's ceiling: heartbeat GETs to the async pair's A, no commit"
+record "$cmd    # the client's ceiling: heartbeat GETs to the sync pair's A, no commit"
 $cmd >"$W/ceiling.json" || die "heartbeat GETs failed: $(cat "$W/ceiling.json")"
 ceiling=$(jget "$W/ceiling.json" rate)
-stop_pair "$W/sync"
-stop_pair "$W/async"
+for p in off async sync; do
+	stop_pair "$W/$p"
+done
 note ""
 note "The client's ceiling: $C \`GET /v1/heartbeat\` on one keep-alive connection to A (no commit) at ${ceiling}/s; Python $(python3 -c 'import platform; print(platform.python_version())')."
 note "Load average at the end: $(loadavg)."
@@ -356,7 +377,7 @@ note ""
 note "## Raw figures"
 note "$(printf '%s' "$raw")"
 
-write_results "replication: lag p50/p99 $summary; sync/async throughput $sr (${s_rate} vs ${y_rate} changes/s)"
+write_results "replication: lag p50/p99 $summary; sync/async throughput $sr (${s_rate} vs ${y_rate} changes/s; async/off $yr)"
 # No hyperfine here (above): drop write_results' empty section of its tables.
 sed -i '/^## Raw hyperfine tables$/,$d' "$results_dir/$BENCH.md" &&
 sed -i '${/^$/d}' "$results_dir/$BENCH.md"
