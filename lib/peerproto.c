@@ -750,7 +750,7 @@ parse_change(json_t *c, size_t i, const struct peerproto_journal *j,
     int64_t prev_seq, struct journal_row *r, char *err)
 {
 	static const char *const ops[] = { "add", "replace", "remove",
-	    "import", NULL };
+	    "import", "zone", NULL };
 	char name[NAME_LEN], verr[ENUMDR_ERRLEN];
 	json_int_t n;
 	int op;
@@ -790,11 +790,12 @@ parse_change(json_t *c, size_t i, const struct peerproto_journal *j,
 	snprintf(name, sizeof(name), "changes[%zu].e164", i);
 	if (get_string(c, name, "e164", r->e164, sizeof(r->e164), err) == -1)
 		return -1;
-	if (strcmp(r->op, "import") == 0 ? r->e164[0] != '\0' :
-	    store_e164_valid(r->e164, verr) == -1) {
-		if (strcmp(r->op, "import") == 0)
+	/* import and zone (a zone added) name no number. */
+	if (strcmp(r->op, "import") == 0 || strcmp(r->op, "zone") == 0 ?
+	    r->e164[0] != '\0' : store_e164_valid(r->e164, verr) == -1) {
+		if (strcmp(r->op, "import") == 0 || strcmp(r->op, "zone") == 0)
 			errf(err, "member \"%s\": not \"\" although \"op\" is"
-			    " \"import\"", name);
+			    " \"%s\"", name, r->op);
 		else
 			errf(err, "member \"%s\": %s", name, verr);
 		return -1;

@@ -91,7 +91,8 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS journal ("
     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
     " at TEXT NOT NULL,"
-    " op TEXT NOT NULL CHECK (op IN ('add','replace','remove','import')),"
+    " op TEXT NOT NULL CHECK (op IN ('add','replace','remove','import',"
+    "'zone')),"
     " e164 TEXT NOT NULL,"
     " zone TEXT NOT NULL,"
     " serial INTEGER NOT NULL,"
@@ -112,20 +113,39 @@ static const char schema_sql[] =
 /* Schema 1 -> 2, in one transaction, by the writer's open. */
 static const char migrate_v1_sql[] =
     "BEGIN IMMEDIATE;"
-    "ALTER TABLE journal ADD COLUMN txn INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE journal ADD COLUMN origin TEXT NOT NULL DEFAULT '';"
-    "ALTER TABLE journal ADD COLUMN oseq INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE journal ADD COLUMN hlc INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE journal ADD COLUMN room TEXT NOT NULL DEFAULT '';"
-    "ALTER TABLE journal ADD COLUMN prev_origin TEXT NOT NULL DEFAULT '';"
-    "ALTER TABLE journal ADD COLUMN prev_oseq INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE journal ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;"
+    /* the journal gains columns and the op "zone": a new table */
+    "CREATE TABLE journal_v2 ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " at TEXT NOT NULL,"
+    " op TEXT NOT NULL CHECK (op IN ('add','replace','remove','import',"
+    "'zone')),"
+    " e164 TEXT NOT NULL,"
+    " zone TEXT NOT NULL,"
+    " serial INTEGER NOT NULL,"
+    " records TEXT NOT NULL,"
+    " txn INTEGER NOT NULL DEFAULT 0,"
+    " origin TEXT NOT NULL DEFAULT '',"
+    " oseq INTEGER NOT NULL DEFAULT 0,"
+    " hlc INTEGER NOT NULL DEFAULT 0,"
+    " room TEXT NOT NULL DEFAULT '',"
+    " prev_origin TEXT NOT NULL DEFAULT '',"
+    " prev_oseq INTEGER NOT NULL DEFAULT 0,"
+    " flags INTEGER NOT NULL DEFAULT 0);"
+    "INSERT INTO journal_v2 (seq, at, op, e164, zone, serial, records)"
+    " SELECT seq, at, op, e164, zone, serial, records FROM journal;"
+    "DROP TABLE journal;"
+    "ALTER TABLE journal_v2 RENAME TO journal;"
     SCHEMA_V2_TABLES
-    "UPDATE database_identity SET schema_version = 2 WHERE id = 1;"
+"UPDATE database_identity SET schema_version = 2 WHERE id = 1;"
     "COMMIT;";
 
 static void column_text(sqlite3_stmt *q, int col, char *out, size_t outlen);
 static void hlc_seen(struct store *st, int64_t hlc);
+static enum store_status tx_begin(struct store *st, char *err);
+static void tx_rollback(struct store *st, int64_t hlc_before);
+static enum store_status tx_commit(struct store *st, char *err);
+static void remote_zone_moved(struct store_remote_result *res,
+    const char *zone, uint32_t serial, int64_t seq);
 
 /* Prepared statements kept for the life of the connection. */
 enum stmt_id {
@@ -626,6 +646,8 @@ store_add_zone(struct store *st, const char *origin, uint32_t serial,
     char *err)
 {
 	char prefix[STORE_E164_MAX], name[STORE_ORIGIN_MAX], now[32];
+	int64_t hlc_before = st->hlc_last;
+	enum store_status s;
 	sqlite3_stmt *q;
 	size_t len;
 	int rc;
@@ -646,15 +668,26 @@ store_add_zone(struct store *st, const char *origin, uint32_t serial,
 	sqlite3_bind_text(q, 2, prefix, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 3, serial);
 	sqlite3_bind_text(q, 4, now, -1, SQLITE_STATIC);
+	if ((s = tx_begin(st, err)) != STORE_OK) {
+		sqlite3_finalize(q);
+		return s;
+	}
 	rc = sqlite3_step(q);
 	sqlite3_finalize(q);
 	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
+		tx_rollback(st, hlc_before);
 		errf(err, "zone %s (prefix +%s) exists already", name, prefix);
 		return STORE_EEXIST;
 	}
-	if (rc != SQLITE_DONE)
-		return store_sqlite_error(st, rc, "add zone", err);
-	return STORE_OK;
+	if (rc != SQLITE_DONE) {
+		s = store_sqlite_error(st, rc, "add zone", err);
+		tx_rollback(st, hlc_before);
+		return s;
+	}
+	/* Zones are not journaled (a journal position counts number
+	 * changes, S0.7): a follower learns a peer's zones from its
+	 * heartbeat.  The journal op "zone" is reserved for that. */
+	return tx_commit(st, err);
 }
 
 /* Copy a text column, "" for NULL. */
@@ -1438,6 +1471,60 @@ serial_follow(struct store *st, const char *zone, uint32_t theirs,
 	return STORE_OK;
 }
 
+/* A peer's zone add: the zone here too (with its serial) unless we have
+ * it; journaled with its identity either way, for our followers. */
+static enum store_status
+remote_zone_add(struct store *st, const struct journal_row *r,
+    const char *now, struct store_remote_result *res, char *err)
+{
+	char prefix[STORE_E164_MAX], verr[ENUMDR_ERRLEN];
+	enum store_status s;
+	sqlite3_stmt *q;
+	int64_t seen, seq;
+	int rc;
+
+	if (store_origin_valid(r->zone, prefix, verr) == -1) {
+		errf(err, "journal row %lld: zone %s", (long long)r->seq, verr);
+		return STORE_EINVAL;
+	}
+	hlc_seen(st, r->v.hlc);
+	if ((seen = seen_get(st, r->v.origin, err)) == -1)
+		return STORE_EIO;
+	if (r->v.oseq <= seen) {
+		res->skipped++;
+		return STORE_OK;
+	}
+	if (r->v.oseq != seen + 1) {
+		errf(err, "changes %lld to %lld of room %s (database %s) are"
+		    " missing before journal row %lld", (long long)seen + 1,
+		    (long long)r->v.oseq - 1, r->v.room, r->v.origin,
+		    (long long)r->seq);
+		return STORE_EGAP;
+	}
+	rc = sqlite3_prepare_v2(st->db, "INSERT INTO zone (origin, prefix,"
+	    " serial, updated_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO"
+	    " NOTHING", -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return store_sqlite_error(st, rc, "add zone", err);
+	sqlite3_bind_text(q, 1, r->zone, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, prefix, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, r->serial);
+	sqlite3_bind_text(q, 4, now, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_error(st, rc, "add zone", err);
+	if (sqlite3_changes(st->db) > 0)
+		remote_zone_moved(res, r->zone, r->serial, 0);
+	if ((s = seen_put(st, &r->v, err)) != STORE_OK ||
+	    (s = journal_append(st, now, "zone", "", r->zone, r->serial, "",
+	    &r->v, "", 0, 0, &seq, err)) != STORE_OK)
+		return s;
+	res->applied++;
+	res->journal_seq = seq;
+	return STORE_OK;
+}
+
 /* Record a conflict: served is what the number is now, other the
  * version that lost (records "" : removed). */
 static enum store_status
@@ -1549,13 +1636,23 @@ remote_one(struct store *st, const struct journal_row *r, const char *now,
 	uint32_t serial = 0;
 	int removing, lremoved, have, clean, wins;
 
-	if (strcmp(r->op, "import") == 0 || r->v.origin[0] == '\0') {
-		errf(err, "journal row %lld is %s: a change without an"
-		    " identity cannot be replicated", (long long)r->seq,
-		    strcmp(r->op, "import") == 0 ? "an import of zone" :
-		    "from before schema 2 for");
+	if (strcmp(r->op, "import") == 0) {
+		/* The peer replaced a zone from a snapshot (its takeover's
+		 * sync, of ours in two rooms): no change of a number to
+		 * apply; what the import changed reaches us as the versions
+		 * of later changes, and where they disagree as conflicts. */
+		res->imports++;
+		res->skipped++;
+		return STORE_OK;
+	}
+	if (r->v.origin[0] == '\0') {
+		errf(err, "journal row %lld (%s %s) is from before schema 2:"
+		    " a change without an identity cannot be replicated",
+		    (long long)r->seq, r->op, r->e164);
 		return STORE_EGAP;
 	}
+	if (strcmp(r->op, "zone") == 0)
+		return remote_zone_add(st, r, now, res, err);
 	removing = strcmp(r->op, "remove") == 0;
 	if (!removing && strcmp(r->op, "add") != 0 &&
 	    strcmp(r->op, "replace") != 0) {

@@ -224,6 +224,7 @@ struct store_remote_result {
 	size_t lost;             /* changes that lost a conflict (kept in
 	                          * the conflict table, not served) */
 	size_t decided;          /* conflicts closed by a peer's decision */
+	size_t imports;          /* the peer's import rows (skipped) */
 	int64_t journal_seq;     /* our journal position after the batch */
 	int64_t last_hlc;        /* the batch's newest change's hlc */
 	/* zones whose serial moved, and their serial after the batch */
@@ -236,8 +237,10 @@ struct store_remote_result {
 /* Apply rows (a peer's journal after our cursor, in its order) in one
  * transaction, and move the cursor for peer_uuid to cursor (the peer's
  * position the rows reach).  Idempotent: a change whose origin sequence
- * we have seen is skipped.  A row that is not a number change (an
- * import) is STORE_EGAP and nothing is written. */
+ * we have seen is skipped, and so is an import row (counted in
+ * res->imports).  A change without an identity (from before schema 2)
+ * or one past a hole in its origin's sequence is STORE_EGAP and nothing
+ * is written. */
 enum store_status store_apply_remote(struct store *st, const char *peer_uuid,
     const char *peer_room, int64_t cursor, const struct journal_row *rows,
     size_t n, struct store_remote_result *res, char *err);

@@ -198,6 +198,54 @@ repl_conflicts_alarm(struct agent *ag)
 	}
 }
 
+/* The peer's zones that this room lacks are added here, with the peer's
+ * serials (its heartbeat lists them): a zone added in one room is served
+ * by the other too, before any number of it changes.  Zones are not
+ * journaled (doc/replication.md); asked at each (re)connection. */
+static void
+follow_zones(struct follower *f, const char *url, int connect_ms)
+{
+	struct agent *ag = f->ag;
+	struct peerproto_heartbeat hb;
+	char err[ENUMDR_ERRLEN];
+	enum store_status s;
+	size_t i, added = 0;
+
+	memset(&hb, 0, sizeof(hb));
+	if (peerproto_heartbeat_get(url, connect_ms, 2L * connect_ms, &hb, NULL,
+	    err) != PEERPROTO_OK) {
+		log_debug("replication from %s: zones: %s",
+		    ag->repl[f->idx].name, err);
+		peerproto_heartbeat_free(&hb);
+		return;
+	}
+	for (i = 0; i < hb.nzones; i++) {
+		pthread_mutex_lock(&ag->writer_lock);
+		if (ag->writer == NULL) {
+			pthread_mutex_unlock(&ag->writer_lock);
+			break;
+		}
+		s = store_add_zone(ag->writer, hb.zones[i].origin,
+		    hb.zones[i].serial, err);
+		pthread_mutex_unlock(&ag->writer_lock);
+		if (s == STORE_OK) {
+			added++;
+			log_info("replication from %s: zone %s added (serial"
+			    " %u), as the peer has it", ag->repl[f->idx].name,
+			    hb.zones[i].origin, (unsigned)hb.zones[i].serial);
+		} else if (s != STORE_EEXIST) {
+			log_warnx("replication from %s: zone %s: %s",
+			    ag->repl[f->idx].name, hb.zones[i].origin, err);
+		}
+	}
+	peerproto_heartbeat_free(&hb);
+	if (added > 0) {
+		if (agent_refresh(ag, err) == -1)
+			log_warnx("replication: %s", err);
+		dnsjob_kick(ag);
+	}
+}
+
 /* Apply one answer's rows: 0 done, -1 failed (published), -2 a gap. */
 static int
 follow_apply(struct follower *f, const char *uuid,
@@ -238,6 +286,12 @@ follow_apply(struct follower *f, const char *uuid,
 		dnsjob_kick(ag);
 	if (res.conflicts > 0 || res.decided > 0)
 		repl_conflicts_alarm(ag);
+	if (res.imports > 0)
+		log_warnx("replication from %s: its journal holds %zu zone"
+		    " import%s (a snapshot sync there): not changes to apply;"
+		    " the numbers they changed reach this room with their next"
+		    " change", ag->repl[f->idx].name, res.imports,
+		    res.imports == 1 ? "" : "s");
 	if (res.conflicts > 0)
 		log_warnx("replication from %s: %zu conflict%s (see enumdr"
 		    " conflicts)", ag->repl[f->idx].name, res.conflicts,
@@ -371,6 +425,15 @@ follow_main(void *arg)
 			follow_gap(f, why);
 			follow_sleep(ag, FOLLOW_GAP_RETRY_MS);
 			continue;
+		}
+		if (!in_step) {
+			char hburl[CONFIG_URL_MAX];
+
+			pthread_mutex_lock(&ag->cfg_lock);
+			strlcpy_(hburl, ag->cfg.peers[f->idx].heartbeat_url,
+			    sizeof(hburl));
+			pthread_mutex_unlock(&ag->cfg_lock);
+			follow_zones(f, hburl, connect_ms);
 		}
 		if (j.nrows > 0) {
 			rc = follow_apply(f, uuid, &j, &cursor);

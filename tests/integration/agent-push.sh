@@ -39,6 +39,9 @@ agent:
   provisioning_listen: 127.0.0.1:$prov_a
   peer_listen: 127.0.0.1:$peer_a
   snapshot_interval_s: 1
+replication:
+  # this test is about the snapshot push (S0.1): no journal following
+  mode: off
 peers:
   - name: B
     heartbeat_url: http://127.0.0.1:$peer_b/v1/heartbeat
@@ -58,6 +61,9 @@ agent:
   provisioning_listen: 127.0.0.1:$prov_b
   peer_listen: 127.0.0.1:$peer_b
   snapshot_interval_s: 1
+replication:
+  # this test is about the snapshot push (S0.1): no journal following
+  mode: off
 peers:
   - name: A
     heartbeat_url: http://127.0.0.1:$peer_a/v1/heartbeat

@@ -822,7 +822,7 @@ test_journal_values(void)
 		    " \"changes[1].at\"" },
 		/* what a change is: issue 12's rules */
 		{ "1", "op", "\"delete\"", "member \"changes[1].op\": \"delete\""
-		    " is not \"add\", \"replace\", \"remove\" or \"import\"" },
+		    " is not \"add\", \"replace\", \"remove\", \"import\" or \"zone\"" },
 		{ "1", "op", "\"ADD\"", "member \"changes[1].op\"" },
 		{ "1", "e164", "\"46701\"", "member \"changes[1].e164\"" },
 		{ "1", "e164", "\"+0701\"", "member \"changes[1].e164\"" },
