@@ -368,7 +368,7 @@ note "Load average at the end: $(loadavg)."
 
 cfg=$(sed "s#$W#\$W#g" "$W/lag-$(echo "$RATES" | cut -d' ' -f1)/A/enumdr.yaml")
 note ""
-note "A's configuration (B's is the mirror image; \`mode: sync\` for the sync pair; \$W the work directory):"
+note "A's configuration (B's is the mirror image; the throughput pairs have \`mode: off\`, \`async\`, \`sync\`; \$W the work directory):"
 note ""
 note '```yaml'
 note "$cfg"
