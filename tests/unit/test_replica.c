@@ -97,7 +97,7 @@ entry(struct number_entry *e, const char *e164, const char *tag)
 	strlcpy_(e->naptr[0].flags, "U", sizeof(e->naptr[0].flags));
 	strlcpy_(e->naptr[0].service, "E2U+sip", sizeof(e->naptr[0].service));
 	snprintf(e->naptr[0].regexp, sizeof(e->naptr[0].regexp),
-	    "!^.*$!sip:%s@%s.example.net!", e164, tag);
+	    "!^.*$!sip:%s@%s.example.net!", e164, tag != NULL ? tag : "none");
 	strlcpy_(e->naptr[0].replacement, ".", sizeof(e->naptr[0].replacement));
 }
 
