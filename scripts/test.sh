@@ -6,7 +6,7 @@
 #      every test there again (unit and integration: the daemons, the notify
 #      program and the checkers run instrumented);
 #   4. cppcheck over every C folder;
-#   5. make distcheck.
+#   5. make distcheck (the tarball: build, install, unit tests).
 # Under CI=true a skipped test is a failure (tests/tap.sh).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,8 +41,10 @@ cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability \
 	lib src plugin checkers notify tests/unit
 
 step "make distcheck"
+# The packaging check: the tarball builds, installs and passes the unit
+# tests (the integration tests ran twice above, in both builds).
 (cd _build && make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror \
-	>distcheck.log 2>&1) || { tail -100 _build/distcheck.log; exit 1; }
+	TESTS='$(UNIT_TESTS)' >distcheck.log 2>&1) || { tail -100 _build/distcheck.log; exit 1; }
 grep -A3 'archives ready' _build/distcheck.log || true
 
 step "summary"
