@@ -1471,6 +1471,29 @@ serial_follow(struct store *st, const char *zone, uint32_t theirs,
 	return STORE_OK;
 }
 
+/* Where a peer's change r stands against the version vector (its HLC
+ * seen either way): 1 next of its origin, 0 had already (skip), -1 an
+ * error, -2 a gap (err names the missing sequence numbers). */
+static int
+remote_seen(struct store *st, const struct journal_row *r, char *err)
+{
+	int64_t seen;
+
+	hlc_seen(st, r->v.hlc);
+	if ((seen = seen_get(st, r->v.origin, err)) == -1)
+		return -1;
+	if (r->v.oseq <= seen)
+		return 0;
+	if (r->v.oseq != seen + 1) {
+		errf(err, "changes %lld to %lld of room %s (database %s) are"
+		    " missing before journal row %lld", (long long)seen + 1,
+		    (long long)r->v.oseq - 1, r->v.room, r->v.origin,
+		    (long long)r->seq);
+		return -2;
+	}
+	return 1;
+}
+
 /* A peer's zone add: the zone here too (with its serial) unless we have
  * it; journaled with its identity either way, for our followers. */
 static enum store_status
@@ -1487,19 +1510,11 @@ remote_zone_add(struct store *st, const struct journal_row *r,
 		errf(err, "journal row %lld: zone %s", (long long)r->seq, verr);
 		return STORE_EINVAL;
 	}
-	hlc_seen(st, r->v.hlc);
-	if ((seen = seen_get(st, r->v.origin, err)) == -1)
-		return STORE_EIO;
-	if (r->v.oseq <= seen) {
+	if ((seen = remote_seen(st, r, err)) < 0)
+		return seen == -2 ? STORE_EGAP : STORE_EIO;
+	if (seen == 0) {
 		res->skipped++;
 		return STORE_OK;
-	}
-	if (r->v.oseq != seen + 1) {
-		errf(err, "changes %lld to %lld of room %s (database %s) are"
-		    " missing before journal row %lld", (long long)seen + 1,
-		    (long long)r->v.oseq - 1, r->v.room, r->v.origin,
-		    (long long)r->seq);
-		return STORE_EGAP;
 	}
 	rc = sqlite3_prepare_v2(st->db, "INSERT INTO zone (origin, prefix,"
 	    " serial, updated_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO"
@@ -1666,19 +1681,11 @@ remote_one(struct store *st, const struct journal_row *r, const char *now,
 		    r->e164, verr);
 		return STORE_EINVAL;
 	}
-	hlc_seen(st, r->v.hlc);
-	if ((seen = seen_get(st, r->v.origin, err)) == -1)
-		return STORE_EIO;
-	if (r->v.oseq <= seen) {
+	if ((seen = remote_seen(st, r, err)) < 0)
+		return seen == -2 ? STORE_EGAP : STORE_EIO;
+	if (seen == 0) {
 		res->skipped++;
 		return STORE_OK;
-	}
-	if (r->v.oseq != seen + 1) {
-		errf(err, "changes %lld to %lld of room %s (database %s) are"
-		    " missing before journal row %lld", (long long)seen + 1,
-		    (long long)r->v.oseq - 1, r->v.room, r->v.origin,
-		    (long long)r->seq);
-		return STORE_EGAP;
 	}
 	if ((have = version_get(st, r->e164, &local, &lremoved, lzone,
 	    sizeof(lzone), &lrecords, err)) == -1)
@@ -1690,6 +1697,7 @@ remote_one(struct store *st, const struct journal_row *r, const char *now,
 		 * have it; the version vector learns it. */
 		free(lrecords);
 		res->skipped++;
+		res->learned++;
 		return seen_put(st, &r->v, err);
 	}
 	clean = !have || (strcmp(local.origin, r->prev_origin) == 0 &&
@@ -1799,7 +1807,7 @@ store_apply_remote(struct store *st, const char *peer_uuid,
 			return s;
 		}
 	}
-	if (res->applied + res->lost + res->conflicts == 0) {
+	if (res->applied + res->lost + res->conflicts + res->learned == 0) {
 		/* Only changes we have (our own, relayed back): nothing to
 		 * write, and no commit to wait for; the cursor moves in the
 		 * caller's memory and is saved with the next real change. */

@@ -225,6 +225,9 @@ struct store_remote_result {
 	                          * the conflict table, not served) */
 	size_t decided;          /* conflicts closed by a peer's decision */
 	size_t imports;          /* the peer's import rows (skipped) */
+	size_t learned;          /* skipped changes the number held already
+	                          * (a zone import brought them): only the
+	                          * version vector learns them */
 	int64_t journal_seq;     /* our journal position after the batch */
 	int64_t last_hlc;        /* the batch's newest change's hlc */
 	/* zones whose serial moved, and their serial after the batch */
