@@ -906,7 +906,7 @@ parse_change(json_t *c, size_t i, const struct peerproto_journal *j,
 		return -1;
 	r->prev_oseq = n;
 	snprintf(name, sizeof(name), "changes[%zu].flags", i);
-	if (get_integer(c, name, "flags", 0, STORE_JF_DECISION, &n, err) == -1)
+	if (get_integer(c, name, "flags", 0, STORE_JF_ALL, &n, err) == -1)
 		return -1;
 	r->flags = (unsigned)n;
 	return 0;

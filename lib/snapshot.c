@@ -695,14 +695,51 @@ snapshot_import(struct store *st, const char *dir, const char *const *zones,
 	return snapshot_import_checked(st, dir, zones, nzones, NULL, 0, err);
 }
 
+/* Read dir's serial file into sf, verify the database it describes and
+ * ATTACH that very file as SNAPSHOT_SCHEMA (dbpath: its path). */
+static int
+attach_verified(struct store *st, const char *dir, struct serial_file *sf,
+    char *dbpath, size_t dbpathlen, char *err)
+{
+	char serpath[PATH_MAX];
+	struct stat before, after;
+	sqlite3 *db = store_handle(st);
+
+	if (util_path_join(serpath, sizeof(serpath), dir,
+	    SNAPSHOT_SERIALS_NAME, err) == -1)
+		return -1;
+	if (serial_file_read(serpath, sf, err) == -1)
+		return -1;
+	if (verify_snapshot(dir, sf, &before, err) == -1)
+		return -1;
+	if (util_path_join(dbpath, dbpathlen, dir, sf->snapshot_name,
+	    err) == -1)
+		return -1;
+	if (exec_bound(db, "ATTACH DATABASE ?1 AS " SNAPSHOT_SCHEMA, dbpath,
+	    NULL) != SQLITE_OK) {
+		errf(err, "attach snapshot %s: %s", dbpath, sqlite3_errmsg(db));
+		return -1;
+	}
+	if (stat(dbpath, &after) == -1 || after.st_dev != before.st_dev ||
+	    after.st_ino != before.st_ino || after.st_size != before.st_size ||
+	    after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
+	    after.st_mtim.tv_nsec != before.st_mtim.tv_nsec) {
+		sqlite3_exec(db, "DETACH DATABASE " SNAPSHOT_SCHEMA, NULL,
+		    NULL, NULL);
+		errf(err, "snapshot %s was replaced after it was verified; try"
+		    " again", dbpath);
+		return -1;
+	}
+	return 0;
+}
+
 int
 snapshot_import_checked(struct store *st, const char *dir,
     const char *const *zones, size_t nzones, char *row, size_t rowlen,
     char *err)
 {
-	char serpath[PATH_MAX], dbpath[PATH_MAX], now[32], conflict[256];
+	char dbpath[PATH_MAX], now[32], conflict[256];
 	struct serial_file sf;
-	struct stat before, after;
 	sqlite3 *db = store_handle(st);
 	const char *step = "attach";
 	size_t i, j;
@@ -710,16 +747,9 @@ snapshot_import_checked(struct store *st, const char *dir,
 
 	memset(&sf, 0, sizeof(sf));
 	conflict[0] = '\0';
-	if (util_path_join(serpath, sizeof(serpath), dir,
-	    SNAPSHOT_SERIALS_NAME, err) == -1)
-		return -1;
-	if (serial_file_read(serpath, &sf, err) == -1)
-		return -1;
-	if (verify_snapshot(dir, &sf, &before, err) == -1)
+	if (attach_verified(st, dir, &sf, dbpath, sizeof(dbpath), err) == -1)
 		goto done;
-	if (util_path_join(dbpath, sizeof(dbpath), dir, sf.snapshot_name,
-	    err) == -1)
-		goto done;
+	attached = 1;
 	for (i = 0; zones != NULL && i < nzones; i++) {
 		if (!serial_file_zone(&sf, zones[i], NULL)) {
 			errf(err, "import from %s: zone %s is not in the"
@@ -733,21 +763,6 @@ snapshot_import_checked(struct store *st, const char *dir,
 				goto done;
 			}
 		}
-	}
-
-	/* attach the very file we verified */
-	rc = exec_bound(db, "ATTACH DATABASE ?1 AS " SNAPSHOT_SCHEMA, dbpath,
-	    NULL);
-	if (rc != SQLITE_OK)
-		goto sqlfail;
-	attached = 1;
-	if (stat(dbpath, &after) == -1 || after.st_dev != before.st_dev ||
-	    after.st_ino != before.st_ino || after.st_size != before.st_size ||
-	    after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
-	    after.st_mtim.tv_nsec != before.st_mtim.tv_nsec) {
-		errf(err, "import: snapshot %s was replaced after it was"
-		    " verified; try again", dbpath);
-		goto done;
 	}
 
 	step = "begin transaction";
@@ -804,4 +819,30 @@ done:
 		    NULL, NULL);
 	serial_file_free(&sf);
 	return ret;
+}
+
+int
+snapshot_merge(struct store *st, const char *dir, char *row, size_t rowlen,
+    struct store_merge_result *res, char *err)
+{
+	char dbpath[PATH_MAX];
+	struct serial_file sf;
+	enum store_status s;
+
+	memset(&sf, 0, sizeof(sf));
+	memset(res, 0, sizeof(*res));
+	if (row != NULL && rowlen > 0)
+		row[0] = '\0';
+	if (attach_verified(st, dir, &sf, dbpath, sizeof(dbpath), err) == -1) {
+		serial_file_free(&sf);
+		return -1;
+	}
+	s = store_merge_attached(st, SNAPSHOT_SCHEMA, dbpath, sf.room, row,
+	    rowlen, res, err);
+	sqlite3_exec(store_handle(st), "DETACH DATABASE " SNAPSHOT_SCHEMA,
+	    NULL, NULL, NULL);
+	serial_file_free(&sf);
+	if (s == STORE_OK)
+		return 0;
+	return row != NULL && row[0] != '\0' ? SNAPSHOT_EINVALID : -1;
 }

@@ -69,4 +69,11 @@ int snapshot_import_checked(struct store *st, const char *dir,
     const char *const *zones, size_t nzones, char *row, size_t rowlen,
     char *err);
 
+/* Merge the snapshot in dir number by number (store_merge_attached,
+ * doc/replication.md "Gaps"), verifying it first: 0, -1 or
+ * SNAPSHOT_EINVALID (row names the refused row).  Nothing changes unless
+ * the whole merge commits. */
+int snapshot_merge(struct store *st, const char *dir, char *row,
+    size_t rowlen, struct store_merge_result *res, char *err);
+
 #endif

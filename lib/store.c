@@ -12,6 +12,7 @@
 
 #include "naptr.h"
 #include "rfc1982.h"
+#include "rowcheck.h"
 #include "store.h"
 #include "util.h"
 
@@ -1700,8 +1701,24 @@ remote_one(struct store *st, const struct journal_row *r, const char *now,
 		res->learned++;
 		return seen_put(st, &r->v, err);
 	}
+	if (r->flags & STORE_JF_MERGE) {
+		/* A version the peer took from a snapshot merge that we do
+		 * not hold: what it superseded there may never reach us as
+		 * changes, so only a merge of the peer's copy decides it
+		 * right (doc/replication.md, "Gaps"). */
+		free(lrecords);
+		errf(err, "journal row %lld: %s's version %s:%lld came from a"
+		    " snapshot merge there: merge its snapshot here too",
+		    (long long)r->seq, r->e164, r->v.room,
+		    (long long)r->v.oseq);
+		return STORE_EGAP;
+	}
+	/* Clean: the number is at the version the change replaced, or at
+	 * an earlier change of the change's own origin (which made the
+	 * change knowing it). */
 	clean = !have || (strcmp(local.origin, r->prev_origin) == 0 &&
-	    local.oseq == r->prev_oseq);
+	    local.oseq == r->prev_oseq) || strcmp(local.origin,
+	    r->v.origin) == 0;
 	wins = clean || store_version_newer(&r->v, &local);
 	records = removing ? NULL : r->records;
 	if (wins) {
@@ -1826,6 +1843,383 @@ store_apply_remote(struct store *st, const char *peer_uuid,
 	}
 	if ((s = tx_commit(st, err)) != STORE_OK)
 		memset(res, 0, sizeof(*res));
+	return s;
+}
+
+/* ---- merge of a whole copy (a snapshot) ------------------------------- */
+
+/* Prepare sql with each '@' replaced by the copy's schema name. */
+static enum store_status
+merge_prepare(struct store *st, const char *schema, const char *fmt,
+    sqlite3_stmt **q, char *err)
+{
+	char sql[1024];
+	size_t n = 0, sl = strlen(schema);
+	int rc;
+
+	for (; *fmt != '\0'; fmt++) {
+		if (n + sl + 1 >= sizeof(sql)) {
+			errf(err, "merge: a statement is too long");
+			return STORE_EIO;
+		}
+		if (*fmt == '@') {
+			memcpy(sql + n, schema, sl);
+			n += sl;
+		} else
+			sql[n++] = *fmt;
+	}
+	sql[n] = '\0';
+	if ((rc = sqlite3_prepare_v2(st->db, sql, -1, q, NULL)) != SQLITE_OK)
+		return store_sqlite_error(st, rc, "prepare the merge", err);
+	return STORE_OK;
+}
+
+/* An integer the statement's first row holds (def when none). */
+static enum store_status
+merge_int(struct store *st, sqlite3_stmt *q, int64_t def, int64_t *out,
+    char *err)
+{
+	int rc = sqlite3_step(q);
+
+	*out = rc == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL ?
+	    sqlite3_column_int64(q, 0) : def;
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_sqlite_error(st, rc, "read the copy", err);
+	return STORE_OK;
+}
+
+/* What a merge does with one number (doc/replication.md, "Gaps"). */
+enum merge_verdict { MERGE_TAKE, MERGE_KEEP, MERGE_CONFLICT };
+
+static enum merge_verdict
+merge_decide(const struct store_version *mine, int have,
+    const struct store_version *theirs, int64_t i_saw_theirs_origin,
+    int64_t they_saw_my_origin)
+{
+	if (!have)
+		return MERGE_TAKE;
+	if (strcmp(mine->origin, theirs->origin) == 0)
+		return theirs->oseq > mine->oseq ? MERGE_TAKE : MERGE_KEEP;
+	if (theirs->oseq <= i_saw_theirs_origin)
+		return MERGE_KEEP;      /* ours came after theirs here */
+	if (mine->oseq <= they_saw_my_origin)
+		return MERGE_TAKE;      /* theirs came after ours there */
+	return MERGE_CONFLICT;
+}
+
+/* Take the copy's version t (records NULL: removed) of e164 for a number
+ * at version mine (have: it has one) here. */
+static enum store_status
+merge_take(struct store *st, sqlite3_stmt *zserial, const char *e164,
+    const char *tzone, const char *records, const struct store_version *t,
+    const struct store_version *mine, int have, int mine_removed,
+    const char *now, struct store_remote_result *res, char *err)
+{
+	char zone[STORE_ORIGIN_MAX];
+	enum store_status s;
+	int64_t theirs, seq;
+	uint32_t serial;
+	const char *op;
+
+	if ((s = zone_for(st, e164, zone, sizeof(zone), err)) != STORE_OK)
+		return s;
+	sqlite3_bind_text(zserial, 1, tzone, -1, SQLITE_STATIC);
+	if ((s = merge_int(st, zserial, 0, &theirs, err)) != STORE_OK)
+		return s;
+	if (strcmp(zone, tzone) != 0)
+		theirs = 0;
+	op = records == NULL ? "remove" : have && !mine_removed ? "replace" :
+	    "add";
+	/* each version its own transaction in our journal: a follower
+	 * reads a merge of a million numbers in batches */
+	st->txn = 0;
+	if ((s = number_set(st, e164, zone, records, t, now, err)) !=
+	    STORE_OK || (s = serial_follow(st, zone, (uint32_t)theirs, now,
+	    &serial, err)) != STORE_OK ||
+	    (s = history_bump(st, zone, t->origin, err)) != STORE_OK ||
+	    (s = journal_append(st, now, op, e164, zone, serial, records, t,
+	    have ? mine->origin : "", have ? mine->oseq : 0, STORE_JF_MERGE,
+	    &seq, err)) != STORE_OK)
+		return s;
+	remote_zone_moved(res, zone, serial, seq);
+	res->journal_seq = seq;
+	if (t->hlc > res->last_hlc)
+		res->last_hlc = t->hlc;
+	res->applied++;
+	return STORE_OK;
+}
+
+/* The merge's loop over the copy's versions that differ from ours
+ * (merge_todo), inside the open transaction. */
+static enum store_status
+merge_numbers(struct store *st, const char *schema, const char *now,
+    struct store_merge_result *mr, char *err)
+{
+	struct store_remote_result *res = &mr->r;
+	sqlite3_stmt *todo = NULL, *vv = NULL, *zserial = NULL;
+	struct store_version t, mine;
+	char tzone[STORE_ORIGIN_MAX], e164[STORE_E164_MAX + 1];
+	char mzone[STORE_ORIGIN_MAX], *mrec = NULL;
+	const char *trec;
+	enum store_status s;
+	enum merge_verdict d;
+	int64_t saw_t, saw_m;
+	int rc, have, mremoved, tremoved;
+
+	if ((s = merge_prepare(st, schema, "SELECT e164, zone, origin, oseq,"
+	    " hlc, room, removed, naptr FROM temp.merge_todo ORDER BY hlc",
+	    &todo, err)) != STORE_OK ||
+	    (s = merge_prepare(st, schema, "SELECT oseq FROM @.origin_seen"
+	    " WHERE origin = ?1", &vv, err)) != STORE_OK ||
+	    (s = merge_prepare(st, schema, "SELECT serial FROM @.zone WHERE"
+	    " origin = ?1", &zserial, err)) != STORE_OK)
+		goto out;
+	while ((rc = sqlite3_step(todo)) == SQLITE_ROW) {
+		memset(&t, 0, sizeof(t));
+		column_text(todo, 0, e164, sizeof(e164));
+		column_text(todo, 1, tzone, sizeof(tzone));
+		column_text(todo, 2, t.origin, sizeof(t.origin));
+		t.oseq = sqlite3_column_int64(todo, 3);
+		t.hlc = sqlite3_column_int64(todo, 4);
+		column_text(todo, 5, t.room, sizeof(t.room));
+		tremoved = sqlite3_column_int(todo, 6) != 0;
+		trec = (const char *)sqlite3_column_text(todo, 7);
+		if (!tremoved && trec == NULL) {
+			errf(err, "number %s has a version but no row in the"
+			    " copy", e164);
+			s = STORE_EINVAL;
+			goto out;
+		}
+		hlc_seen(st, t.hlc);
+		free(mrec);
+		mrec = NULL;
+		if ((have = version_get(st, e164, &mine, &mremoved, mzone,
+		    sizeof(mzone), &mrec, err)) == -1) {
+			s = STORE_EIO;
+			goto out;
+		}
+		saw_t = saw_m = 0;
+		if (have) {
+			if ((saw_t = seen_get(st, t.origin, err)) == -1) {
+				s = STORE_EIO;
+				goto out;
+			}
+			sqlite3_bind_text(vv, 1, mine.origin, -1,
+			    SQLITE_TRANSIENT);
+			if ((s = merge_int(st, vv, 0, &saw_m, err)) !=
+			    STORE_OK)
+				goto out;
+		}
+		d = merge_decide(&mine, have, &t, saw_t, saw_m);
+		if (d == MERGE_KEEP) {
+			mr->kept++;
+			continue;
+		}
+		if (d == MERGE_CONFLICT) {
+			int wins = store_version_newer(&t, &mine);
+
+			s = wins ? conflict_add(st, e164, mzone, &t, trec, &mine,
+			    mrec, now, err) : conflict_add(st, e164, mzone,
+			    &mine, mrec, &t, trec, now, err);
+			if (s != STORE_OK)
+				goto out;
+			res->conflicts++;
+			if (!wins) {
+				res->lost++;
+				continue;
+			}
+		}
+		if ((s = merge_take(st, zserial, e164, tzone,
+		    tremoved ? NULL : trec, &t, &mine, have, mremoved, now,
+		    res, err)) != STORE_OK) {
+			char cause[ENUMDR_ERRLEN];
+
+			strlcpy_(cause, err, sizeof(cause));
+			errf(err, "number %s: %s", e164, cause);
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		s = store_sqlite_error(st, rc, "read the copy's versions", err);
+out:
+	free(mrec);
+	sqlite3_finalize(todo);
+	sqlite3_finalize(vv);
+	sqlite3_finalize(zserial);
+	return s;
+}
+
+enum store_status
+store_merge_attached(struct store *st, const char *schema, const char *label,
+    const char *peer_room, char *row, size_t rowlen,
+    struct store_merge_result *res, char *err)
+{
+	char now[32], cerr[ENUMDR_ERRLEN], rowbuf[ROWCHECK_ROW_MAX];
+	sqlite3_stmt *q = NULL;
+	enum store_status s;
+	int64_t hlc_before = st->hlc_last, version, cursor;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	rowbuf[0] = '\0';
+	if (row != NULL && rowlen > 0)
+		row[0] = '\0';
+	if (st->stmt[ST_INSERT_NUMBER] == NULL) {
+		errf(err, "database %s is open read-only", st->path);
+		return STORE_EIO;
+	}
+	util_utc_iso8601(now, sizeof(now));
+	if ((s = tx_begin(st, err)) != STORE_OK)
+		return s;
+	/* every row by the store's rules first: one bad row refuses all */
+	if (rowcheck_database(st->db, schema, label, rowbuf, sizeof(rowbuf),
+	    cerr) == -1) {
+		errf(err, "merge of %s: %s", label, cerr);
+		s = rowbuf[0] != '\0' ? STORE_EINVAL : STORE_EIO;
+		if (row != NULL && rowlen > 0)
+			strlcpy_(row, rowbuf, rowlen);
+		goto fail;
+	}
+	if ((s = merge_prepare(st, schema, "SELECT uuid, schema_version FROM"
+	    " @.database_identity WHERE id = 1", &q, cerr)) != STORE_OK)
+		goto failc;
+	rc = sqlite3_step(q);
+	if (rc != SQLITE_ROW) {
+		errf(err, "merge of %s: it names no database identity", label);
+		s = STORE_EINVAL;
+		goto fail;
+	}
+	column_text(q, 0, res->peer_uuid, sizeof(res->peer_uuid));
+	version = sqlite3_column_int64(q, 1);
+	sqlite3_finalize(q);
+	q = NULL;
+	if (strcmp(res->peer_uuid, st->uuid) == 0) {
+		errf(err, "merge of %s: it is a copy of this database (%s):"
+		    " nothing to merge", label, st->uuid);
+		s = STORE_EINVAL;
+		goto fail;
+	}
+	if (version < 2) {
+		errf(err, "merge of %s: schema %lld has no change identities"
+		    " (a room older than replication): import it instead",
+		    label, (long long)version);
+		s = STORE_EINVAL;
+		goto fail;
+	}
+	if ((s = merge_prepare(st, schema, "SELECT seq FROM @.sqlite_sequence"
+	    " WHERE name = 'journal'", &q, cerr)) != STORE_OK ||
+	    (s = merge_int(st, q, 0, &res->peer_position, cerr)) != STORE_OK)
+		goto failc;
+	sqlite3_finalize(q);
+	q = NULL;
+
+	/* the copy's zones that we lack */
+	if ((s = merge_prepare(st, schema, "INSERT INTO main.zone (origin,"
+	    " prefix, serial, updated_at) SELECT origin, prefix, serial, ?1"
+	    " FROM @.zone WHERE true ON CONFLICT DO NOTHING RETURNING origin,"
+	    " serial", &q, cerr)) != STORE_OK)
+		goto failc;
+	sqlite3_bind_text(q, 1, now, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		remote_zone_moved(&res->r, (const char *)sqlite3_column_text(q,
+		    0), (uint32_t)sqlite3_column_int64(q, 1), 0);
+		res->zones_added++;
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	if (rc != SQLITE_DONE) {
+		s = store_sqlite_error(st, rc, "copy the copy's zones", cerr);
+		goto failc;
+	}
+
+	/* the numbers whose versions differ, then each decided */
+	if ((s = merge_prepare(st, schema, "CREATE TEMP TABLE merge_todo AS"
+	    " SELECT s.e164 AS e164, s.zone AS zone, s.origin AS origin,"
+	    " s.oseq AS oseq, s.hlc AS hlc, s.room AS room, s.removed AS"
+	    " removed, n.naptr AS naptr FROM @.number_version s LEFT JOIN"
+	    " @.number n ON n.e164 = s.e164 LEFT JOIN main.number_version l"
+	    " ON l.e164 = s.e164 WHERE l.e164 IS NULL OR l.origin != s.origin"
+	    " OR l.oseq != s.oseq", &q, cerr)) != STORE_OK)
+		goto failc;
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	q = NULL;
+	if (rc != SQLITE_DONE) {
+		s = store_sqlite_error(st, rc, "list the copy's versions", cerr);
+		goto failc;
+	}
+	s = merge_numbers(st, schema, now, res, cerr);
+	sqlite3_exec(st->db, "DROP TABLE IF EXISTS temp.merge_todo", NULL,
+	    NULL, NULL);
+	if (s != STORE_OK)
+		goto failc;
+
+	/* the copy's open conflicts that we do not hold (the copy met both
+	 * versions, we meet only the one it serves) */
+	if ((s = merge_prepare(st, schema, "INSERT INTO main.conflict (e164,"
+	    " zone, detected_at, open, served_origin, served_oseq, served_hlc,"
+	    " served_room, served_records, other_origin, other_oseq, other_hlc,"
+	    " other_room, other_records) SELECT e164, zone, detected_at, 1,"
+	    " served_origin, served_oseq, served_hlc, served_room,"
+	    " served_records, other_origin, other_oseq, other_hlc, other_room,"
+	    " other_records FROM @.conflict c WHERE open = 1 AND NOT EXISTS"
+	    " (SELECT 1 FROM main.conflict m WHERE m.e164 = c.e164 AND"
+	    " m.other_origin = c.other_origin AND m.other_oseq = c.other_oseq"
+	    " AND m.served_origin = c.served_origin AND m.served_oseq ="
+	    " c.served_oseq) ORDER BY id", &q, cerr)) != STORE_OK)
+		goto failc;
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	q = NULL;
+	if (rc != SQLITE_DONE) {
+		s = store_sqlite_error(st, rc, "copy the copy's conflicts", cerr);
+		goto failc;
+	}
+	res->r.conflicts += (size_t)sqlite3_changes(st->db);
+
+	/* the version vector: the maximum of both */
+	if ((s = merge_prepare(st, schema, "INSERT INTO main.origin_seen"
+	    " (origin, room, oseq, hlc) SELECT origin, room, oseq, hlc FROM"
+	    " @.origin_seen WHERE true ON CONFLICT (origin) DO UPDATE SET"
+	    " room = excluded.room, oseq = excluded.oseq, hlc = excluded.hlc"
+	    " WHERE excluded.oseq > main.origin_seen.oseq", &q, cerr)) !=
+	    STORE_OK)
+		goto failc;
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	q = NULL;
+	if (rc != SQLITE_DONE) {
+		s = store_sqlite_error(st, rc, "merge the version vector", cerr);
+		goto failc;
+	}
+	/* following resumes where the copy ends */
+	if ((s = store_peer_cursor(st, res->peer_uuid, &cursor, cerr)) !=
+	    STORE_OK)
+		goto failc;
+	if (res->peer_position > cursor &&
+	    (s = cursor_put(st, res->peer_uuid, peer_room, res->peer_position,
+	    now, cerr)) != STORE_OK)
+		goto failc;
+	if ((s = tx_commit(st, cerr)) != STORE_OK)
+		goto failc;
+	if (res->r.journal_seq == 0)
+		(void)store_journal_position(st, &res->r.journal_seq, cerr);
+	return STORE_OK;
+failc:
+	errf(err, "merge of %s: %s", label, cerr);
+fail:
+	sqlite3_finalize(q);
+	tx_rollback(st, hlc_before);
+	sqlite3_exec(st->db, "DROP TABLE IF EXISTS temp.merge_todo", NULL,
+	    NULL, NULL);
+	{
+		char keep[STORE_UUID_MAX];
+
+		strlcpy_(keep, res->peer_uuid, sizeof(keep));
+		memset(res, 0, sizeof(*res));
+		strlcpy_(res->peer_uuid, keep, sizeof(res->peer_uuid));
+	}
 	return s;
 }
 

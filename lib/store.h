@@ -120,6 +120,13 @@ struct journal_row {
 #define STORE_JF_DECISION 0x1   /* an operator's conflict decision: closes
 				   the number's open conflicts where it
 				   applies cleanly */
+#define STORE_JF_MERGE    0x2   /* taken from a peer's snapshot by a merge
+				   (store_merge_attached): the change's own
+				   identity, but its origin's earlier changes
+				   may never come (they were superseded), so
+				   a receiver does not count it in the
+				   version vector */
+#define STORE_JF_ALL      0x3
 
 struct store;
 
@@ -247,6 +254,36 @@ struct store_remote_result {
 enum store_status store_apply_remote(struct store *st, const char *peer_uuid,
     const char *peer_room, int64_t cursor, const struct journal_row *rows,
     size_t n, struct store_remote_result *res, char *err);
+/*
+ * Merge a whole copy of a peer's database (a snapshot, ATTACHed to st's
+ * connection as `schema`; `label` names it in messages) into st, number
+ * by number, in one transaction (doc/replication.md, "Gaps"): where the
+ * journal no longer reaches back far enough, this has the outcome that
+ * following the journal would have had.  For each number whose version
+ * differs, the version vectors decide: a version one side has seen is
+ * superseded by the other side's; two versions neither side has seen of
+ * the other are a conflict (the newer served, the other kept, as in
+ * store_apply_remote).  Every version taken is journaled with its own
+ * identity (flag STORE_JF_MERGE) for our followers; the copy's zones we
+ * lack are created; the version vector becomes the maximum of both; the
+ * cursor for the copy's database moves to the copy's journal position.
+ * Every row of the copy is checked first (rowcheck.h): one invalid row
+ * refuses it whole (STORE_EINVAL, row names it when given).
+ */
+struct store_merge_result {
+	struct store_remote_result r;   /* applied: versions taken; lost:
+	                                 * conflicts ours won; conflicts;
+	                                 * zones moved; journal_seq */
+	size_t kept;                    /* versions here that supersede the
+	                                 * copy's */
+	size_t zones_added;
+	char peer_uuid[STORE_UUID_MAX];
+	int64_t peer_position;          /* the copy's journal position */
+};
+enum store_status store_merge_attached(struct store *st, const char *schema,
+    const char *label, const char *peer_room, char *row, size_t rowlen,
+    struct store_merge_result *res, char *err);
+
 /* Our cursor in peer_uuid's journal (0: never followed it). */
 enum store_status store_peer_cursor(struct store *st, const char *peer_uuid,
     int64_t *cursor, char *err);

@@ -881,8 +881,8 @@ test_journal_values(void)
 		{ "1", "prev_oseq", "-1", "member \"changes[1].prev_oseq\"" },
 		{ "0", "prev_oseq", "1", "member \"changes[0].prev_oseq\": 1 is"
 		    " out of range 0..0 (\"prev_origin\" is \"\")" },
-		{ "1", "flags", "2", "member \"changes[1].flags\": 2 is out of"
-		    " range 0..1" },
+		{ "1", "flags", "4", "member \"changes[1].flags\": 4 is out of"
+		    " range 0..3" },
 		{ "1", "flags", "-1", "member \"changes[1].flags\"" },
 	};
 	size_t i;

@@ -171,6 +171,56 @@ pull_all(struct room *dst, struct room *src, struct store_remote_result *sum,
 	return STORE_OK;
 }
 
+/* dst merges a whole copy of src's database (what a gap heals from:
+ * store_merge_attached on a backup of src, as a snapshot would be). */
+static enum store_status
+merge_from(struct room *dst, struct room *src, struct store_merge_result *mr,
+    char *err)
+{
+	char path[160], sql[200];
+	sqlite3 *copy = NULL;
+	sqlite3_backup *b;
+	enum store_status s;
+	int rc;
+
+	memset(mr, 0, sizeof(*mr));
+	snprintf(path, sizeof(path), "%s/copy-of-%s.db", tmpdir, src->name);
+	unlink(path);
+	if (sqlite3_open(path, &copy) != SQLITE_OK ||
+	    (b = sqlite3_backup_init(copy, "main", store_handle(src->st),
+	    "main")) == NULL) {
+		snprintf(err, ENUMDR_ERRLEN, "copy %s: %s", src->name,
+		    copy ? sqlite3_errmsg(copy) : "no memory");
+		sqlite3_close(copy);
+		return STORE_EIO;
+	}
+	rc = sqlite3_backup_step(b, -1);
+	sqlite3_backup_finish(b);
+	sqlite3_close(copy);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, ENUMDR_ERRLEN, "copy %s: backup failed",
+		    src->name);
+		return STORE_EIO;
+	}
+	snprintf(sql, sizeof(sql), "ATTACH DATABASE '%s' AS snap", path);
+	if (sqlite3_exec(store_handle(dst->st), sql, NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, ENUMDR_ERRLEN, "attach: %s",
+		    sqlite3_errmsg(store_handle(dst->st)));
+		unlink(path);
+		return STORE_EIO;
+	}
+	s = store_merge_attached(dst->st, "snap", path, src->name, NULL, 0,
+	    mr, err);
+	sqlite3_exec(store_handle(dst->st), "DETACH DATABASE snap", NULL,
+	    NULL, NULL);
+	unlink(path);
+	if (s == STORE_OK && mr->peer_position > dst->cur[(src->name[0] - 'A')
+	    & 3])
+		dst->cur[(src->name[0] - 'A') & 3] = mr->peer_position;
+	return s;
+}
+
 /* The rows of a query, columns joined by '|', rows by '\n' (malloc'd). */
 static char *
 dump(struct store *st, const char *sql)
@@ -1012,6 +1062,133 @@ test_gap(void)
 	room_close(&b, 0);
 }
 
+/* ---- 5b: a gap healed by merging a whole copy -------------------------- */
+
+static void
+test_merge(void)
+{
+	char err[ENUMDR_ERRLEN];
+	struct room a, b, c;
+	struct store_remote_result res;
+	struct store_merge_result mr;
+	struct store_conflict *l = NULL;
+	struct store_version v;
+	size_t n = 0;
+	int removed;
+	char *r;
+
+	if (room_open(&a, "A", 0, 1000) == -1 ||
+	    room_open(&b, "B", 0, 1000) == -1 ||
+	    room_open(&c, "C", 0, 1000) == -1) {
+		ok(0, "open rooms");
+		return;
+	}
+	/* a common start: B follows A */
+	change(&a, STORE_ADD, "+4631000001", "a1");
+	change(&a, STORE_ADD, "+4631000002", "a1");
+	change(&a, STORE_ADD, "+4631000003", "a1");
+	change(&a, STORE_ADD, "+4631000004", "a1");
+	ok(pull_all(&b, &a, &res, err) == STORE_OK && res.applied == 4,
+	    "B follows A: 4 applied");
+	/* then apart: A's journal would be trimmed past B's cursor */
+	tick();
+	change(&b, STORE_ADD, "+4631000010", "b2");          /* only B */
+	change(&b, STORE_REPLACE, "+4631000002", "b2");      /* only B */
+	change(&b, STORE_REPLACE, "+4631000004", "b2");      /* both: B first */
+	tick();
+	change(&a, STORE_ADD, "+4631000020", "a2");          /* only A */
+	change(&a, STORE_REMOVE, "+4631000003", NULL);       /* only A */
+	change(&a, STORE_REPLACE, "+4631000004", "a2");      /* both: A newer */
+
+	is_int(merge_from(&b, &a, &mr, err), STORE_OK, "B merges A's copy");
+	is_int(mr.r.applied, 3, "three versions taken (20, 3 removed, 4)");
+	is_int(mr.kept, 1, "one kept as newer here (+4631000002: B changed"
+	    " what it had from A)");
+	is_int(mr.r.conflicts, 1, "one conflict: +4631000004");
+	ok(strcmp(mr.peer_uuid, a.uuid) == 0 && mr.peer_position ==
+	    journal_pos(a.st), "the copy's database and journal position");
+	r = records_of(b.st, "+4631000020");
+	ok(r != NULL, "A's new number is in B");
+	free(r);
+	ok((r = records_of(b.st, "+4631000003")) == NULL &&
+	    version_of(b.st, "+4631000003", &v, &removed) && removed,
+	    "A's removal is in B, with its tombstone");
+	free(r);
+	r = records_of(b.st, "+4631000004");
+	like(r ? r : "", "a2", "the doubly changed number: A's (newer) served");
+	free(r);
+	r = records_of(b.st, "+4631000010");
+	ok(r != NULL, "B's own new number stays");
+	free(r);
+	r = records_of(b.st, "+4631000002");
+	like(r ? r : "", "b2", "B's own change stays");
+	free(r);
+	ok(store_conflicts(b.st, 1, &l, &n, err) == STORE_OK && n == 1 &&
+	    strcmp(l[0].e164, "+4631000004") == 0 &&
+	    strstr(l[0].other_records, "b2") != NULL,
+	    "the conflict keeps B's version as the other");
+	store_conflicts_free(l, n);
+	ok(strcmp(journal_op(b.st, journal_pos(b.st)), "replace") == 0 ||
+	    strcmp(journal_op(b.st, journal_pos(b.st)), "remove") == 0 ||
+	    strcmp(journal_op(b.st, journal_pos(b.st)), "add") == 0,
+	    "taken versions are journaled as changes");
+
+	/* idempotent */
+	is_int(merge_from(&b, &a, &mr, err), STORE_OK, "merging again");
+	ok(mr.r.applied == 0 && mr.r.conflicts == 0, "nothing more to do");
+
+	/* following resumes after the copy's position, no gap */
+	tick();
+	change(&a, STORE_ADD, "+4631000021", "a3");
+	ok(pull_all(&b, &a, &res, err) == STORE_OK && res.applied == 1,
+	    "B follows A again from the copy's position: 1 applied");
+
+	/* A follows B's journal, merge rows included: no gap */
+	is_int(pull_all(&a, &b, &res, err), STORE_OK, "A follows B");
+	ok(same_tables(a.st, b.st, 1), "A and B identical");
+	is_int(open_conflicts(a.st), 1, "A has the conflict too");
+
+	/* C, new, follows B only: a version B took from A's copy is a gap
+	 * for C (what it superseded in A never reaches C as changes), so C
+	 * merges B's copy too, then follows B again, and converges */
+	is_int(pull_all(&c, &b, &res, err), STORE_EGAP,
+	    "C follows B: B's merged versions are a gap for C");
+	like(err, "snapshot merge", "the error says so");
+	is_int(merge_from(&c, &b, &mr, err), STORE_OK, "C merges B's copy");
+	is_int(pull_all(&c, &b, &res, err), STORE_OK, "C follows B again");
+	ok(same_tables(b.st, c.st, 1), "C identical to B");
+	is_int(open_conflicts(c.st), 1, "C holds B's open conflict");
+	is_int(pull_all(&c, &a, &res, err), STORE_OK,
+	    "C then follows A from the start");
+	ok(same_tables(a.st, c.st, 1), "C identical to A");
+
+	/* a copy that is this database, a copy whose row is bad */
+	{
+		struct room self = b;
+
+		is_int(merge_from(&b, &self, &mr, err), STORE_EINVAL,
+		    "a copy of itself is refused");
+		like(err, "copy of this database", "and says so");
+	}
+	sqlite3_exec(store_handle(a.st), "UPDATE number SET naptr = 'junk'"
+	    " WHERE e164 = '+4631000001'", NULL, NULL, NULL);
+	{
+		char *before = dump(b.st, NUMBERS_SQL), *after;
+
+		is_int(merge_from(&b, &a, &mr, err), STORE_EINVAL,
+		    "a copy with an invalid row is refused whole");
+		like(err, "4631000001", "naming the row");
+		after = dump(b.st, NUMBERS_SQL);
+		ok(before && after && strcmp(before, after) == 0,
+		    "nothing changed");
+		free(before);
+		free(after);
+	}
+	room_close(&a, 0);
+	room_close(&b, 0);
+	room_close(&c, 0);
+}
+
 /* ---- 6: serials after a merge ------------------------------------------ */
 
 static void
@@ -1146,7 +1323,7 @@ struct prop {
 	int64_t latest_oseq[PROP_NUMBERS];
 	int stale[PROP_NUMBERS];             /* written from a stale view */
 	size_t changes, refused, pulls, rows, conflicts, lost, failures;
-	size_t decisions;
+	size_t decisions, merges, gaps;
 	int decide;                          /* decision steps on */
 };
 
@@ -1458,6 +1635,7 @@ prop_run(uint64_t seed, int decide)
 	struct prop *p = calloc(1, sizeof(*p));
 	struct store_remote_result res;
 	int i, j, step, round, moved, rooms_ok = 1;
+	enum store_status s;
 	int set[PROP_ROOMS][PROP_NUMBERS], nstale = 0, sets_equal = 1;
 	int subset = 1;
 	const char *tag = decide ? " (decisions)" : "";
@@ -1495,8 +1673,43 @@ prop_run(uint64_t seed, int decide)
 			continue;
 		}
 		j = (ri + 1 + (int)rnd(PROP_ROOMS - 1)) % PROP_ROOMS;
-		if (pull(&p->r[ri], &p->r[j], 1 + rnd(50), &res, &n, err) !=
-		    STORE_OK) {
+		if (rnd(40) == 0) {
+			/* a gap healed: a whole copy merged instead of the
+			 * journal followed */
+			struct store_merge_result mr;
+
+			if (merge_from(&p->r[ri], &p->r[j], &mr, err) !=
+			    STORE_OK) {
+				prop_fail(p, "step %d: merge failed: %s", step,
+				    err);
+				continue;
+			}
+			p->merges++;
+			p->conflicts += mr.r.conflicts;
+			p->lost += mr.r.lost;
+			prop_check_room(p, ri, "after a merge");
+			continue;
+		}
+		if ((s = pull(&p->r[ri], &p->r[j], 1 + rnd(50), &res, &n,
+		    err)) == STORE_EGAP) {
+			/* the follower's answer to a gap (a copy that merged
+			 * passed on its version vector, not every change):
+			 * merge the peer's copy */
+			struct store_merge_result mr;
+
+			if (merge_from(&p->r[ri], &p->r[j], &mr, err) !=
+			    STORE_OK) {
+				prop_fail(p, "step %d: gap merge failed: %s",
+				    step, err);
+				continue;
+			}
+			p->gaps++;
+			p->conflicts += mr.r.conflicts;
+			p->lost += mr.r.lost;
+			prop_check_room(p, ri, "after a gap's merge");
+			continue;
+		}
+		if (s != STORE_OK) {
 			prop_fail(p, "step %d: pull failed: %s", step, err);
 			continue;
 		}
@@ -1519,8 +1732,23 @@ prop_run(uint64_t seed, int decide)
 			for (j = 0; j < PROP_ROOMS; j++) {
 				if (i == j)
 					continue;
-				if (pull_all(&p->r[i], &p->r[j], &res, err) !=
-				    STORE_OK) {
+				struct store_merge_result mr;
+
+				if ((s = pull_all(&p->r[i], &p->r[j], &res,
+				    err)) == STORE_EGAP) {
+					if (merge_from(&p->r[i], &p->r[j], &mr,
+					    err) != STORE_OK) {
+						prop_fail(p, "final round %d:"
+						    " gap merge failed: %s",
+						    round, err);
+						continue;
+					}
+					p->gaps++;
+					p->conflicts += mr.r.conflicts;
+					moved = 1;
+					continue;
+				}
+				if (s != STORE_OK) {
 					prop_fail(p, "final round %d: pull failed:"
 					    " %s", round, err);
 					continue;
@@ -1623,10 +1851,12 @@ prop_run(uint64_t seed, int decide)
 			}
 		}
 	diag("seed %llu%s: %zu changes (%zu refused), %zu decisions, %zu pulls"
-	    " of %zu rows, %zu conflicts recorded (%zu lost), %d numbers"
+	    " of %zu rows, %zu merges of a whole copy (%zu after a gap), %zu conflicts recorded (%zu lost), %d numbers"
 	    " written concurrently; open conflicts A %lld B %lld C %lld",
 	    (unsigned long long)seed, tag, p->changes, p->refused,
-	    p->decisions, p->pulls, p->rows, p->conflicts, p->lost, nstale,
+	    p->decisions, p->pulls, p->rows, p->merges, p->gaps, p->conflicts,
+	    p->lost,
+	    nstale,
 	    (long long)open_rows[0], (long long)open_rows[1],
 	    (long long)open_rows[2]);
 	snprintf(msg, sizeof(msg), "seed %llu%s: open conflicts only on"
@@ -1700,6 +1930,7 @@ main(void)
 	test_conflict_rows();
 	test_decision_unseen();
 	test_gap();
+	test_merge();
 	test_serials();
 	test_property();
 	rmdir(tmpdir);
