@@ -39,7 +39,7 @@ enum field_type {
 	FT_HOSTPORT,	/* ADDR:PORT or [V6ADDR]:PORT */
 	FT_INT,		/* an integer in min..max */
 	FT_FACILITY,	/* a syslog facility name */
-	FT_POLICY,	/* refuse | merge-zones */
+	FT_POLICY,	/* merge | refuse | merge-zones */
 	FT_REPLMODE,	/* off | async | sync | strict */
 	FT_ARGV,	/* a list of strings, argv[0] an absolute path */
 	FT_MAP,		/* a nested mapping whose fields live in the same struct */
@@ -110,7 +110,7 @@ static const struct field transfer_fields[] = {
 
 static const struct field sync_fields[] = {
 	{ .key = "on_diverged", .type = FT_POLICY,
-	  .off = offsetof(CFG, on_diverged), .def = DIVERGED_REFUSE },
+	  .off = offsetof(CFG, on_diverged), .def = DIVERGED_MERGE },
 	END
 };
 
@@ -121,7 +121,7 @@ static const struct field replication_fields[] = {
 	INT(CFG, "max_lag_ms", repl_max_lag_ms, 1, 86400000, 5000),
 	INT(CFG, "poll_wait_ms", repl_poll_wait_ms, 100, 25000, 10000),
 	INT(CFG, "batch", repl_batch, 1, 10000, 1000),
-	INT(CFG, "journal_keep", repl_journal_keep, 1000, 1000000000, 1000000),
+	INT(CFG, "journal_keep", repl_journal_keep, 100, 1000000000, 1000000),
 	END
 };
 
@@ -583,9 +583,13 @@ walk_value(struct walk *w, const struct field *f, const yaml_node_t *n,
 		else if (strcmp(s, "merge-zones") == 0)
 			*(enum config_diverged_policy *)(void *)(base +
 			    f->off) = DIVERGED_MERGE_ZONES;
+		else if (strcmp(s, "merge") == 0)
+			*(enum config_diverged_policy *)(void *)(base +
+			    f->off) = DIVERGED_MERGE;
 		else
 			return walk_err(w, n->start_mark, path,
-			    "\"%s\" is not a policy (refuse, merge-zones)", s);
+			    "\"%s\" is not a policy (merge, refuse,"
+			    " merge-zones)", s);
 		return 0;
 	default:
 		return set_string(w, f, n, s, len, base, path);

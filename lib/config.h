@@ -19,7 +19,9 @@
 /* What the sync does when both rooms have newer zones (split brain, S0.2). */
 enum config_diverged_policy {
 	DIVERGED_REFUSE,      /* import nothing; keep the peer's copy aside; alarm */
-	DIVERGED_MERGE_ZONES  /* take each zone from the side with the newer serial */
+	DIVERGED_MERGE_ZONES, /* take each zone from the side with the newer serial */
+	DIVERGED_MERGE        /* merge number by number (snapshot_merge; the
+	                       * default, issue 14): conflicts kept, CONFLICT */
 };
 
 struct config_peer {

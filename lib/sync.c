@@ -630,6 +630,25 @@ sync_run(struct store *st, const char *peer_dir, const struct sync_opts *opts,
 			    SYNC_STEP_VALIDATE : SYNC_STEP_IMPORT, err);
 			goto done;
 		}
+		if (rep->outcome == SYNC_DIVERGED &&
+		    opts->on_diverged == DIVERGED_MERGE) {
+			/* both rooms changed: each number from the side that
+			 * has the later version, concurrent ones conflicts
+			 * (doc/replication.md "Gaps") */
+			struct store_merge_result mr;
+
+			if ((rc = snapshot_merge(st, peer_dir, rep->invalid_row,
+			    sizeof(rep->invalid_row), &mr, err)) != 0) {
+				step_failed(rep, rc == SNAPSHOT_EINVALID ?
+				    SYNC_STEP_VALIDATE : SYNC_STEP_IMPORT, err);
+				goto done;
+			}
+			rep->merged = 1;
+			rep->imported = mr.r.applied > 0 || mr.zones_added > 0;
+			rep->merge_taken = mr.r.applied;
+			rep->merge_kept = mr.kept;
+			rep->merge_conflicts = mr.r.conflicts;
+		}
 		break;
 	}
 	ret = 0;

@@ -85,6 +85,9 @@ struct sync_report {
 	char kept_dir[PATH_MAX];      /* on DIVERGED: where the peer's copy was kept */
 	char invalid_row[ROWCHECK_ROW_MAX]; /* step SYNC_STEP_VALIDATE: the
 	                               * row refused (the whole snapshot is) */
+	/* DIVERGED with policy merge: merged number by number */
+	int merged;
+	size_t merge_taken, merge_kept, merge_conflicts;
 };
 
 /* A step's name ("read peer serial file" ...), and back (SYNC_STEP_NONE

@@ -716,6 +716,21 @@ sync_peer_result(struct notify *n, const struct config_peer *peer,
 	if (strcmp(outcome, "diverged") != 0 &&
 	    strcmp(outcome, "undefined") != 0)
 		return 0;
+	if (control_reply_has(rep, "merged")) {
+		/* sync.on_diverged merge: both rooms' changes merged number
+		 * by number; conflicts are the agent's CONFLICT alarm */
+		long long taken = 0, conflicts = 0;
+
+		(void)control_reply_integer(rep, "merged.taken", 0, LLONG_MAX,
+		    &taken, err);
+		(void)control_reply_integer(rep, "merged.conflicts", 0,
+		    LLONG_MAX, &conflicts, err);
+		err[0] = '\0';
+		log_info("sync with %s: both rooms changed since they last"
+		    " agreed: merged number by number (%lld versions taken,"
+		    " %lld conflicts)", peer->name, taken, conflicts);
+		return 0;
+	}
 	/* Both sides kept; serve and tell the operator (kept_dir null: not
 	 * kept, by sync.on_diverged). */
 	fig2(fig, "peer", peer->name, "kept", kept != NULL ? kept : "");

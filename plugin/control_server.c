@@ -610,6 +610,11 @@ sync_report_json(const struct agent *ag, const struct sync_report *rep,
 	    zones != NULL ? zones : json_array(), "kept_dir",
 	    rep->kept_dir[0] != '\0' ? json_string(rep->kept_dir) :
 	    json_null());
+	if (o != NULL)
+		json_object_set_new(o, "merged", rep->merged ? json_pack(
+		    "{s:I,s:I,s:I}", "taken", (json_int_t)rep->merge_taken,
+		    "kept", (json_int_t)rep->merge_kept, "conflicts",
+		    (json_int_t)rep->merge_conflicts) : json_null());
 	return o;
 }
 
@@ -625,6 +630,7 @@ do_sync(struct agent *ag, const char *arg, uid_t uid)
 	struct sync_report rep;
 	struct sync_opts opts;
 	const char *dir = arg;
+	int64_t pos;
 	int rc, stopping;
 	json_t *o;
 
@@ -654,7 +660,16 @@ do_sync(struct agent *ag, const char *arg, uid_t uid)
 	rc = sync_run(ag->writer, dir, &opts, &rep, err);
 	if (rc == 0 && rep.imported)
 		republish(ag);
+	if (rc == 0 && rep.merged && store_journal_position(ag->writer,
+	    &pos, err) == STORE_OK)
+		repl_committed(ag, pos);
 	pthread_mutex_unlock(&ag->writer_lock);
+	if (rc == 0 && rep.merged) {
+		if (rep.merge_conflicts > 0)
+			repl_conflicts_alarm(ag);
+		if (rep.imported)
+			dnsjob_kick(ag);
+	}
 	if (rc == -1) {
 		log_warnx("control: sync from %s failed at step \"%s\": %s",
 		    dir, sync_step_name(rep.step), err);
@@ -670,9 +685,16 @@ do_sync(struct agent *ag, const char *arg, uid_t uid)
 		sync_report_free(&rep);
 		return o;
 	}
-	log_info("control: sync from %s: %s%s (uid %u)", dir,
-	    sync_outcome_name(rep.outcome), rep.imported ? ", imported" : "",
-	    (unsigned)uid);
+	if (rep.merged)
+		log_info("control: sync from %s: %s, merged number by number:"
+		    " %zu versions taken, %zu kept as newer here, %zu conflicts"
+		    " (uid %u)", dir, sync_outcome_name(rep.outcome),
+		    rep.merge_taken, rep.merge_kept, rep.merge_conflicts,
+		    (unsigned)uid);
+	else
+		log_info("control: sync from %s: %s%s (uid %u)", dir,
+		    sync_outcome_name(rep.outcome), rep.imported ?
+		    ", imported" : "", (unsigned)uid);
 	o = sync_report_json(ag, &rep, dir);
 	sync_report_free(&rep);
 	return o;

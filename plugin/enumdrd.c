@@ -337,7 +337,8 @@ dns_feed(struct agent *ag)
 	return strcmp(role, "BACKUP") == 0;
 }
 
-/* Keep the newest replication.journal_keep journal rows (once a minute):
+/* Keep the newest replication.journal_keep journal rows (every 5 s; a
+ * no-op while the journal is within the bound):
  * a follower further behind heals from a snapshot (doc/replication.md). */
 static void
 journal_trim(struct agent *ag)
@@ -412,7 +413,7 @@ main_loop(struct agent *ag, const char *config)
 			 * imports publish their own figures. */
 			agent_storage_tick(ag);
 			agent_refresh_alarms(ag);
-			if (++ticks % 60 == 0)
+			if (++ticks % 5 == 0)
 				journal_trim(ag);
 			continue;
 		}

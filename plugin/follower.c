@@ -19,16 +19,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "alarm_ids.h"
 #include "agent.h"
 #include "log.h"
 #include "peerproto.h"
+#include "rowcheck.h"
+#include "snapshot.h"
+#include "transfer.h"
 #include "util.h"
 
 #define FOLLOW_BACKOFF_MIN_MS 200      /* after a failed poll, doubling */
 #define FOLLOW_BACKOFF_MAX_MS 2000
-#define FOLLOW_GAP_RETRY_MS   5000     /* a gap: look again */
+#define FOLLOW_GAP_RETRY_MS   5000     /* a gap not healed: look again */
+#define FOLLOW_HEAL_WAIT_MS   2000     /* the peer's snapshot too old to
+                                        * heal it: look for its next export
+                                        * (its serial file only) */
 #define LAG_SAMPLES           4096     /* the lag percentiles' window */
 
 /* One follower's own figures (its thread writes, status reads; under
@@ -329,6 +336,136 @@ follow_apply(struct follower *f, const char *uuid,
 	return 0;
 }
 
+/* The downloaded copy is not kept: the merge wrote what it needed. */
+static void
+heal_cleanup(const char *dir)
+{
+	const char *names[] = { SNAPSHOT_DB_NAME, SNAPSHOT_SERIALS_NAME,
+	    "serials.peek" };
+	char path[PATH_MAX + 32];
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		(void)unlink(path);
+	}
+}
+
+/*
+ * Heal a gap (doc/replication.md, "Gaps", S1.2): download the peer's
+ * latest snapshot (its fetch_url), verify it and merge it here number by
+ * number (snapshot_merge): afterwards this room holds what following the
+ * whole journal would have brought, and following resumes at the
+ * snapshot's journal position.  0 healed (*cursor moved when the
+ * snapshot is of database uuid), -1 not (why says it).
+ */
+static int
+follow_heal(struct follower *f, const char *uuid, int64_t need,
+    int64_t *cursor, char *why)
+{
+	struct agent *ag = f->ag;
+	struct transfer_opts o;
+	struct store_merge_result mr;
+	char url[CONFIG_URL_MAX], dir[PATH_MAX], err[ENUMDR_ERRLEN];
+	char row[ROWCHECK_ROW_MAX], name[CONFIG_NAME_MAX];
+	int rc;
+
+	pthread_mutex_lock(&ag->cfg_lock);
+	strlcpy_(url, ag->cfg.peers[f->idx].fetch_url, sizeof(url));
+	strlcpy_(name, ag->cfg.peers[f->idx].name, sizeof(name));
+	transfer_opts_from_config(&o, &ag->cfg);
+	rc = snprintf(dir, sizeof(dir), "%s/heal-%s", ag->cfg.state_dir,
+	    name);
+	pthread_mutex_unlock(&ag->cfg_lock);
+	o.abort_flag = &ag->stopping;
+	if (url[0] == '\0') {
+		errf(why, "no fetch_url for room %s: heal it with"
+		    " enumdr sync --from its snapshot", name);
+		return -1;
+	}
+	if (rc < 0 || (size_t)rc >= sizeof(dir)) {
+		errf(why, "state_dir is too long for a download"
+		    " directory");
+		return -1;
+	}
+	{
+		struct serial_file sf;
+		char surl[CONFIG_URL_MAX], spath[PATH_MAX + 16];
+		int old;
+
+		memset(&sf, 0, sizeof(sf));
+		if (util_mkdir_p(dir, 0700, err) == -1) {
+			errf(why, "healing from its snapshot: %s", err);
+			return -1;
+		}
+		snprintf(spath, sizeof(spath), "%s/serials.peek", dir);
+		if (transfer_url_join(surl, sizeof(surl), url,
+		    SNAPSHOT_SERIALS_NAME, err) == -1 ||
+		    transfer_get(surl, spath, &o, err) == -1 ||
+		    serial_file_read(spath, &sf, err) == -1) {
+			serial_file_free(&sf);
+			errf(why, "healing from its snapshot: %s", err);
+			return -1;
+		}
+		old = strcmp(sf.database_uuid, uuid) == 0 &&
+		    sf.journal_pos < need;
+		if (old)
+			errf(why, "its latest snapshot reaches journal position"
+			    " %lld, not yet %lld", (long long)sf.journal_pos,
+			    (long long)need);
+		serial_file_free(&sf);
+		if (old)
+			return 1;
+	}
+	log_info("replication from %s: healing the gap from its snapshot",
+	    name);
+	if (snapshot_fetch(url, dir, &o, err) == -1) {
+		errf(why, "healing from its snapshot: %s", err);
+		return -1;
+	}
+	pthread_mutex_lock(&ag->writer_lock);
+	if (ag->writer == NULL) {
+		pthread_mutex_unlock(&ag->writer_lock);
+		errf(why, "healing from its snapshot: the database"
+		    " is closed");
+		return -1;
+	}
+	rc = snapshot_merge(ag->writer, dir, row, sizeof(row), &mr, err);
+	if (rc == 0 && mr.r.nzones > 0)
+		pub_commit(&ag->pub, mr.r.zones, mr.r.nzones);
+	pthread_mutex_unlock(&ag->writer_lock);
+	heal_cleanup(dir);
+	if (rc != 0) {
+		/* REPLICATION_GAP (critical) stays raised; why names the
+		 * refused row of an invalid snapshot */
+		errf(why, "healing from its snapshot: %s%s%s", err,
+		    rc == SNAPSHOT_EINVALID ? "; refused row: " : "",
+		    rc == SNAPSHOT_EINVALID ? row : "");
+		return -1;
+	}
+	if ((mr.r.zones_overflow || mr.zones_added > 0) &&
+	    agent_refresh(ag, err) == -1)
+		log_warnx("replication: %s", err);
+	if (mr.r.journal_seq > 0)
+		repl_committed(ag, mr.r.journal_seq);
+	if (mr.r.applied > 0 || mr.zones_added > 0)
+		dnsjob_kick(ag);
+	if (mr.r.conflicts > 0)
+		repl_conflicts_alarm(ag);
+	pthread_mutex_lock(&ag->repl_lock);
+	f->applied += (int64_t)mr.r.applied;
+	f->conflicts += (int64_t)mr.r.conflicts;
+	pthread_mutex_unlock(&ag->repl_lock);
+	log_info("replication from %s: merged its snapshot (database %s,"
+	    " journal position %lld): %zu versions taken, %zu kept as newer"
+	    " here, %zu conflicts, %zu zones added", name, mr.peer_uuid,
+	    (long long)mr.peer_position, mr.r.applied, mr.kept,
+	    mr.r.conflicts, mr.zones_added);
+	if (strcmp(mr.peer_uuid, uuid) == 0 && mr.peer_position > *cursor)
+		*cursor = mr.peer_position;
+	return 0;
+}
+
 static void *
 follow_main(void *arg)
 {
@@ -425,14 +562,28 @@ follow_main(void *arg)
 			continue;
 		}
 		if (cursor + 1 < j.first && j.last > cursor) {
+			char hwhy[ENUMDR_ERRLEN];
+
 			snprintf(why, sizeof(why), "it keeps its journal from %lld"
-			    " on, we have applied it up to %lld: heal from its"
-			    " snapshot (enumdr sync --from)",
+			    " on, we have applied it up to %lld",
 			    (long long)j.first, (long long)cursor);
 			peerproto_journal_free(&j);
 			in_step = 0;
 			follow_gap(f, why);
-			follow_sleep(ag, FOLLOW_GAP_RETRY_MS);
+			hwhy[0] = '\0';
+			rc = follow_heal(f, uuid, j.first - 1, &cursor, hwhy);
+			if (rc == 0 && cursor + 1 >= j.first)
+				continue;
+			if (rc == -1)
+				log_warnx("replication from %s: gap not healed:"
+				    " %s", name, hwhy);
+			else
+				log_info("replication from %s: waiting for its"
+				    " next snapshot export: %s", name, rc == 1 ?
+				    hwhy : "the one merged is older than its"
+				    " journal's start");
+			follow_sleep(ag, rc == -1 ? FOLLOW_GAP_RETRY_MS :
+			    FOLLOW_HEAL_WAIT_MS);
 			continue;
 		}
 		if (!in_step) {
@@ -446,11 +597,31 @@ follow_main(void *arg)
 		}
 		if (j.nrows > 0) {
 			rc = follow_apply(f, uuid, &j, &cursor);
+			if (rc == -2) {
+				/* a hole, a merged version, a row from before
+				 * schema 2: the snapshot decides */
+				char hwhy[ENUMDR_ERRLEN];
+				int64_t before = cursor;
+
+				peerproto_journal_free(&j);
+				in_step = 0;
+				rc = follow_heal(f, uuid, cursor + 1, &cursor,
+				    hwhy);
+				if (rc == 0 && cursor > before)
+					continue;
+				if (rc == -1)
+					log_warnx("replication from %s: gap not"
+					    " healed: %s", name, hwhy);
+				/* else a snapshot from before the hole: the
+				 * peer's next export is newer */
+				follow_sleep(ag, rc == -1 ? FOLLOW_GAP_RETRY_MS :
+				    FOLLOW_HEAL_WAIT_MS);
+				continue;
+			}
 			if (rc != 0) {
 				peerproto_journal_free(&j);
 				in_step = 0;
-				follow_sleep(ag, rc == -2 ? FOLLOW_GAP_RETRY_MS :
-				    FOLLOW_BACKOFF_MAX_MS);
+				follow_sleep(ag, FOLLOW_BACKOFF_MAX_MS);
 				continue;
 			}
 		}

@@ -4,8 +4,10 @@
 # keepalived, enumdrd, Knot DNS, and one rsyslogd receiving every room's
 # alarm lines.  It shows, step by step with timestamps, which room holds the
 # virtual IP, the zone serials, the loading steps of each takeover and the
-# alarm lines, while it provisions numbers, kills the main room, lets the
-# standby take over (S0.6), and brings the main room back (failback, S0.7).
+# alarm lines, while it provisions numbers, kills the main room under a
+# continuous provisioning load, lets the standby take over (S0.6), and
+# brings the main room back (failback, S0.7), counting the acknowledged
+# numbers and those the VIP answers after each move (S0.8).
 # Debian 12, as root.  Everything it starts is stopped at the end.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,7 +30,7 @@ diag() { echo "  $*"; }
 . "$top/tests/integration/lib.sh"
 PATH=$PATH:/usr/sbin:/sbin
 reexec_private_mount_ns ENUMDR_DEMO_NS "$0" "$@"
-need_cmd keepalived knotd knotc kdig ip curl
+need_cmd keepalived knotd knotc kdig ip curl python3 sqlite3 xargs
 
 make_tmpdir T enumdr-demo
 syslog_receiver "$T"
@@ -101,27 +103,67 @@ wait_for 20 incoming_caught_up &&
 events
 state
 
-say "room A dies: SIGKILL of its keepalived, enumdrd and Knot, link down"
+LOAD=$top/tests/integration/provision-load.py
+PY=$(command -v python3)
+load_start() {  # load_start PREFIX — numbers PREFIX..., one keep-alive connection, no pause
+	load_log=$T/acked.$1
+	: >"$load_log"
+	ip netns exec "$NC" "$PY" "$LOAD" --url "http://$VIP:8053" --prefix "$1" \
+	    --log "$load_log" --timeout 5 --digits 5 >"$T/load.$1.out" 2>&1 &
+	load_pid=$!
+	on_exit "kill -KILL $load_pid 2>/dev/null"
+}
+load_stop() {  # SIGTERM: the client finishes the request in flight, then says what it did
+	kill -TERM "$load_pid" 2>/dev/null
+	wait "$load_pid" 2>/dev/null
+	sed 's/^/  client: /' "$T/load.$1.out"
+}
+rows_equal() {
+	db_rows "$T/A/lib/enumdr.db" >"$T/rows.A" 2>/dev/null &&
+	db_rows "$T/B/lib/enumdr.db" >"$T/rows.B" 2>/dev/null &&
+	cmp -s "$T/rows.A" "$T/rows.B"
+}
+count() { wc -l <"$1" | tr -d ' '; }
+served() {  # served FILE — how many of FILE's numbers kdig @VIP answers (from the client side)
+	m=$(naptr_missing "$NC" "$VIP" "$1" "$T/missing")
+	echo $(( $(count "$1") - m ))
+}
+
+say "a client provisions distinct numbers through the VIP without pause (tests/integration/provision-load.py)"
+load_start +46820
+sleep 3
+say "room A dies under load: SIGKILL of its keepalived, enumdrd and Knot, link down"
 kill_room A
 t0=$(now_ms)
 wait_for 30 vip_on B && printf '%s  VIP on room B after %s ms\n' "$(ts)" $(($(now_ms) - t0))
 wait_for 40 listener_open B && printf '%s  room B listener open after %s ms\n' "$(ts)" $(($(now_ms) - t0))
-wait_for 20 answers +4681234565 ims.a.example &&
-	printf '%s  kdig @VIP answers +4681234565 after %s ms\n' "$(ts)" $(($(now_ms) - t0))
+load_stop +46820
+n1=$(count "$T/acked.+46820")
+s1=$(served "$T/acked.+46820")
+printf '%s  acknowledged by room A before it died: %s; answered by kdig @VIP (room B) after the takeover: %s\n' \
+    "$(ts)" "$n1" "$s1"
+[ "$s1" -lt "$n1" ] &&
+	echo "              (asynchronous replication: the missing ones were acknowledged in A's last replication round-trip; they come back with A)"
 events
 state
-say "room B takes provisioning"
-printf '  POST +4687000001 -> HTTP %s\n' "$(provision +4687000001 sip:+4687000001@ims.b.example)"
-wait_for 20 answers +4687000001 ims.b.example
-dig_vip +4687000001 | sed 's/^/    /'
 
-say "room A comes back: B stands down and pushes its snapshot, A syncs, loads, opens (S0.7)"
+say "room B takes provisioning under load; room A comes back meanwhile (failback, S0.7)"
+load_start +46830
+sleep 3
 revive_room A
 t0=$(now_ms)
-wait_for 60 listener_open A && printf '%s  room A listener open after %s ms\n' "$(ts)" $(($(now_ms) - t0))
-wait_for 20 answers +4687000001 ims.b.example
-printf '  kdig @%s NAPTR %s (room B'"'"'s change, served by A):\n' "$VIP" "$(domain_of +4687000001)"
-dig_vip +4687000001 | sed 's/^/    /'
+wait_for 60 listener_open A && printf '%s  room A listener open after %s ms (it caught up with B'"'"'s journal first)\n' \
+    "$(ts)" $(($(now_ms) - t0))
+sleep 1
+load_stop +46830
+cat "$T/acked.+46820" "$T/acked.+46830" >"$T/acked.all"
+wait_for 20 rows_equal && printf '%s  both rooms'"'"' databases identical, row by row (number, number_version)\n' "$(ts)"
+nall=$(count "$T/acked.all")
+sall=$(served "$T/acked.all")
+printf '%s  acknowledged in all (by A, then B, then A): %s; answered by kdig @VIP after the failback: %s\n' \
+    "$(ts)" "$nall" "$sall"
+printf '  kdig @%s NAPTR %s (acknowledged by room B, served by A):\n' "$VIP" "$(domain_of "$(head -n1 "$T/acked.+46830" | cut -d' ' -f2)")"
+dig_vip "$(head -n1 "$T/acked.+46830" | cut -d' ' -f2)" | sed 's/^/    /'
 events
 state
 

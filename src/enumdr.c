@@ -856,7 +856,25 @@ sync_outcome(struct ctx *c, const struct control_reply *r)
 	    control_reply_string(r, "peer", &peer, err) == -1 ||
 	    control_reply_string_or_null(r, "kept_dir", &kept, err) == -1)
 		return reply_unreadable("sync", err);
-	if (strcmp(outcome, "diverged") == 0 ||
+	if (strcmp(outcome, "diverged") == 0 &&
+	    control_reply_has(r, "merged")) {
+		/* merged number by number (sync.on_diverged merge): resolved;
+		 * conflicts are the agent's CONFLICT alarm */
+		long long taken = 0, kept_n = 0, conflicts = 0;
+
+		if (control_reply_integer(r, "merged.taken", 0, LLONG_MAX,
+		    &taken, err) == -1 || control_reply_integer(r,
+		    "merged.kept", 0, LLONG_MAX, &kept_n, err) == -1 ||
+		    control_reply_integer(r, "merged.conflicts", 0, LLONG_MAX,
+		    &conflicts, err) == -1)
+			return reply_unreadable("sync", err);
+		printf("merged number by number: %lld versions taken, %lld kept"
+		    " as newer here, %lld conflicts%s\n", taken, kept_n,
+		    conflicts, conflicts > 0 ?
+		    " (see enumdr conflicts)" : "");
+		alarm_clear(&c->alarms, ALARM_SYNC_DIVERGED, "rooms merged",
+		    NULL, aerr);
+	} else if (strcmp(outcome, "diverged") == 0 ||
 	    strcmp(outcome, "undefined") == 0) {
 		int div = strcmp(outcome, "diverged") == 0;
 		const char *id = div ? ALARM_SYNC_DIVERGED : ALARM_SYNC_UNDEFINED;

@@ -39,6 +39,18 @@ like() {  # like GOT REGEX WHAT
 	fi
 }
 
+unlike() {  # unlike GOT REGEX WHAT
+	tap_n=$((tap_n + 1))
+	if ! printf '%s' "$1" | grep -Eq -- "$2"; then
+		echo "ok $tap_n - $3"
+	else
+		tap_failed=$((tap_failed + 1))
+		echo "not ok $tap_n - $3"
+		printf '%s\n' "$1" | grep -E -- "$2" | head -5 | sed 's/^/#   got: /'
+		echo "#   want no match: $2"
+	fi
+}
+
 diag() { echo "# $*"; }
 
 skip_all() {  # skip_all WHY — exit 77 style, but a failure under CI=true

@@ -18,12 +18,16 @@
 #
 # 1. Both rooms up and in step; number X provisioned through the VIP
 #    (sip:X@ims.orig.example) and replicated to B.
-# 2. Cut.  Both MASTER.  20 new numbers into A (192.0.2.1:8053), 20 into B
+# 2. Cut.  Both MASTER.  150 new numbers into A (192.0.2.1:8053), 20 into B
 #    (192.0.2.2:8053); X replaced in A (ims.a.example), 1 s later in B
 #    (ims.b.example): B's version has the newer HLC, it is the winner.
+#    A keeps 100 journal rows (journal_keep): its journal is trimmed past
+#    B's cursor, so B meets a gap at the heal.
 # 3. Heal.  One room keeps the VIP (A, the higher priority; it never left
 #    MASTER, so only replication can bring it B's changes).  Then:
-#    every one of the 40 numbers answered by kdig @VIP; X answered with
+#    B heals the gap from A's snapshot (a merge: REPLICATION_GAP raised
+#    and cleared), A follows B's journal; every one of the 170 numbers
+#    answered by kdig @VIP; X answered with
 #    B's version; `enumdr conflicts list --json` in both rooms shows X's
 #    conflict open, served = B's version, other = A's; the CONFLICT alarm
 #    raised (critical) in the syslog receiver; both databases identical.
@@ -101,6 +105,13 @@ alarm_lines() {  # alarm_lines EVENT R — CONFLICT alarm lines of R
 }
 have_alarm() { [ -n "$(alarm_lines "$1" "$2")" ]; }
 
+# Room A provisions more during the cut than its journal keeps
+# (replication.journal_keep), so that room B meets a gap when the link
+# heals and heals it from A's snapshot, merged number by number (S1.2;
+# doc/replication.md "Gaps").
+KEEP=100
+NA_COUNT=150
+
 # --- 1. both rooms up, in step --------------------------------------------------
 for r in A B; do
 	room_files $r
@@ -108,6 +119,7 @@ for r in A B; do
 replication:
   mode: async
   poll_wait_ms: 2000
+  journal_keep: $KEEP
 EOF_REPL
 	R $r init --zone 6.4.e164.arpa:2026112900 --zone 1.e164.arpa:1 >/dev/null
 	ok $? "room $r: database with zones 6.4.e164.arpa and 1.e164.arpa"
@@ -143,8 +155,8 @@ wait_for 40 listener_open B; ok $? "room B's listener is open"
 vip_on A && listener_open A; ok $? "room A is still MASTER with its listener open"
 stamp "both rooms MASTER"
 
-provision_into A +467211 20
-is "$(wc -l <"$T/acked.A" | tr -d ' ')" 20 "20 numbers acknowledged by room A (through 192.0.2.1)"
+provision_into A +467211 $NA_COUNT
+is "$(wc -l <"$T/acked.A" | tr -d ' ')" $NA_COUNT "$NA_COUNT numbers acknowledged by room A (through 192.0.2.1)"
 provision_into B +467212 20
 is "$(wc -l <"$T/acked.B" | tr -d ' ')" 20 "20 numbers acknowledged by room B (through 192.0.2.2)"
 code=$(replace_at A "$X" "sip:$X@ims.a.example")
@@ -154,6 +166,11 @@ code=$(replace_at B "$X" "sip:$X@ims.b.example")
 is "$code" 200 "$X replaced in room B 1 s later (ims.b.example): the newer version" ||
 	diag "$(cat "$T/put.out")"
 in_db A +467212000000; ok $((! $?)) "room A does not have room B's numbers while cut"
+b_cursor=$(repl_peer B A cursor)
+a_first() { sqlite3 -readonly -batch "$T/A/lib/enumdr.db" "SELECT min(seq) FROM journal"; }
+trimmed() { [ "$(a_first)" -gt $(( ${b_cursor:-0} + 1 )) ] 2>/dev/null; }
+wait_until 20 trimmed
+ok $? "room A's journal trimmed past room B's cursor (first row $(a_first), B's cursor $b_cursor, journal_keep $KEEP)"
 
 # --- 3. heal ------------------------------------------------------------------------
 cut off; ok $? "the rooms' link is healed"
@@ -177,9 +194,15 @@ ok $? "both rooms follow each other, in step, databases identical (number, numbe
 	diag "B: $(B agent status --json 2>&1 | json_get "d['replication']" 2>&1 | head -c 600)"
 }
 diag "merged $(( $(now_ms) - t_heal )) ms after the heal"
+like "$(cat "$T/B/enumdrd.out")" "replication from A: merged its snapshot" \
+    "room B healed the gap in A's journal from A's snapshot (merged, not imported)"
+gap_line() { grep "enumdr-alarm v1 id=REPLICATION_GAP event=$1 .*room=B " "$log"; }
+[ -n "$(gap_line raise)" ]; ok $? "room B: REPLICATION_GAP raised (critical) when it met the gap" ||
+	grep 'replication from A' "$T/B/enumdrd.out" | head -5 | sed 's/^/#   /'
+wait_for 20 gap_line clear; ok $? "room B: REPLICATION_GAP cleared once it follows A again"
 no_missing() { [ "$(naptr_missing "$NC" "$VIP" "$T/acked.all" "$T/missing")" = 0 ]; }
 wait_until 20 no_missing
-is "$(wc -l <"$T/missing" | tr -d ' ')" 0 "all 40 numbers provisioned during the partition answered by kdig @VIP" ||
+is "$(wc -l <"$T/missing" | tr -d ' ')" 0 "all $(wc -l <"$T/acked.all" | tr -d ' ') numbers provisioned during the partition answered by kdig @VIP" ||
 	sed 's/^/#   missing: /' "$T/missing" | head -10
 wait_until 10 answers "$X" "ims.b.example"
 ok $? "kdig @VIP answers $X with the winner, room B's version (newer HLC)" ||

@@ -112,7 +112,7 @@ test_example(void)
 	    "transfer.ssh_public_key");
 	is_str(cfg.ssh_known_hosts, "/etc/enumdr/known_hosts",
 	    "transfer.ssh_known_hosts");
-	is_int(cfg.on_diverged, DIVERGED_REFUSE, "sync.on_diverged");
+	is_int(cfg.on_diverged, DIVERGED_MERGE, "sync.on_diverged");
 	is_str(cfg.provisioning_listen, "127.0.0.1:8053",
 	    "agent.provisioning_listen");
 	is_str(cfg.peer_listen, "127.0.0.1:8054", "agent.peer_listen");
@@ -175,7 +175,7 @@ test_defaults(void)
 	is_int(cfg.connect_timeout_ms, 2000, "default connect_ms");
 	is_int(cfg.transfer_timeout_ms, 30000, "default transfer_ms");
 	is_str(cfg.ssh_private_key, "", "no ssh key by default");
-	is_int(cfg.on_diverged, DIVERGED_REFUSE, "default on_diverged refuse");
+	is_int(cfg.on_diverged, DIVERGED_MERGE, "default on_diverged merge");
 	is_str(cfg.provisioning_listen, "127.0.0.1:8053",
 	    "default provisioning_listen");
 	is_str(cfg.peer_listen, "127.0.0.1:8054", "default peer_listen");
@@ -393,9 +393,9 @@ test_errors(void)
 	    " heartbeat_url does not end in /v1/heartbeat, so its journal URL"
 	    " cannot be derived: set journal_url (or replication.mode: off)",
 	    "journal URL not derivable");
-	fails_with(BASE "sync:\n  on_diverged: merge\n",
-	    "t.yaml:7:16: sync.on_diverged: \"merge\" is not a policy (refuse, "
-	    "merge-zones)", "unknown policy");
+	fails_with(BASE "sync:\n  on_diverged: union\n",
+	    "t.yaml:7:16: sync.on_diverged: \"union\" is not a policy (merge, "
+	    "refuse, merge-zones)", "unknown policy");
 	memset(big, 's', 70);
 	big[70] = '\0';
 	snprintf(yaml, sizeof(yaml), BASE "agent:\n  control_socket: /%s/%s\n",
