@@ -629,7 +629,10 @@ follow_main(void *arg)
 		in_step = cursor >= j.last;
 		follow_publish(f, in_step ? "following" : "catching-up", uuid,
 		    cursor, j.last, NULL);
-		follow_lag_check(f, ag->repl[f->idx].lag_ms, in_step);
+		/* in step and nothing new: no change is waiting, so nothing
+		 * lags (the last change's own lag stays in the status) */
+		follow_lag_check(f, in_step && j.nrows == 0 ? 0 :
+		    ag->repl[f->idx].lag_ms, in_step);
 		peerproto_journal_free(&j);
 	}
 	peerproto_client_free(client);
