@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,64 @@ status_peer(const struct control_reply *r, size_t i, int print, char *err)
 	return 0;
 }
 
+/* The replication part of a status reply (issue 14): checked, and
+ * printed when print; absent (an older agent): nothing. */
+static int
+status_replication(const struct control_reply *r, int print, char *err)
+{
+	const char *mode, *name, *state, *error;
+	long long cursor, peer_last, behind, lag, p50, p99, applied, confl;
+	char k[64];
+	size_t n, i;
+	int degraded, p50null, p99null;
+
+	if (!control_reply_has(r, "replication"))
+		return 0;
+	if (control_reply_string(r, "replication.mode", &mode, err) == -1 ||
+	    control_reply_boolean(r, "replication.degraded", &degraded,
+	    err) == -1 || control_reply_array(r, "replication.peers", &n,
+	    err) == -1)
+		return -1;
+	if (print)
+		printf("replication %s%s\n", mode, degraded ? ", degraded to"
+		    " asynchronous (no standby confirmed in time)" : "");
+	for (i = 0; i < n; i++) {
+#define RP(f) (snprintf(k, sizeof(k), "replication.peers[%zu]." f, i), k)
+		if (control_reply_string(r, RP("name"), &name, err) == -1 ||
+		    control_reply_string(r, RP("state"), &state, err) == -1 ||
+		    control_reply_integer(r, RP("cursor"), -1, LLONG_MAX,
+		    &cursor, err) == -1 ||
+		    control_reply_integer(r, RP("peer_journal"), -1, LLONG_MAX,
+		    &peer_last, err) == -1 ||
+		    control_reply_integer(r, RP("behind"), -1, LLONG_MAX,
+		    &behind, err) == -1 ||
+		    control_reply_integer(r, RP("lag_ms"), -1, LLONG_MAX, &lag,
+		    err) == -1 ||
+		    control_reply_integer_or_null(r, RP("lag_p50_ms"), 0,
+		    LLONG_MAX, &p50, &p50null, err) == -1 ||
+		    control_reply_integer_or_null(r, RP("lag_p99_ms"), 0,
+		    LLONG_MAX, &p99, &p99null, err) == -1 ||
+		    control_reply_integer(r, RP("applied"), 0, LLONG_MAX,
+		    &applied, err) == -1 ||
+		    control_reply_integer(r, RP("conflicts"), 0, LLONG_MAX,
+		    &confl, err) == -1 ||
+		    control_reply_string_or_null(r, RP("error"), &error,
+		    err) == -1)
+			return -1;
+#undef RP
+		if (!print)
+			continue;
+		printf("following  %s: %s, cursor %lld of %lld (behind %lld),"
+		    " lag %lld ms", name, state, cursor, peer_last, behind,
+		    lag);
+		if (!p50null && !p99null)
+			printf(" (p50 %lld, p99 %lld)", p50, p99);
+		printf(", %lld applied, %lld conflicts%s%s\n", applied, confl,
+		    error != NULL ? "; " : "", error != NULL ? error : "");
+	}
+	return 0;
+}
+
 /* `enumdr agent status`: the heartbeat part by the one heartbeat parser
  * (lib/peerproto.c), the rest by the reply's accessors; all of it checked
  * before a line is printed. */
@@ -107,6 +166,8 @@ print_status(const struct control_reply *r, char *err)
 	for (i = 0; i < npeers; i++)
 		if (status_peer(r, i, 0, err) == -1)
 			goto done;
+	if (status_replication(r, 0, err) == -1)
+		goto done;
 	printf("room       %s\n", hb.room);
 	printf("role       %s\n", hb.role);
 	printf("listener   %s\n", hb.listener_open ? "open" : "closed");
@@ -127,6 +188,7 @@ print_status(const struct control_reply *r, char *err)
 	printf("alarms     %d active\n", hb.alarms);
 	for (i = 0; i < npeers; i++)
 		(void)status_peer(r, i, 1, err);
+	(void)status_replication(r, 1, err);
 	if (r->active_room != NULL)
 		printf("active     room %s has its listener open\n",
 		    r->active_room);
