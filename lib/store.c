@@ -1889,6 +1889,25 @@ merge_int(struct store *st, sqlite3_stmt *q, int64_t def, int64_t *out,
 	return STORE_OK;
 }
 
+/* Run one statement of the merge that returns no rows (what names it in
+ * an error). */
+static enum store_status
+merge_exec(struct store *st, const char *schema, const char *sql,
+    const char *what, char *err)
+{
+	sqlite3_stmt *q;
+	enum store_status s;
+	int rc;
+
+	if ((s = merge_prepare(st, schema, sql, &q, err)) != STORE_OK)
+		return s;
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_error(st, rc, what, err);
+	return STORE_OK;
+}
+
 /* What a merge does with one number (doc/replication.md, "Gaps"). */
 enum merge_verdict { MERGE_TAKE, MERGE_KEEP, MERGE_CONFLICT };
 
@@ -2134,21 +2153,15 @@ store_merge_attached(struct store *st, const char *schema, const char *label,
 	}
 
 	/* the numbers whose versions differ, then each decided */
-	if ((s = merge_prepare(st, schema, "CREATE TEMP TABLE merge_todo AS"
+	if ((s = merge_exec(st, schema, "CREATE TEMP TABLE merge_todo AS"
 	    " SELECT s.e164 AS e164, s.zone AS zone, s.origin AS origin,"
 	    " s.oseq AS oseq, s.hlc AS hlc, s.room AS room, s.removed AS"
 	    " removed, n.naptr AS naptr FROM @.number_version s LEFT JOIN"
 	    " @.number n ON n.e164 = s.e164 LEFT JOIN main.number_version l"
 	    " ON l.e164 = s.e164 WHERE l.e164 IS NULL OR l.origin != s.origin"
-	    " OR l.oseq != s.oseq", &q, cerr)) != STORE_OK)
+	    " OR l.oseq != s.oseq", "list the copy's versions", cerr)) !=
+	    STORE_OK)
 		goto failc;
-	rc = sqlite3_step(q);
-	sqlite3_finalize(q);
-	q = NULL;
-	if (rc != SQLITE_DONE) {
-		s = store_sqlite_error(st, rc, "list the copy's versions", cerr);
-		goto failc;
-	}
 	s = merge_numbers(st, schema, now, res, cerr);
 	sqlite3_exec(st->db, "DROP TABLE IF EXISTS temp.merge_todo", NULL,
 	    NULL, NULL);
@@ -2157,7 +2170,7 @@ store_merge_attached(struct store *st, const char *schema, const char *label,
 
 	/* the copy's open conflicts that we do not hold (the copy met both
 	 * versions, we meet only the one it serves) */
-	if ((s = merge_prepare(st, schema, "INSERT INTO main.conflict (e164,"
+	if ((s = merge_exec(st, schema, "INSERT INTO main.conflict (e164,"
 	    " zone, detected_at, open, served_origin, served_oseq, served_hlc,"
 	    " served_room, served_records, other_origin, other_oseq, other_hlc,"
 	    " other_room, other_records) SELECT e164, zone, detected_at, 1,"
@@ -2167,32 +2180,19 @@ store_merge_attached(struct store *st, const char *schema, const char *label,
 	    " (SELECT 1 FROM main.conflict m WHERE m.e164 = c.e164 AND"
 	    " m.other_origin = c.other_origin AND m.other_oseq = c.other_oseq"
 	    " AND m.served_origin = c.served_origin AND m.served_oseq ="
-	    " c.served_oseq) ORDER BY id", &q, cerr)) != STORE_OK)
+	    " c.served_oseq) ORDER BY id", "copy the copy's conflicts",
+	    cerr)) != STORE_OK)
 		goto failc;
-	rc = sqlite3_step(q);
-	sqlite3_finalize(q);
-	q = NULL;
-	if (rc != SQLITE_DONE) {
-		s = store_sqlite_error(st, rc, "copy the copy's conflicts", cerr);
-		goto failc;
-	}
 	res->r.conflicts += (size_t)sqlite3_changes(st->db);
 
 	/* the version vector: the maximum of both */
-	if ((s = merge_prepare(st, schema, "INSERT INTO main.origin_seen"
+	if ((s = merge_exec(st, schema, "INSERT INTO main.origin_seen"
 	    " (origin, room, oseq, hlc) SELECT origin, room, oseq, hlc FROM"
 	    " @.origin_seen WHERE true ON CONFLICT (origin) DO UPDATE SET"
 	    " room = excluded.room, oseq = excluded.oseq, hlc = excluded.hlc"
-	    " WHERE excluded.oseq > main.origin_seen.oseq", &q, cerr)) !=
-	    STORE_OK)
+	    " WHERE excluded.oseq > main.origin_seen.oseq",
+	    "merge the version vector", cerr)) != STORE_OK)
 		goto failc;
-	rc = sqlite3_step(q);
-	sqlite3_finalize(q);
-	q = NULL;
-	if (rc != SQLITE_DONE) {
-		s = store_sqlite_error(st, rc, "merge the version vector", cerr);
-		goto failc;
-	}
 	/* following resumes where the copy ends */
 	if ((s = store_peer_cursor(st, res->peer_uuid, &cursor, cerr)) !=
 	    STORE_OK)

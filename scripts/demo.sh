@@ -103,16 +103,6 @@ wait_for 20 incoming_caught_up &&
 events
 state
 
-LOAD=$top/tests/integration/provision-load.py
-PY=$(command -v python3)
-load_start() {  # load_start PREFIX — numbers PREFIX..., one keep-alive connection, no pause
-	load_log=$T/acked.$1
-	: >"$load_log"
-	ip netns exec "$NC" "$PY" "$LOAD" --url "http://$VIP:8053" --prefix "$1" \
-	    --log "$load_log" --timeout 5 --digits 5 >"$T/load.$1.out" 2>&1 &
-	load_pid=$!
-	on_exit "kill -KILL $load_pid 2>/dev/null"
-}
 load_stop() {  # SIGTERM: the client finishes the request in flight, then says what it did
 	kill -TERM "$load_pid" 2>/dev/null
 	wait "$load_pid" 2>/dev/null
@@ -130,7 +120,7 @@ served() {  # served FILE — how many of FILE's numbers kdig @VIP answers (from
 }
 
 say "a client provisions distinct numbers through the VIP without pause (tests/integration/provision-load.py)"
-load_start +46820
+load_start +46820 5
 sleep 3
 say "room A dies under load: SIGKILL of its keepalived, enumdrd and Knot, link down"
 kill_room A
@@ -148,7 +138,7 @@ events
 state
 
 say "room B takes provisioning under load; room A comes back meanwhile (failback, S0.7)"
-load_start +46830
+load_start +46830 5
 sleep 3
 revive_room A
 t0=$(now_ms)

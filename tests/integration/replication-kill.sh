@@ -42,11 +42,6 @@ need_cmd keepalived knotd knotc kdig ip curl sqlite3 python3 timeout xargs
 make_tmpdir T enumdr-replkill
 syslog_receiver "$T"
 log="$T/messages"
-LOAD=$top_srcdir/tests/integration/provision-load.py
-[ -f "$LOAD" ] || { echo "Bail out! $LOAD missing"; exit 1; }
-# the interpreter itself (not a wrapper script), so that the load client's
-# pid is the one SIGTERM must reach
-PY=$(python3 -c 'import sys; print(sys.executable)')
 t_start=$(now_ms)
 stamp() { diag "$(( ($(now_ms) - t_start) / 1000 )).$(( ($(now_ms) - t_start) % 1000 / 100 ))s $*"; }
 
@@ -134,16 +129,7 @@ EOF_REPL
 	done
 }
 
-# load_start PREFIX — the load client through the VIP, from the client side
-load_start() {
-	load_log=$T/acked.$1
-	: >"$load_log"
-	ip netns exec "$NC" "$PY" "$LOAD" --url "http://$VIP:8053" --prefix "$1" \
-	    --log "$load_log" --timeout 5 --digits 6 >"$T/load.$1.out" 2>&1 &
-	load_pid=$!
-	on_exit "kill -KILL $load_pid 2>/dev/null"
-	load_t0=$(now_ms)
-}
+# load_start PREFIX (rooms.sh) — the load client through the VIP
 load_stop() {  # after SIGTERM it finishes the request in flight (<= 5 s)
 	kill -TERM "$load_pid" 2>/dev/null
 	wait "$load_pid" 2>/dev/null

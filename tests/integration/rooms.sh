@@ -116,3 +116,22 @@ revive_room() {  # revive_room R — link up without the stale VIP, start it
 	eval "ip -n \$N$1 link set eth0 up"
 	start_room "$1"
 }
+
+# The provisioning load client (provision-load.py: one keep-alive
+# connection, distinct numbers, a log line per acknowledged number) through
+# the VIP from the client namespace, in the background.  PY is the
+# interpreter itself (not a wrapper script), so that SIGTERM reaches the
+# client's own pid.
+load_start() {  # load_start PREFIX [DIGITS] — load_pid, load_log, load_t0
+	_rl_load=$top_srcdir/tests/integration/provision-load.py
+	[ -f "$_rl_load" ] || { echo "Bail out! $_rl_load missing"; exit 1; }
+	_rl_py=$(python3 -c 'import sys; print(sys.executable)')
+	load_log=$T/acked.$1
+	: >"$load_log"
+	ip netns exec "$NC" "$_rl_py" "$_rl_load" --url "http://$VIP:8053" \
+	    --prefix "$1" --log "$load_log" --timeout 5 --digits "${2:-6}" \
+	    >"$T/load.$1.out" 2>&1 &
+	load_pid=$!
+	on_exit "kill -KILL $load_pid 2>/dev/null"
+	load_t0=$(now_ms)
+}
