@@ -21,6 +21,7 @@
 #define ALARM_SNAPSHOT_PUSH    "SNAPSHOT_PUSH"    /* S0.1, S0.7 */
 #define ALARM_STORAGE_FULL     "STORAGE_FULL"     /* S0.5, S0.6 */
 #define ALARM_STORAGE_IO       "STORAGE_IO"       /* S0.5, S0.6 */
+#define ALARM_SWITCHOVER_FAILED "SWITCHOVER_FAILED" /* S3.2 (issue 15) */
 #define ALARM_SYNC_DIVERGED    "SYNC_DIVERGED"    /* S0.2 */
 #define ALARM_SYNC_IMPORT      "SYNC_IMPORT"      /* S0.2 step 4 */
 #define ALARM_SYNC_QUERY       "SYNC_QUERY"       /* S0.2 step 2 */

@@ -150,6 +150,7 @@ static const struct field peer_fields[] = {
 	STR(PEER, "transfer_url", FT_DIRURL, FL_REQUIRED, transfer_url, NULL),
 	STR(PEER, "fetch_url", FT_URL, 0, fetch_url, NULL),
 	STR(PEER, "journal_url", FT_URL, 0, journal_url, NULL),
+	STR(PEER, "switchover_url", FT_URL, 0, switchover_url, NULL),
 	END
 };
 
@@ -722,9 +723,18 @@ finish(struct walk *w, const yaml_node_t *root)
 		struct config_peer *p = &cfg->peers[i];
 		static const char hb[] = "/v1/heartbeat";
 
+		len = strlen(p->heartbeat_url);
+		if (p->switchover_url[0] == '\0' && len >= sizeof(hb) - 1 &&
+		    strcmp(p->heartbeat_url + len - (sizeof(hb) - 1), hb) == 0 &&
+		    len + 3 < sizeof(p->switchover_url)) {
+			memcpy(p->switchover_url, p->heartbeat_url,
+			    len - (sizeof(hb) - 1));
+			strlcpy_(p->switchover_url + len - (sizeof(hb) - 1),
+			    "/v1/switchover", sizeof(p->switchover_url) -
+			    (len - (sizeof(hb) - 1)));
+		}
 		if (p->journal_url[0] != '\0')
 			continue;
-		len = strlen(p->heartbeat_url);
 		if (len < sizeof(hb) - 1 || strcmp(p->heartbeat_url + len -
 		    (sizeof(hb) - 1), hb) != 0) {
 			if (cfg->repl_mode == REPL_OFF)

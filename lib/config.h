@@ -32,6 +32,11 @@ struct config_peer {
 	char journal_url[CONFIG_URL_MAX];    /* its change journal (issue 14);
 	                                      * default: heartbeat_url with
 	                                      * /v1/heartbeat -> /v1/journal */
+	char switchover_url[CONFIG_URL_MAX]; /* its switchover negotiation
+	                                      * (issue 15, doc/switchover.md);
+	                                      * default: /v1/heartbeat ->
+	                                      * /v1/switchover ("" when the
+	                                      * heartbeat URL has no such end) */
 };
 
 /* How provisioning waits for the standbys (issue 14, doc/replication.md). */

@@ -660,7 +660,7 @@ answer_error(const char *body, size_t len, char *out, size_t outlen)
  * ...").  *status is the HTTP status, 0 when none.
  */
 static int
-fetch(CURL *curl, const atomic_int *abort_flag, const char *url,
+fetch(CURL *curl, const atomic_int *abort_flag, int post, const char *url,
     long connect_ms, long total_ms, size_t max, const char *what,
     char **body, size_t *len, long *status, char *err)
 {
@@ -679,7 +679,9 @@ fetch(CURL *curl, const atomic_int *abort_flag, const char *url,
 	o.connect_timeout_ms = connect_ms > 0 && connect_ms < total_ms ?
 	    connect_ms : total_ms;
 	transfer_url_show(url, shown, sizeof(shown));
-	if (curl != NULL)
+	if (post)
+		rc = transfer_http_post(url, &o, max, body, len, status, err);
+	else if (curl != NULL)
 		rc = transfer_http_get_keep(curl, url, &o, max, body, len,
 		    status, err);
 	else
@@ -715,7 +717,7 @@ peerproto_heartbeat_get(const char *url, long connect_ms, long total_ms,
 	int ret;
 
 	memset(hb, 0, sizeof(*hb));
-	ret = fetch(NULL, NULL, url, connect_ms, total_ms, PEERPROTO_BODY_MAX,
+	ret = fetch(NULL, NULL, 0, url, connect_ms, total_ms, PEERPROTO_BODY_MAX,
 	    "heartbeat", &body, &len, &code, err);
 	if (status != NULL)
 		*status = code;
@@ -1127,7 +1129,7 @@ peerproto_journal_get(struct peerproto_client *c, const char *journal_url,
 	if (connect_ms < 1)
 		connect_ms = 1;
 	total_ms = (long)wait_ms + 2L * connect_ms + PEERPROTO_WAIT_MARGIN_MS;
-	ret = fetch(c->curl, c->abort_flag, url, connect_ms, total_ms,
+	ret = fetch(c->curl, c->abort_flag, 0, url, connect_ms, total_ms,
 	    PEERPROTO_JOURNAL_BODY_MAX, "journal", &body, &len, &code, err);
 	if (ret != PEERPROTO_OK)
 		return ret;
@@ -1141,6 +1143,163 @@ peerproto_journal_get(struct peerproto_client *c, const char *journal_url,
 		peerproto_journal_free(out);
 	} else
 		ret = PEERPROTO_OK;
+	free(body);
+	return ret;
+}
+
+/* ---- the switchover negotiation (issue 15, doc/switchover.md) --------- */
+
+static const char *const sw_requests[] = {
+	[PEERPROTO_SW_REQUEST] = "request-switch",
+	[PEERPROTO_SW_GOING] = "going-to-switch",
+	[PEERPROTO_SW_ABORT] = "abort",
+};
+static const char *const sw_answers[] = {
+	[PEERPROTO_SW_AGREE] = "agree-switch",
+	[PEERPROTO_SW_SWITCHING] = "switching",
+	[PEERPROTO_SW_ABORTED] = "aborted",
+	[PEERPROTO_SW_REFUSED] = "refused",
+};
+
+const char *
+peerproto_sw_request_name(enum peerproto_sw_request r)
+{
+	return (size_t)r < sizeof(sw_requests) / sizeof(sw_requests[0]) ?
+	    sw_requests[r] : "unknown";
+}
+
+int
+peerproto_sw_request_from_name(const char *name, enum peerproto_sw_request *r)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < sizeof(sw_requests) /
+	    sizeof(sw_requests[0]); i++)
+		if (strcmp(name, sw_requests[i]) == 0) {
+			*r = (enum peerproto_sw_request)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *
+peerproto_sw_answer_name(enum peerproto_sw_answer a)
+{
+	return (size_t)a < sizeof(sw_answers) / sizeof(sw_answers[0]) ?
+	    sw_answers[a] : "unknown";
+}
+
+int
+peerproto_switchover_parse(const char *body, size_t len,
+    struct peerproto_switchover *sw, char *err)
+{
+	static const char *const known[] = { "v", "room", "state", "position",
+	    "error", NULL };
+	char state[24];
+	const char *key;
+	json_t *root, *v;
+	json_int_t i;
+	size_t k;
+	int ret = -1;
+
+	memset(sw, 0, sizeof(*sw));
+	if (load_object(body, len, PEERPROTO_BODY_MAX, &root, err) == -1)
+		return -1;
+	json_object_foreach(root, key, v) {
+		for (k = 0; known[k] != NULL && strcmp(known[k], key) != 0; k++)
+			;
+		if (known[k] == NULL) {
+			errf(err, "member \"%.64s\": not a member of a"
+			    " switchover answer", key);
+			goto done;
+		}
+	}
+	if (parse_version(root, &sw->version, err) == -1 ||
+	    get_room(root, "room", "room", sw->room, sizeof(sw->room), 0,
+	    err) == -1 || get_string(root, "state", "state", state,
+	    sizeof(state), err) == -1)
+		goto done;
+	for (k = 0; k < sizeof(sw_answers) / sizeof(sw_answers[0]); k++)
+		if (strcmp(state, sw_answers[k]) == 0)
+			break;
+	if (k == sizeof(sw_answers) / sizeof(sw_answers[0])) {
+		errf(err, "member \"state\": \"%s\" is not a switchover answer"
+		    " (agree-switch, switching, aborted, refused)", state);
+		goto done;
+	}
+	sw->answer = (enum peerproto_sw_answer)k;
+	if (get_integer(root, "position", "position", 0, INT64_MAX, &i,
+	    err) == -1)
+		goto done;
+	sw->position = i;
+	if ((v = json_object_get(root, "error")) == NULL) {
+		errf(err, "member \"error\" missing");
+		goto done;
+	}
+	if (!json_is_null(v) && take_string(v, "error", sw->error,
+	    sizeof(sw->error), err) == -1)
+		goto done;
+	if (sw->answer == PEERPROTO_SW_REFUSED && sw->error[0] == '\0') {
+		errf(err, "member \"error\": a refusal names its reason");
+		goto done;
+	}
+	ret = 0;
+done:
+	json_decref(root);
+	return ret;
+}
+
+json_t *
+peerproto_switchover_json(const struct peerproto_switchover *sw)
+{
+	return json_pack("{s:i,s:s,s:s,s:I,s:o}", "v", PEERPROTO_VERSION,
+	    "room", sw->room, "state", peerproto_sw_answer_name(sw->answer),
+	    "position", (json_int_t)sw->position, "error", sw->error[0] ?
+	    json_string(sw->error) : json_null());
+}
+
+int
+peerproto_switchover_post(const char *switchover_url, const char *from,
+    enum peerproto_sw_request req, int64_t position, int wait_ms,
+    int connect_ms, struct peerproto_switchover *out, char *err)
+{
+	char url[CONFIG_URL_MAX + 160], shown[CONFIG_URL_MAX];
+	char perr[ENUMDR_ERRLEN];
+	char *body;
+	size_t len;
+	long code, total_ms;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	transfer_url_show(switchover_url, shown, sizeof(shown));
+	if (!token_valid(from, CONFIG_NAME_MAX, 0) || position < 0 ||
+	    wait_ms < 0 || wait_ms > PEERPROTO_WAIT_MAX ||
+	    (size_t)req >= sizeof(sw_requests) / sizeof(sw_requests[0])) {
+		errf(err, "switchover at %s: bad request (from \"%.64s\","
+		    " position %lld, wait_ms %d)", shown, from,
+		    (long long)position, wait_ms);
+		return PEERPROTO_EPROTO;
+	}
+	/* from is [A-Za-z0-9_-], state a fixed token: nothing to escape */
+	if (snprintf(url, sizeof(url), "%s%sfrom=%s&state=%s&position=%lld"
+	    "&wait_ms=%d", switchover_url, strchr(switchover_url, '?') != NULL ?
+	    "&" : "?", from, sw_requests[req], (long long)position, wait_ms) >=
+	    (int)sizeof(url)) {
+		errf(err, "switchover at %s: URL too long", shown);
+		return PEERPROTO_EPROTO;
+	}
+	if (connect_ms < 1)
+		connect_ms = 1;
+	total_ms = (long)wait_ms + 2L * connect_ms + PEERPROTO_WAIT_MARGIN_MS;
+	ret = fetch(NULL, NULL, 1, url, connect_ms, total_ms,
+	    PEERPROTO_BODY_MAX, "switchover answer", &body, &len, &code, err);
+	if (ret != PEERPROTO_OK)
+		return ret;
+	ret = PEERPROTO_OK;
+	if (peerproto_switchover_parse(body, len, out, perr) == -1) {
+		errf(err, "switchover answer from %s: %s", shown, perr);
+		ret = PEERPROTO_EPROTO;
+	}
 	free(body);
 	return ret;
 }

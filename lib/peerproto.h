@@ -209,4 +209,50 @@ int peerproto_journal_get(struct peerproto_client *c, const char *journal_url,
     const char *room, int64_t after, int limit, int wait_ms, int connect_ms,
     struct peerproto_journal *out, char *err);
 
+/*
+ * The switchover negotiation (issue 15, S3.2, S3.3; doc/switchover.md):
+ * POST switchover_url?from=ROOM&state=S&position=P&wait_ms=W, no body;
+ * the answer is a JSON object {"v", "room", "state", "position", "error"}
+ * with HTTP 200 whatever the state (a refusal is a state, with its
+ * reason in "error").
+ */
+#define PEERPROTO_SWITCHOVER_PATH "/v1/switchover"
+
+enum peerproto_sw_request {
+	PEERPROTO_SW_REQUEST,     /* "request-switch": will you take over? */
+	PEERPROTO_SW_GOING,       /* "going-to-switch": my listener is closed at
+	                           * journal position P; catch up (wait at most
+	                           * W ms) and take the VIP */
+	PEERPROTO_SW_ABORT        /* "abort": the switchover is off; give up
+	                           * the preference it gave you */
+};
+enum peerproto_sw_answer {
+	PEERPROTO_SW_AGREE,       /* "agree-switch" */
+	PEERPROTO_SW_SWITCHING,   /* "switching": caught up, preferred now */
+	PEERPROTO_SW_ABORTED,     /* "aborted" */
+	PEERPROTO_SW_REFUSED      /* "refused": "error" says why */
+};
+struct peerproto_switchover {
+	int version;
+	char room[CONFIG_NAME_MAX];          /* the answering room */
+	enum peerproto_sw_answer answer;     /* "state" */
+	int64_t position;                    /* its cursor in our journal */
+	char error[PEERPROTO_TEXT_MAX];      /* "" when null */
+};
+const char *peerproto_sw_request_name(enum peerproto_sw_request r);
+int peerproto_sw_request_from_name(const char *name,
+    enum peerproto_sw_request *r);
+const char *peerproto_sw_answer_name(enum peerproto_sw_answer a);
+/* Strict: unknown members, another version, a refusal without a reason
+ * are errors naming the member. */
+int peerproto_switchover_parse(const char *body, size_t len,
+    struct peerproto_switchover *sw, char *err);
+json_t *peerproto_switchover_json(const struct peerproto_switchover *sw);
+/* The request, bounded by wait_ms + 2 x connect_ms + the margin:
+ * PEERPROTO_OK (out holds the answer, a refusal included),
+ * PEERPROTO_EUNREACHABLE or PEERPROTO_EPROTO (err says which). */
+int peerproto_switchover_post(const char *switchover_url, const char *from,
+    enum peerproto_sw_request req, int64_t position, int wait_ms,
+    int connect_ms, struct peerproto_switchover *out, char *err);
+
 #endif

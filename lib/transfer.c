@@ -987,8 +987,9 @@ abort_check(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
 }
 
 static int
-http_get(CURL *curl, const char *url, const struct transfer_opts *opts,
-    size_t max_bytes, char **body, size_t *len, long *status, char *err)
+http_get(CURL *curl, int post, const char *url,
+    const struct transfer_opts *opts, size_t max_bytes, char **body,
+    size_t *len, long *status, char *err)
 {
 	char safe[TRANSFER_URL_SHOW], what[TRANSFER_URL_SHOW + 8];
 	char errbuf[CURL_ERROR_SIZE];
@@ -1006,7 +1007,7 @@ http_get(CURL *curl, const char *url, const struct transfer_opts *opts,
 	memset(&sink, 0, sizeof(sink));
 	sink.max = max_bytes > 0 ? max_bytes : TRANSFER_HTTP_MAX;
 	transfer_url_show(url, safe, sizeof(safe));
-	snprintf(what, sizeof(what), "GET %s", safe);
+	snprintf(what, sizeof(what), "%s %s", post ? "POST" : "GET", safe);
 	if (url_kind(url) != URL_HTTP) {
 		errf(err, "%s: not an http:// or https:// URL", what);
 		return -1;
@@ -1017,6 +1018,12 @@ http_get(CURL *curl, const char *url, const struct transfer_opts *opts,
 	SETOPT(curl, CURLOPT_WRITEFUNCTION, mem_sink_write);
 	SETOPT(curl, CURLOPT_WRITEDATA, &sink);
 	SETOPT(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)sink.max);
+	if (post) {
+		/* an empty body: the request's arguments are in its query */
+		SETOPT(curl, CURLOPT_POST, 1L);
+		SETOPT(curl, CURLOPT_POSTFIELDS, "");
+		SETOPT(curl, CURLOPT_POSTFIELDSIZE, 0L);
+	}
 	if (opts != NULL && opts->abort_flag != NULL) {
 		SETOPT(curl, CURLOPT_XFERINFOFUNCTION, abort_check);
 		SETOPT(curl, CURLOPT_XFERINFODATA, (void *)(uintptr_t)
@@ -1075,7 +1082,30 @@ transfer_http_get(const char *url, const struct transfer_opts *opts,
 		errf(err, "GET %s: curl_easy_init failed", safe);
 		return -1;
 	}
-	ret = http_get(curl, url, opts, max_bytes, body, len, status, err);
+	ret = http_get(curl, 0, url, opts, max_bytes, body, len, status, err);
+	curl_easy_cleanup(curl);
+	return ret;
+}
+
+int
+transfer_http_post(const char *url, const struct transfer_opts *opts,
+    size_t max_bytes, char **body, size_t *len, long *status, char *err)
+{
+	char safe[TRANSFER_URL_SHOW];
+	CURL *curl;
+	int ret;
+
+	*body = NULL;
+	if (len != NULL)
+		*len = 0;
+	if (status != NULL)
+		*status = 0;
+	if ((curl = curl_easy_init()) == NULL) {
+		transfer_url_show(url, safe, sizeof(safe));
+		errf(err, "POST %s: curl_easy_init failed", safe);
+		return -1;
+	}
+	ret = http_get(curl, 1, url, opts, max_bytes, body, len, status, err);
 	curl_easy_cleanup(curl);
 	return ret;
 }
@@ -1085,5 +1115,5 @@ transfer_http_get_keep(CURL *curl, const char *url,
     const struct transfer_opts *opts, size_t max_bytes, char **body,
     size_t *len, long *status, char *err)
 {
-	return http_get(curl, url, opts, max_bytes, body, len, status, err);
+	return http_get(curl, 0, url, opts, max_bytes, body, len, status, err);
 }

@@ -62,6 +62,11 @@ int transfer_url_join(char *out, size_t outlen, const char *dir_url,
 int transfer_http_get(const char *url, const struct transfer_opts *opts,
     size_t max_bytes, char **body, size_t *len, long *status, char *err);
 
+/* The same as a POST with an empty body (the arguments in url's query):
+ * the switchover messages (doc/switchover.md). */
+int transfer_http_post(const char *url, const struct transfer_opts *opts,
+    size_t max_bytes, char **body, size_t *len, long *status, char *err);
+
 /* transfer_http_get on the caller's easy handle (curl_easy_init'd, kept
  * between calls): HTTP keep-alive, the next GET to the same server goes
  * over the connection the last one left open.  Each call sets every

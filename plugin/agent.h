@@ -416,6 +416,14 @@ void repl_ack_check(struct agent *ag);
 /* Raise CONFLICT while a conflict is open, clear it when none is. */
 void repl_conflicts_alarm(struct agent *ag);
 
+/* switchover.c (issue 15, doc/switchover.md): the target's answers, and
+ * this room's preference (state_dir/preferred, tracked by keepalived). */
+enum MHD_Result switchover_handle(struct agent *ag,
+    struct MHD_Connection *conn, const char *from, const char *state,
+    long long position, long long wait_ms);
+int agent_preferred_set(struct agent *ag, int on, char *err);
+int agent_preferred_get(struct agent *ag);
+
 /* alarm_sender.c: an alarm sender that does not share syslog(3)'s ident
  * with the log (other threads log at the same time). */
 void agent_alarm_sender(const struct alarm_ctx *ctx, int priority,

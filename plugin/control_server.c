@@ -812,9 +812,30 @@ status_json(struct agent *ag)
 {
 	json_t *o = pub_status_json(&ag->pub, ag->cfg.room);
 
-	if (o != NULL)
+	if (o != NULL) {
 		json_object_set_new(o, "replication", repl_status_json(ag));
+		json_object_set_new(o, "preferred",
+		    json_boolean(agent_preferred_get(ag)));
+	}
 	return o;
+}
+
+/* preferred 0|1: this room's keepalived preference (the switchover's,
+ * doc/switchover.md). */
+static json_t *
+do_preferred(struct agent *ag, const char *arg, uid_t uid)
+{
+	char err[ENUMDR_ERRLEN];
+	int on;
+
+	if (strcmp(arg, "0") != 0 && strcmp(arg, "1") != 0)
+		return reply_status(400, NULL, "preferred: expected 0 or 1");
+	on = arg[0] == '1';
+	if (agent_preferred_set(ag, on, err) == -1)
+		return reply_status(500, NULL, err);
+	log_info("control: preference set to %d (uid %u)", on, (unsigned)uid);
+	return json_pack("{s:b,s:s,s:b}", "ok", 1, "room", ag->cfg.room,
+	    "preferred", on);
 }
 
 /* One client: credentials, request line, reply. */
@@ -886,12 +907,14 @@ serve(struct agent *ag, int fd)
 		control_reply(fd, do_conflicts(ag, arg));
 	else if (strncmp(line, "conflict-keep ", 14) == 0 && arg != NULL)
 		control_reply(fd, do_conflict_keep(ag, arg, uid));
+	else if (strncmp(line, "preferred ", 10) == 0 && arg != NULL)
+		control_reply(fd, do_preferred(ag, arg, uid));
 	else
 		control_reply(fd, reply_error("unknown request \"%.64s\""
 		    " (open, close, status, snapshot, role ROLE, provision LEN,"
 		    " zone ORIGIN [SERIAL], export [DIR], import DIR,"
 		    " sync [--dry-run] DIR, catchup ROOM POS MS, conflicts [all],"
-		    " conflict-keep ID served|other)", line));
+		    " conflict-keep ID served|other, preferred 0|1)", line));
 }
 
 static void *

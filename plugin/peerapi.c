@@ -49,7 +49,8 @@ enum peer_route {
 	PEER_HEARTBEAT,
 	PEER_SNAPSHOT,
 	PEER_JOURNAL,
-	PEER_UPLOAD
+	PEER_UPLOAD,
+	PEER_SWITCHOVER
 };
 
 struct peer_request {
@@ -74,6 +75,11 @@ snapshot_name(const char *s)
 		return SNAPSHOT_SERIALS_NAME;
 	return NULL;
 }
+
+/* POST /v1/switchover?from=ROOM&state=S&position=P&wait_ms=W
+ * (switchover.c answers). */
+static enum MHD_Result handle_switchover(struct agent *ag,
+    struct MHD_Connection *conn);
 
 static enum MHD_Result
 handle_heartbeat(struct agent *ag, struct MHD_Connection *conn)
@@ -444,9 +450,12 @@ peer_route(struct MHD_Connection *conn, const char *url, const char *method,
 	static const char *const journal_args[] = { "after", "limit",
 	    "wait_ms", "room", NULL };
 	static const char *const no_args[] = { NULL };
+	static const char *const switchover_args[] = { "from", "state",
+	    "position", "wait_ms", NULL };
 	int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 	int put = strcmp(method, MHD_HTTP_METHOD_PUT) == 0;
+	int post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
 	const char *want = "GET";
 	struct query_check q;
 
@@ -461,23 +470,30 @@ peer_route(struct MHD_Connection *conn, const char *url, const char *method,
 	    (rq->name = snapshot_name(url + 13)) != NULL) {
 		rq->route = PEER_UPLOAD;
 		want = "PUT";
+	} else if (strcmp(url, PEERPROTO_SWITCHOVER_PATH) == 0) {
+		rq->route = PEER_SWITCHOVER;
+		want = "POST";
 	} else {
 		*ret = http_reply_error(conn, MHD_HTTP_NOT_FOUND, NULL,
 		    "no such resource: %.200s (the peer API is /v1/heartbeat,"
-		    " /v1/journal, /v1/snapshot/%s|%s, /v1/incoming/%s|%s)",
+		    " /v1/journal, /v1/switchover, /v1/snapshot/%s|%s,"
+		    " /v1/incoming/%s|%s)",
 		    url, SNAPSHOT_DB_NAME, SNAPSHOT_SERIALS_NAME,
 		    SNAPSHOT_DB_NAME, SNAPSHOT_SERIALS_NAME);
 		return -1;
 	}
 	if ((rq->route == PEER_UPLOAD && !put) ||
-	    (rq->route != PEER_UPLOAD && !get)) {
+	    (rq->route == PEER_SWITCHOVER && !post) ||
+	    (rq->route != PEER_UPLOAD && rq->route != PEER_SWITCHOVER &&
+	    !get)) {
 		*ret = http_reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, NULL,
 		    "method %.16s not allowed on %.200s (allowed: %s)", method,
 		    url, want);
 		return -1;
 	}
 	memset(&q, 0, sizeof(q));
-	q.allowed = rq->route == PEER_JOURNAL ? journal_args : no_args;
+	q.allowed = rq->route == PEER_JOURNAL ? journal_args :
+	    rq->route == PEER_SWITCHOVER ? switchover_args : no_args;
 	(void)MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND,
 	    query_check_one, &q);
 	if (q.bad) {
@@ -546,6 +562,8 @@ peer_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		return handle_journal(ag, conn);
 	case PEER_UPLOAD:
 		return upload_finish(ag, conn, rq);
+	case PEER_SWITCHOVER:
+		return handle_switchover(ag, conn);
 	}
 	return MHD_NO;
 }
@@ -587,4 +605,27 @@ peerapi_start(struct agent *ag, const char *listen_on, char *err)
 	lim.min_rate = (unsigned int)ag->cfg.transfer_min_rate;
 	return http_start(listen_on, "peer API", &lim, peer_handler, ag,
 	    peer_completed, err);
+}
+
+static enum MHD_Result
+handle_switchover(struct agent *ag, struct MHD_Connection *conn)
+{
+	const char *from, *state;
+	long long position, wait_ms;
+
+	from = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "from");
+	state = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
+	    "state");
+	if (from == NULL || state == NULL)
+		return http_reply_error(conn, MHD_HTTP_BAD_REQUEST,
+		    from == NULL ? "from" : "state", "a switchover request"
+		    " names from=ROOM and state=STATE");
+	if (query_int(conn, "position", 0, &position) == -1)
+		return http_reply_error(conn, MHD_HTTP_BAD_REQUEST, "position",
+		    "position: not a journal position (0 or more)");
+	if (query_int(conn, "wait_ms", 0, &wait_ms) == -1 ||
+	    wait_ms > PEERPROTO_WAIT_MAX)
+		return http_reply_error(conn, MHD_HTTP_BAD_REQUEST, "wait_ms",
+		    "wait_ms: 0..%d", PEERPROTO_WAIT_MAX);
+	return switchover_handle(ag, conn, from, state, position, wait_ms);
 }

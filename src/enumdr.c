@@ -22,6 +22,7 @@
 
 #include "alarm_ids.h"
 #include "agent_cmd.h"
+#include "switchover_cmd.h"
 #include "alarm.h"
 #include "config.h"
 #include "control.h"
@@ -72,6 +73,8 @@ usage(FILE *out)
 "  conflicts keep ID served|other    decide one: that version is kept everywhere\n"
 "  agent open|close|status|snapshot|role ROLE\n"
 "                                    talk to the room agent enumdrd\n"
+"  switchover [--to ROOM] [--timeout MS]\n"
+"                                    planned switchover to ROOM (issue 15)\n"
 "\n"
 "  -c, --config FILE   configuration (default $ENUMDR_CONFIG or %s)\n"
 "      --json          machine-readable output (zones, serials, status, alarms)\n"
@@ -1375,6 +1378,12 @@ cmd_agent(struct ctx *c, int argc, char **argv)
 	return agent_cmd(&c->cfg, argc, argv, json_output);
 }
 
+static int
+cmd_switchover(struct ctx *c, int argc, char **argv)
+{
+	return switchover_cmd(&c->cfg, &c->alarms, argc, argv);
+}
+
 /* The commands, as usage() lists them. */
 static const struct command {
 	const char *name;
@@ -1394,6 +1403,7 @@ static const struct command {
 	{ "alarms", cmd_alarms, 1 },
 	{ "conflicts", cmd_conflicts, 0 },
 	{ "agent", cmd_agent, 0 },
+	{ "switchover", cmd_switchover, 0 },
 };
 
 /* The command argv[0] names with the arguments it was given; NULL when

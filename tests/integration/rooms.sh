@@ -52,7 +52,7 @@ room_files() {  # room_files R
 	    -e "s#snapshot_interval_s: 60#snapshot_interval_s: 2#" \
 	    "$top_srcdir/conf/$1/enumdr.yaml" >"$d/enumdr.yaml"
 	sed -e "s#/etc/enumdr/enumdr.yaml#$d/enumdr.yaml#g" \
-	    -e "s#/run/enumdr#$d/run#g" \
+	    -e "s#/run/enumdr#$d/run#g" -e "s#/var/lib/enumdr#$d/lib#g" \
 	    -e "s#/usr/sbin/enumdr-notify#$bin/enumdr-notify#g" \
 	    -e "s#/usr/bin/enumdr-check-service#$bin/enumdr-check-service#g" \
 	    -e "s#script_user enumdr#script_user root#" \
