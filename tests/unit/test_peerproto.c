@@ -1184,6 +1184,63 @@ test_repl(void)
 	    " without peer: refused");
 }
 
+/* The switchover answer (issue 15): strict parse, emitter round trip. */
+static void
+test_switchover(void)
+{
+	struct peerproto_switchover sw, back;
+	char err[ENUMDR_ERRLEN], *text;
+	json_t *o;
+	enum peerproto_sw_request rq;
+	static const struct {
+		const char *body, *want;
+	} bad[] = {
+		{ "{\"v\":1,\"room\":\"B\",\"state\":\"refused\",\"position\":0,"
+		  "\"error\":null}", "a refusal names its reason" },
+		{ "{\"v\":1,\"room\":\"B\",\"state\":\"maybe\",\"position\":0,"
+		  "\"error\":null}", "\"maybe\" is not a switchover answer" },
+		{ "{\"v\":1,\"room\":\"B\",\"state\":\"switching\",\"position\":-1,"
+		  "\"error\":null}", "member \"position\": -1 is out of range" },
+		{ "{\"v\":1,\"room\":\"B\",\"state\":\"switching\",\"position\":1}",
+		  "member \"error\" missing" },
+		{ "{\"v\":1,\"room\":\"B\",\"state\":\"switching\",\"position\":1,"
+		  "\"error\":null,\"extra\":1}", "member \"extra\": not a member" },
+		{ "{\"v\":2,\"room\":\"B\",\"state\":\"switching\",\"position\":1,"
+		  "\"error\":null}", "protocol version 2" },
+		{ "{\"v\":1,\"room\":\"B C\",\"state\":\"switching\",\"position\":1,"
+		  "\"error\":null}", "is not a room name" },
+	};
+	const char *good = "{\"v\":1,\"room\":\"B\",\"state\":\"refused\","
+	    "\"position\":42,\"error\":\"room B is FAULT, not BACKUP\"}";
+	size_t k;
+
+	ok(peerproto_switchover_parse(good, strlen(good), &sw, err) == 0,
+	    "switchover: a refusal parses");
+	ok(sw.answer == PEERPROTO_SW_REFUSED && sw.position == 42 &&
+	    strcmp(sw.room, "B") == 0 && strcmp(sw.error, "room B is FAULT,"
+	    " not BACKUP") == 0, "... its members");
+	for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		ok(peerproto_switchover_parse(bad[k].body, strlen(bad[k].body),
+		    &sw, err) == -1, "switchover: bad answer refused");
+		like(err, bad[k].want, "... naming it");
+	}
+	memset(&sw, 0, sizeof(sw));
+	strlcpy_(sw.room, "A", sizeof(sw.room));
+	sw.answer = PEERPROTO_SW_SWITCHING;
+	sw.position = 7;
+	o = peerproto_switchover_json(&sw);
+	text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	ok(text != NULL && peerproto_switchover_parse(text, strlen(text),
+	    &back, err) == 0 && back.answer == PEERPROTO_SW_SWITCHING &&
+	    back.position == 7 && back.error[0] == '\0',
+	    "switchover: the emitter's answer parses back");
+	free(text);
+	json_decref(o);
+	ok(peerproto_sw_request_from_name("going-to-switch", &rq) == 0 &&
+	    rq == PEERPROTO_SW_GOING && peerproto_sw_request_from_name(
+	    "switch", &rq) == -1, "switchover: request names");
+}
+
 int
 main(void)
 {
@@ -1201,6 +1258,7 @@ main(void)
 	test_journal_bodies();
 	test_journal_round_trip();
 	test_journal_client();
+	test_switchover();
 	is_str(peerproto_storage_name(PEERPROTO_STORAGE_FULL), "full",
 	    "storage names");
 	diag("%d parser tests (bodies parsed), %zu of them truncations",
