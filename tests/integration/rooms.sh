@@ -1,7 +1,9 @@
-# tests/integration/rooms.sh — two enumdr rooms in network namespaces, for
-# two-rooms.sh and scripts/demo.sh (sourced after lib.sh; needs T,
-# top_srcdir, top_builddir).  Room A 192.0.2.1 (priority 150), room B
-# 192.0.2.2 (100), the VIP 192.0.2.53, a client namespace with the bridge.
+# tests/integration/rooms.sh — enumdr rooms in network namespaces, for
+# two-rooms.sh, scripts/demo.sh and the tests that start rooms (sourced
+# after lib.sh; needs T, top_srcdir, top_builddir).  Room A 192.0.2.1
+# (priority 150), room B 192.0.2.2 (100), the VIP 192.0.2.53, a client
+# namespace with the bridge.  ROOMS="A B C" and ROOMS_CONF=conf/three-rooms
+# (set before rooms_network) add room C 192.0.2.3 (50).
 # keepalived's enable_script_security refuses scripts below a directory a
 # non-root user may write (/tmp): rooms_bin copies the programs to /run.
 VIP=192.0.2.53
@@ -18,18 +20,28 @@ rooms_bin() {  # copy the programs to $bin, a root-only directory
 
 # The network: namespaces NA, NB (the rooms, eth0 each) and NC (a client
 # with the bridge br0 that joins them).
+ROOMS=${ROOMS:-A B}
+ROOMS_CONF=${ROOMS_CONF:-conf}
+room_ns() {  # room_ns R — the room's namespace (NC is the client's)
+	case $1 in A) echo "$NA" ;; B) echo "$NB" ;; *) echo "$NR3" ;; esac
+}
+addr_of() {  # addr_of R — the room's own address
+	case $1 in A) echo 192.0.2.1 ;; B) echo 192.0.2.2 ;; *) echo 192.0.2.3 ;; esac
+}
 rooms_network() {
-	NA=enumdrA$$ NB=enumdrB$$ NC=enumdrC$$
-	netns_create "$NA"
-	netns_create "$NB"
+	# NC is the client; room C's namespace, when there is one, is NR3
+	NA=enumdrA$$ NB=enumdrB$$ NC=enumdrC$$ NR3=enumdrR3$$
+	for r in $ROOMS; do
+		netns_create "$(room_ns "$r")"
+	done
 	netns_create "$NC"
 	ip -n "$NC" link add br0 type bridge &&
 	ip -n "$NC" link set br0 up &&
 	ip -n "$NC" addr add 192.0.2.100/24 dev br0 ||
 		{ echo "Bail out! bridge"; exit 1; }
-	for r in A B; do
-		eval "ns=\$N$r"
-		[ $r = A ] && addr=192.0.2.1 || addr=192.0.2.2
+	for r in $ROOMS; do
+		ns=$(room_ns "$r")
+		addr=$(addr_of "$r")
 		ip link add eth0 netns "$ns" type veth peer name "to$r" \
 		    netns "$NC" &&
 		ip -n "$NC" link set "to$r" master br0 up &&
@@ -50,20 +62,20 @@ room_files() {  # room_files R
 	    -e "s#/usr/bin/enumdr#$bin/enumdr#g" \
 	    -e "s#/run/knot/knot.sock#$d/knot/knot.sock#g" \
 	    -e "s#snapshot_interval_s: 60#snapshot_interval_s: 2#" \
-	    "$top_srcdir/conf/$1/enumdr.yaml" >"$d/enumdr.yaml"
+	    "$top_srcdir/$ROOMS_CONF/$1/enumdr.yaml" >"$d/enumdr.yaml"
 	sed -e "s#/etc/enumdr/enumdr.yaml#$d/enumdr.yaml#g" \
 	    -e "s#/run/enumdr#$d/run#g" -e "s#/var/lib/enumdr#$d/lib#g" \
 	    -e "s#/usr/sbin/enumdr-notify#$bin/enumdr-notify#g" \
 	    -e "s#/usr/bin/enumdr-check-service#$bin/enumdr-check-service#g" \
 	    -e "s#script_user enumdr#script_user root#" \
-	    "$top_srcdir/conf/$1/keepalived.conf" >"$d/keepalived.conf"
+	    "$top_srcdir/$ROOMS_CONF/$1/keepalived.conf" >"$d/keepalived.conf"
 	sed -e "s#/run/knot#$d/knot#g" -e "s#/var/lib/knot#$d/knotdb#g" \
 	    -e "s#/var/lib/enumdr/zones#$d/lib/zones#g" \
 	    "$top_srcdir/conf/knot.conf" >"$d/knot.conf"
 	"$bin/enumdr" -c "$d/enumdr.yaml" init >/dev/null
 }
 start_room() {  # start_room R — Knot, enumdrd, keepalived in R's namespace
-	eval "ns=\$N$1"
+	ns=$(room_ns "$1")
 	d=$T/$1
 	ip netns exec "$ns" knotd -c "$d/knot.conf" >>"$d/knotd.out" 2>&1 &
 	eval "KNOT_$1=$!"
@@ -81,11 +93,10 @@ start_room() {  # start_room R — Knot, enumdrd, keepalived in R's namespace
 }
 
 vip_on() {  # vip_on R
-	eval "ip -n \$N$1 -4 addr show dev eth0" | grep -q "inet $VIP/"
+	ip -n "$(room_ns "$1")" -4 addr show dev eth0 | grep -q "inet $VIP/"
 }
 heartbeat() {  # heartbeat R — the agent's heartbeat JSON, from the client side
-	[ "$1" = A ] && a=192.0.2.1 || a=192.0.2.2
-	inC curl -s -m 2 "http://$a:8054/v1/heartbeat"
+	inC curl -s -m 2 "http://$(addr_of "$1"):8054/v1/heartbeat"
 }
 listener_open() { heartbeat "$1" | grep -q '"listener":"open"'; }
 domain_of() {  # +4681234567 -> 7.6.5.4.3.2.1.8.6.4.e164.arpa
@@ -108,12 +119,12 @@ incoming_journal() {  # the journal position of the snapshot in R's incoming dir
 
 kill_room() {  # kill_room R — SIGKILL keepalived, enumdrd and Knot; link down
 	eval "kill -KILL \$(cat '$T/$1/run/vrrp.pid' 2>/dev/null) \$KA_$1 \$AGENT_$1 \$KNOT_$1" 2>/dev/null
-	eval "ip -n \$N$1 link set eth0 down"
+	ip -n "$(room_ns "$1")" link set eth0 down
 }
 
 revive_room() {  # revive_room R — link up without the stale VIP, start it
-	eval "ip -n \$N$1 addr del $VIP/24 dev eth0" 2>/dev/null
-	eval "ip -n \$N$1 link set eth0 up"
+	ip -n "$(room_ns "$1")" addr del "$VIP/24" dev eth0 2>/dev/null
+	ip -n "$(room_ns "$1")" link set eth0 up
 	start_room "$1"
 }
 
