@@ -10,6 +10,7 @@
 #define ALARM_CONFLICT         "CONFLICT"         /* S0.8 (issue 14) */
 #define ALARM_DNS_UPDATE       "DNS_UPDATE"       /* S0.6 */
 #define ALARM_JOURNAL_POSITION "JOURNAL_POSITION" /* S0.7 */
+#define ALARM_ISOLATED         "ISOLATED"         /* issue 15 (quorum) */
 #define ALARM_LOAD_STEP        "LOAD_STEP"        /* S0.6 */
 #define ALARM_PEER_DOWN        "PEER_DOWN"        /* S0.3, S0.4, S4.4 */
 #define ALARM_PEER_PROTOCOL    "PEER_PROTOCOL"    /* S0.7 */

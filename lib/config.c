@@ -41,6 +41,7 @@ enum field_type {
 	FT_FACILITY,	/* a syslog facility name */
 	FT_POLICY,	/* merge | refuse | merge-zones */
 	FT_REPLMODE,	/* off | async | sync | strict */
+	FT_QUORUM,	/* off | majority */
 	FT_ARGV,	/* a list of strings, argv[0] an absolute path */
 	FT_MAP,		/* a nested mapping whose fields live in the same struct */
 	FT_LIST		/* a list of mappings filling an array */
@@ -125,6 +126,14 @@ static const struct field replication_fields[] = {
 	END
 };
 
+static const struct field quorum_fields[] = {
+	{ .key = "mode", .type = FT_QUORUM,
+	  .off = offsetof(CFG, quorum_majority), .def = 0 },
+	STR(CFG, "witness_url", FT_URL, 0, witness_url, NULL),
+	INT(CFG, "stand_down_ms", quorum_stand_down_ms, 100, 3600000, 5000),
+	END
+};
+
 static const struct field agent_fields[] = {
 	STR(CFG, "provisioning_listen", FT_HOSTPORT, 0, provisioning_listen,
 	    "127.0.0.1:8053"),
@@ -174,6 +183,7 @@ static const struct field top_fields[] = {
 	MAP("transfer", transfer_fields),
 	MAP("sync", sync_fields),
 	MAP("replication", replication_fields),
+	MAP("quorum", quorum_fields),
 	MAP("agent", agent_fields),
 	LIST("peers", peers, npeers, peer_fields),
 	LIST("load", steps, nsteps, step_fields),
@@ -272,6 +282,9 @@ apply_defaults(const struct field *table, char *base)
 		case FT_REPLMODE:
 			*(enum config_repl_mode *)(void *)p =
 			    (enum config_repl_mode)f->def;
+			break;
+		case FT_QUORUM:
+			*(int *)(void *)p = (int)f->def;
 			break;
 		case FT_FACILITY:
 			*(int *)(void *)p = log_facility_from_name(f->defstr);
@@ -576,6 +589,16 @@ walk_value(struct walk *w, const struct field *f, const yaml_node_t *n,
 			    "sync, strict)", s);
 		*(enum config_repl_mode *)(void *)(base + f->off) =
 		    (enum config_repl_mode)fac;
+		return 0;
+	case FT_QUORUM:
+		if (strcmp(s, "off") == 0)
+			fac = 0;
+		else if (strcmp(s, "majority") == 0)
+			fac = 1;
+		else
+			return walk_err(w, n->start_mark, path,
+			    "\"%s\" is not a quorum mode (off, majority)", s);
+		*(int *)(void *)(base + f->off) = fac;
 		return 0;
 	case FT_POLICY:
 		if (strcmp(s, "refuse") == 0)

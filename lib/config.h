@@ -88,6 +88,11 @@ struct config {
 	int repl_batch;                      /* default 1000: changes per fetch */
 	int repl_journal_keep;               /* default 1000000 rows */
 
+	/* quorum: (issue 15, doc/witness.md) */
+	int quorum_majority;                 /* mode majority (1) or off (0) */
+	char witness_url[CONFIG_URL_MAX];    /* a witness's vote ("" none) */
+	int quorum_stand_down_ms;            /* default 5000 */
+
 	/* agent: (enumdrd) */
 	char provisioning_listen[128];       /* "ADDR:PORT", default 127.0.0.1:8053 */
 	char peer_listen[128];               /* "ADDR:PORT", default 127.0.0.1:8054 */

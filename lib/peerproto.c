@@ -1303,3 +1303,83 @@ peerproto_switchover_post(const char *switchover_url, const char *from,
 	free(body);
 	return ret;
 }
+
+/* ---- the witness (issue 15, doc/witness.md) ---------------------------- */
+
+int
+peerproto_witness_parse(const char *body, size_t len,
+    struct peerproto_witness *w, char *err)
+{
+	static const char *const known[] = { "v", "witness", "time", NULL };
+	const char *key;
+	json_t *root, *v;
+	size_t k;
+	int ret = -1;
+
+	memset(w, 0, sizeof(*w));
+	if (load_object(body, len, PEERPROTO_BODY_MAX, &root, err) == -1)
+		return -1;
+	json_object_foreach(root, key, v) {
+		for (k = 0; known[k] != NULL && strcmp(known[k], key) != 0; k++)
+			;
+		if (known[k] == NULL) {
+			errf(err, "member \"%.64s\": not a member of a witness"
+			    " answer", key);
+			goto done;
+		}
+	}
+	if (parse_version(root, &w->version, err) == -1 ||
+	    get_room(root, "witness", "witness", w->witness,
+	    sizeof(w->witness), 0, err) == -1 ||
+	    get_time(root, "time", "time", w->time, err) == -1)
+		goto done;
+	ret = 0;
+done:
+	json_decref(root);
+	return ret;
+}
+
+json_t *
+peerproto_witness_json(const char *witness)
+{
+	char now[PEERPROTO_TIME_MAX];
+
+	util_utc_iso8601(now, sizeof(now));
+	return json_pack("{s:i,s:s,s:s}", "v", PEERPROTO_VERSION, "witness",
+	    witness, "time", now);
+}
+
+int
+peerproto_witness_get(const char *witness_url, const char *room,
+    int connect_ms, struct peerproto_witness *out, char *err)
+{
+	char url[CONFIG_URL_MAX + 80], shown[CONFIG_URL_MAX];
+	char perr[ENUMDR_ERRLEN];
+	char *body;
+	size_t len;
+	long code;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	transfer_url_show(witness_url, shown, sizeof(shown));
+	if (!token_valid(room, CONFIG_NAME_MAX, 0) ||
+	    snprintf(url, sizeof(url), "%s%sroom=%s", witness_url,
+	    strchr(witness_url, '?') != NULL ? "&" : "?", room) >=
+	    (int)sizeof(url)) {
+		errf(err, "witness %s: bad request (room \"%.64s\")", shown,
+		    room);
+		return PEERPROTO_EPROTO;
+	}
+	if (connect_ms < 1)
+		connect_ms = 1;
+	ret = fetch(NULL, NULL, 0, url, connect_ms, 2L * connect_ms,
+	    PEERPROTO_BODY_MAX, "witness", &body, &len, &code, err);
+	if (ret != PEERPROTO_OK)
+		return ret;
+	if (peerproto_witness_parse(body, len, out, perr) == -1) {
+		errf(err, "witness answer from %s: %s", shown, perr);
+		ret = PEERPROTO_EPROTO;
+	}
+	free(body);
+	return ret;
+}

@@ -243,6 +243,24 @@ const char *peerproto_sw_request_name(enum peerproto_sw_request r);
 int peerproto_sw_request_from_name(const char *name,
     enum peerproto_sw_request *r);
 const char *peerproto_sw_answer_name(enum peerproto_sw_answer a);
+/*
+ * The witness (issue 15, doc/witness.md): GET witness_url?room=R answers
+ * {"v":1,"witness":NAME,"time":UTC}.  A room that gets this answer counts
+ * the witness's vote for its quorum.
+ */
+#define PEERPROTO_WITNESS_PATH "/v1/witness"
+struct peerproto_witness {
+	int version;
+	char witness[CONFIG_NAME_MAX];
+	char time[PEERPROTO_TIME_MAX];
+};
+int peerproto_witness_parse(const char *body, size_t len,
+    struct peerproto_witness *w, char *err);
+json_t *peerproto_witness_json(const char *witness);
+/* Bounded by 2 x connect_ms.  PEERPROTO_OK, _EUNREACHABLE or _EPROTO. */
+int peerproto_witness_get(const char *witness_url, const char *room,
+    int connect_ms, struct peerproto_witness *out, char *err);
+
 /* Strict: unknown members, another version, a refusal without a reason
  * are errors naming the member. */
 int peerproto_switchover_parse(const char *body, size_t len,

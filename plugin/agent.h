@@ -212,6 +212,14 @@ struct agent {
 	/* peer heartbeat poller (peerwatch.c) */
 	struct job watch_job;
 
+	/* the quorum (quorum.c, issue 15): quorum_ok 1 while this room
+	 * reaches a majority of its votes (always 1 with quorum.mode off);
+	 * the other two are the job thread's */
+	struct job quorum_job;
+	atomic_int quorum_ok;
+	int64_t quorum_lost_ms;
+	int quorum_alarm;
+
 	/* DNS update job (dnsjob.c) */
 	struct job dns_job;
 	int (*dns_active)(struct agent *); /* does this room feed its DNS
@@ -423,6 +431,11 @@ enum MHD_Result switchover_handle(struct agent *ag,
     long long position, long long wait_ms);
 int agent_preferred_set(struct agent *ag, int on, char *err);
 int agent_preferred_get(struct agent *ag);
+
+/* quorum.c (issue 15, doc/witness.md) */
+int quorum_start(struct agent *ag, char *err);
+int quorum_stop(struct agent *ag, int wait_ms);
+int quorum_allows_open(struct agent *ag, char *why, size_t whylen);
 
 /* alarm_sender.c: an alarm sender that does not share syslog(3)'s ident
  * with the log (other threads log at the same time). */

@@ -230,11 +230,19 @@ fail:
 	return NULL;
 }
 
+static json_t *reply_status(unsigned int status, const char *field,
+    const char *msg);
+
 static json_t *
 set_listener(struct agent *ag, int open, uid_t uid)
 {
+	char why[512];
 	int was;
 
+	if (open && !quorum_allows_open(ag, why, sizeof(why))) {
+		log_warnx("provisioning listener not opened: %s", why);
+		return reply_status(503, NULL, why);
+	}
 	pthread_mutex_lock(&ag->writer_lock);
 	was = ag->open;
 	ag->open = open;

@@ -276,6 +276,11 @@ stop_all(struct agent *ag)
 		    " not waiting for it");
 		clean = 0;
 	}
+	if (quorum_stop(ag, STOP_WAIT_MS) == -1) {
+		log_warnx("the quorum job is still inside a request; not"
+		    " waiting for it");
+		clean = 0;
+	}
 	if (peerwatch_stop(ag, STOP_WAIT_MS) == -1) {
 		log_warnx("the peer watch is still inside a heartbeat"
 		    " request; not waiting for it");
@@ -381,6 +386,7 @@ start_all(struct agent *ag)
 		return EXIT_UNAVAILABLE;
 	}
 	if (snapjob_start(ag, err) == -1 || peerwatch_start(ag, err) == -1 ||
+	    quorum_start(ag, err) == -1 ||
 	    dnsjob_start(ag, dns_feed, err) == -1 ||
 	    replica_start(ag, err) == -1) {
 		log_warnx("%s", err);
@@ -508,6 +514,7 @@ agent_setup(struct agent *ag)
 	pthread_mutex_init(&ag->snap_lock, NULL);
 	job_init(&ag->snap_job);
 	job_init(&ag->watch_job);
+	job_init(&ag->quorum_job);
 	job_init(&ag->dns_job);
 	ag->ctl_fd = ag->ctl_wake[0] = ag->ctl_wake[1] = -1;
 	alarm_ctx_init(&ag->alarms, ag->cfg.room, "-", ag->cfg.alarm_ident,
