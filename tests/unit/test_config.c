@@ -132,6 +132,11 @@ test_example(void)
 	is_int(cfg.repl_journal_keep, 1000000, "replication.journal_keep");
 	is_str(cfg.peers[0].journal_url, "http://192.0.2.2:8054/v1/journal",
 	    "peers[0].journal_url derived from heartbeat_url");
+	is_str(cfg.peers[0].switchover_url,
+	    "http://192.0.2.2:8054/v1/switchover",
+	    "peers[0].switchover_url derived from heartbeat_url");
+	is_int(cfg.quorum_majority, 0, "quorum.mode off");
+	is_int(cfg.quorum_stand_down_ms, 5000, "quorum.stand_down_ms");
 	is_int((int)cfg.npeers, 1, "one peer");
 	is_str(cfg.peers[0].name, "B", "peers[0].name");
 	is_str(cfg.peers[0].heartbeat_url, "http://192.0.2.2:8054/v1/heartbeat",
@@ -385,6 +390,9 @@ test_errors(void)
 	is_int(cfg.repl_sync_timeout_ms, 50, "replication.sync_timeout_ms 50");
 	is_str(cfg.peers[0].journal_url, "http://b/j", "journal_url as given");
 	config_free(&cfg);
+	fails_with(BASE "quorum:\n  mode: most\n",
+	    "t.yaml:7:9: quorum.mode: \"most\" is not a quorum mode (off,"
+	    " majority)", "unknown quorum mode");
 	fails_with(BASE "replication:\n  mode: sometimes\n",
 	    "t.yaml:7:9: replication.mode: \"sometimes\" is not a replication"
 	    " mode (off, async, sync, strict)", "unknown replication mode");
