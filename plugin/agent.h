@@ -217,6 +217,7 @@ struct agent {
 	 * the other two are the job thread's */
 	struct job quorum_job;
 	atomic_int quorum_ok;
+	_Atomic int64_t standdown_until;  /* switchover.c: monotonic ms */
 	int64_t quorum_lost_ms;
 	int quorum_alarm;
 
@@ -431,6 +432,8 @@ enum MHD_Result switchover_handle(struct agent *ag,
     long long position, long long wait_ms);
 int agent_preferred_set(struct agent *ag, int on, char *err);
 int agent_preferred_get(struct agent *ag);
+int agent_standdown_set(struct agent *ag, int ms, char *err);
+void agent_standdown_tick(struct agent *ag);
 
 /* quorum.c (issue 15, doc/witness.md) */
 int quorum_start(struct agent *ag, char *err);

@@ -828,6 +828,25 @@ status_json(struct agent *ag)
 	return o;
 }
 
+/* standdown MS: this room's VRRP instance in FAULT for at most MS (0:
+ * end it), the switchover's (doc/switchover.md). */
+static json_t *
+do_standdown(struct agent *ag, const char *arg, uid_t uid)
+{
+	char err[ENUMDR_ERRLEN], *end;
+	long ms;
+
+	ms = strtol(arg, &end, 10);
+	if (*arg == '\0' || *end != '\0' || ms < 0 || ms > 60000)
+		return reply_status(400, NULL, "standdown: expected MS, 0 to"
+		    " 60000");
+	if (agent_standdown_set(ag, (int)ms, err) == -1)
+		return reply_status(500, NULL, err);
+	log_info("control: stand-down %ld ms (uid %u)", ms, (unsigned)uid);
+	return json_pack("{s:b,s:s,s:I}", "ok", 1, "room", ag->cfg.room,
+	    "standdown_ms", (json_int_t)ms);
+}
+
 /* preferred 0|1: this room's keepalived preference (the switchover's,
  * doc/switchover.md). */
 static json_t *
@@ -917,12 +936,15 @@ serve(struct agent *ag, int fd)
 		control_reply(fd, do_conflict_keep(ag, arg, uid));
 	else if (strncmp(line, "preferred ", 10) == 0 && arg != NULL)
 		control_reply(fd, do_preferred(ag, arg, uid));
+	else if (strncmp(line, "standdown ", 10) == 0 && arg != NULL)
+		control_reply(fd, do_standdown(ag, arg, uid));
 	else
 		control_reply(fd, reply_error("unknown request \"%.64s\""
 		    " (open, close, status, snapshot, role ROLE, provision LEN,"
 		    " zone ORIGIN [SERIAL], export [DIR], import DIR,"
 		    " sync [--dry-run] DIR, catchup ROOM POS MS, conflicts [all],"
-		    " conflict-keep ID served|other, preferred 0|1)", line));
+		    " conflict-keep ID served|other, preferred 0|1, standdown MS)",
+		    line));
 }
 
 static void *

@@ -394,6 +394,9 @@ start_all(struct agent *ag)
 	}
 	/* Conflicts a previous run left open keep their alarm raised. */
 	repl_conflicts_alarm(ag);
+	/* A stand-down a killed switchover left behind ends now. */
+	if (agent_standdown_set(ag, 0, err) == -1)
+		log_warnx("%s", err);
 	return EXIT_OK;
 }
 
@@ -418,6 +421,7 @@ main_loop(struct agent *ag, const char *config)
 			 * the agent is the only writer, its commits and
 			 * imports publish their own figures. */
 			agent_storage_tick(ag);
+			agent_standdown_tick(ag);
 			agent_refresh_alarms(ag);
 			if (++ticks % 5 == 0)
 				journal_trim(ag);

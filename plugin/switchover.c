@@ -35,16 +35,18 @@
 #include "util.h"
 
 #define PREFERRED_NAME "preferred"
+#define STANDDOWN_NAME "standdown"
 
-int
-agent_preferred_set(struct agent *ag, int on, char *err)
+/* Write 1 or 0 into state_dir/name (atomically: keepalived reads it). */
+static int
+flag_file_set(struct agent *ag, const char *name, int on, char *err)
 {
 	char path[PATH_MAX], tmp[PATH_MAX + 8];
 	const char *text = on ? "1\n" : "0\n";
 	int fd, saved;
 
-	if (util_path_join(path, sizeof(path), ag->cfg.state_dir,
-	    PREFERRED_NAME, err) == -1)
+	if (util_path_join(path, sizeof(path), ag->cfg.state_dir, name,
+	    err) == -1)
 		return -1;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
@@ -67,9 +69,51 @@ agent_preferred_set(struct agent *ag, int on, char *err)
 		errf_errno(err, "rename %s to %s", tmp, path);
 		return -1;
 	}
+	return 0;
+}
+
+int
+agent_preferred_set(struct agent *ag, int on, char *err)
+{
+	char path[PATH_MAX];
+
+	if (flag_file_set(ag, PREFERRED_NAME, on, err) == -1)
+		return -1;
+	(void)util_path_join(path, sizeof(path), ag->cfg.state_dir,
+	    PREFERRED_NAME, NULL);
 	log_info("switchover: this room's preference is now %d (%s, tracked"
 	    " by keepalived)", on, path);
 	return 0;
+}
+
+/*
+ * The stand-down file (track_file enumdr_standdown, weight 0): 1 puts this
+ * room's VRRP instance in FAULT, and a MASTER that enters FAULT sends a
+ * priority-0 advert, so that the target takes the VIP after its skew time
+ * instead of its master-down timer.  Set for at most ms: the main loop
+ * clears it then whatever happened to the command that set it
+ * (agent_standdown_tick), and the agent's start clears a stale one.
+ */
+int
+agent_standdown_set(struct agent *ag, int ms, char *err)
+{
+	if (flag_file_set(ag, STANDDOWN_NAME, ms > 0, err) == -1)
+		return -1;
+	atomic_store(&ag->standdown_until, ms > 0 ? util_now_ms() + ms : 0);
+	log_info("switchover: %s", ms > 0 ? "this room stands down from VRRP"
+	    " (FAULT) for the switchover" : "this room's stand-down ended");
+	return 0;
+}
+
+void
+agent_standdown_tick(struct agent *ag)
+{
+	char err[ENUMDR_ERRLEN];
+	int64_t until = atomic_load(&ag->standdown_until);
+
+	if (until != 0 && util_now_ms() >= until &&
+	    agent_standdown_set(ag, 0, err) == -1)
+		log_warnx("switchover: %s", err);
 }
 
 int

@@ -173,6 +173,9 @@ roll_back(const struct config *cfg, const struct config_peer *p,
 	else
 		step("abort -> %s: not answered (%s); its preference stays"
 		    " until it is told", p->name, err);
+	if (own_request(cfg, "standdown 0", err) == -1)
+		step("this room's stand-down not ended (%s): the agent ends it"
+		    " within 10 s", err);
 	if (was_preferred && own_request(cfg, "preferred 1", err) == -1)
 		step("this room's preference not restored: %s", err);
 	if (own_status(cfg, &o, err) == 0 && strcmp(o.role, "MASTER") == 0) {
@@ -301,6 +304,14 @@ switchover_cmd(const struct config *cfg, struct alarm_ctx *alarms, int argc,
 	}
 	step("%s: switching (it applied this room's journal up to %lld and"
 	    " takes the VIP)", p->name, (long long)sw.position);
+	/* A master in FAULT sends a priority-0 advert: the target need not
+	 * wait out its master-down timer.  Bounded by the agent too. */
+	if (own_request(cfg, "standdown 10000", err) == 0)
+		step("this room stands down from VRRP master (FAULT: a"
+		    " priority-0 advert) for the target to take the VIP at once");
+	else
+		step("this room could not stand down from VRRP master (%s): the"
+		    " target takes the VIP after its master-down timer", err);
 
 	/* 3. switching: keepalived moves the VIP, the target opens */
 	for (;;) {
@@ -330,6 +341,9 @@ switchover_cmd(const struct config *cfg, struct alarm_ctx *alarms, int argc,
 	step("switching: room %s is MASTER with its listener open; this"
 	    " room's listener was closed for %lld ms", p->name,
 	    (long long)(util_now_ms() - t_closed));
+	if (own_request(cfg, "standdown 0", err) == -1)
+		step("this room's stand-down not ended (%s): the agent ends it"
+		    " within 10 s", err);
 	if (own_status(cfg, &o, err) == 0)
 		step("this room: %s, listener %s", o.role, o.listener_open ?
 		    "open" : "closed");
