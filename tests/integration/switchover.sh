@@ -87,6 +87,18 @@ wait_for 20 role_backup B; ok $? "room B is BACKUP"
 wait_until 20 in_step B A; ok $? "room B follows room A's journal, in step"
 stamp "both rooms up"
 
+# --- 0. wrong use --------------------------------------------------------------------
+switchover A --to Z
+is $? 64 "switchover --to a room that is no peer: exit 64"
+like "$(cat "$T/sw.out")" "room Z is not a peer of room A" "... naming it"
+switchover A --timeout 5
+is $? 64 "switchover --timeout 5 (below 1000 ms): exit 64"
+switchover B --to A
+is $? 75 "switchover in room B, the standby: exit 75"
+like "$(cat "$T/sw.out")" "room B is BACKUP with its listener closed: run the switchover in the room that holds the VIP" \
+    "... saying where to run it"
+vip_on A && listener_open A; ok $? "room A still active"
+
 # --- 1. A -> B under load --------------------------------------------------------
 load_start +4673 6
 sleep 2
