@@ -1189,6 +1189,28 @@ peerproto_sw_answer_name(enum peerproto_sw_answer a)
 	    sw_answers[a] : "unknown";
 }
 
+/* Every member of root is one of known (NULL-terminated); else -1 with
+ * err naming the first other one ("what": the message). */
+static int
+only_members(json_t *root, const char *const *known, const char *what,
+    char *err)
+{
+	const char *key;
+	json_t *v;
+	size_t k;
+
+	json_object_foreach(root, key, v) {
+		for (k = 0; known[k] != NULL && strcmp(known[k], key) != 0; k++)
+			;
+		if (known[k] == NULL) {
+			errf(err, "member \"%.64s\": not a member of a %s", key,
+			    what);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 peerproto_switchover_parse(const char *body, size_t len,
     struct peerproto_switchover *sw, char *err)
@@ -1196,7 +1218,6 @@ peerproto_switchover_parse(const char *body, size_t len,
 	static const char *const known[] = { "v", "room", "state", "position",
 	    "error", NULL };
 	char state[24];
-	const char *key;
 	json_t *root, *v;
 	json_int_t i;
 	size_t k;
@@ -1205,15 +1226,8 @@ peerproto_switchover_parse(const char *body, size_t len,
 	memset(sw, 0, sizeof(*sw));
 	if (load_object(body, len, PEERPROTO_BODY_MAX, &root, err) == -1)
 		return -1;
-	json_object_foreach(root, key, v) {
-		for (k = 0; known[k] != NULL && strcmp(known[k], key) != 0; k++)
-			;
-		if (known[k] == NULL) {
-			errf(err, "member \"%.64s\": not a member of a"
-			    " switchover answer", key);
-			goto done;
-		}
-	}
+	if (only_members(root, known, "switchover answer", err) == -1)
+		goto done;
 	if (parse_version(root, &sw->version, err) == -1 ||
 	    get_room(root, "room", "room", sw->room, sizeof(sw->room), 0,
 	    err) == -1 || get_string(root, "state", "state", state,
@@ -1307,27 +1321,24 @@ peerproto_switchover_post(const char *switchover_url, const char *from,
 /* ---- the witness (issue 15, doc/witness.md) ---------------------------- */
 
 int
+peerproto_room_valid(const char *s)
+{
+	return token_valid(s, CONFIG_NAME_MAX, 0);
+}
+
+int
 peerproto_witness_parse(const char *body, size_t len,
     struct peerproto_witness *w, char *err)
 {
 	static const char *const known[] = { "v", "witness", "time", NULL };
-	const char *key;
-	json_t *root, *v;
-	size_t k;
+	json_t *root;
 	int ret = -1;
 
 	memset(w, 0, sizeof(*w));
 	if (load_object(body, len, PEERPROTO_BODY_MAX, &root, err) == -1)
 		return -1;
-	json_object_foreach(root, key, v) {
-		for (k = 0; known[k] != NULL && strcmp(known[k], key) != 0; k++)
-			;
-		if (known[k] == NULL) {
-			errf(err, "member \"%.64s\": not a member of a witness"
-			    " answer", key);
-			goto done;
-		}
-	}
+	if (only_members(root, known, "witness answer", err) == -1)
+		goto done;
 	if (parse_version(root, &w->version, err) == -1 ||
 	    get_room(root, "witness", "witness", w->witness,
 	    sizeof(w->witness), 0, err) == -1 ||

@@ -249,6 +249,8 @@ const char *peerproto_sw_answer_name(enum peerproto_sw_answer a);
  * the witness's vote for its quorum.
  */
 #define PEERPROTO_WITNESS_PATH "/v1/witness"
+/* A room name as the protocol carries it: [A-Za-z0-9_-]{1,63}. */
+int peerproto_room_valid(const char *s);
 struct peerproto_witness {
 	int version;
 	char witness[CONFIG_NAME_MAX];

@@ -1064,8 +1064,9 @@ fail:
 	return ret;
 }
 
-int
-transfer_http_get(const char *url, const struct transfer_opts *opts,
+/* GET (post 0) or empty-body POST (post 1) on a handle of its own. */
+static int
+http_once(int post, const char *url, const struct transfer_opts *opts,
     size_t max_bytes, char **body, size_t *len, long *status, char *err)
 {
 	char safe[TRANSFER_URL_SHOW];
@@ -1079,35 +1080,28 @@ transfer_http_get(const char *url, const struct transfer_opts *opts,
 		*status = 0;
 	if ((curl = curl_easy_init()) == NULL) {
 		transfer_url_show(url, safe, sizeof(safe));
-		errf(err, "GET %s: curl_easy_init failed", safe);
+		errf(err, "%s %s: curl_easy_init failed", post ? "POST" : "GET",
+		    safe);
 		return -1;
 	}
-	ret = http_get(curl, 0, url, opts, max_bytes, body, len, status, err);
+	ret = http_get(curl, post, url, opts, max_bytes, body, len, status,
+	    err);
 	curl_easy_cleanup(curl);
 	return ret;
+}
+
+int
+transfer_http_get(const char *url, const struct transfer_opts *opts,
+    size_t max_bytes, char **body, size_t *len, long *status, char *err)
+{
+	return http_once(0, url, opts, max_bytes, body, len, status, err);
 }
 
 int
 transfer_http_post(const char *url, const struct transfer_opts *opts,
     size_t max_bytes, char **body, size_t *len, long *status, char *err)
 {
-	char safe[TRANSFER_URL_SHOW];
-	CURL *curl;
-	int ret;
-
-	*body = NULL;
-	if (len != NULL)
-		*len = 0;
-	if (status != NULL)
-		*status = 0;
-	if ((curl = curl_easy_init()) == NULL) {
-		transfer_url_show(url, safe, sizeof(safe));
-		errf(err, "POST %s: curl_easy_init failed", safe);
-		return -1;
-	}
-	ret = http_get(curl, 1, url, opts, max_bytes, body, len, status, err);
-	curl_easy_cleanup(curl);
-	return ret;
+	return http_once(1, url, opts, max_bytes, body, len, status, err);
 }
 
 int

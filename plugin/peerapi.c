@@ -152,20 +152,6 @@ query_int(struct MHD_Connection *conn, const char *key, long long def,
 	return errno != 0 || *end != '\0' ? -1 : 0;
 }
 
-/* A room name, [A-Za-z0-9_-]{1,63}, as the query's room= needs it. */
-static int
-room_valid(const char *s)
-{
-	size_t n;
-
-	for (n = 0; s[n] != '\0'; n++)
-		if (!((s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= 'a' &&
-		    s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') ||
-		    s[n] == '_' || s[n] == '-'))
-			return 0;
-	return n >= 1 && n < CONFIG_NAME_MAX;
-}
-
 /* Is room one of the configured peers (SIGHUP may change them)? */
 static int
 is_peer(struct agent *ag, const char *room)
@@ -256,7 +242,7 @@ handle_journal(struct agent *ag, struct MHD_Connection *conn)
 		    PEERPROTO_WAIT_MAX);
 	room = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
 	    "room");
-	if (room != NULL && !room_valid(room))
+	if (room != NULL && !peerproto_room_valid(room))
 		return http_reply_error(conn, MHD_HTTP_BAD_REQUEST, "room",
 		    "room: must be a room name ([A-Za-z0-9_-]{1,63})");
 

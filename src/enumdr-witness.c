@@ -85,19 +85,6 @@ reply(struct MHD_Connection *conn, unsigned status, const char *text)
 	return ret;
 }
 
-static int
-room_valid(const char *s)
-{
-	size_t n;
-
-	for (n = 0; s[n] != '\0'; n++)
-		if (!((s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= 'a' &&
-		    s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') ||
-		    s[n] == '_' || s[n] == '-'))
-			return 0;
-	return n >= 1 && n < CONFIG_NAME_MAX;
-}
-
 static enum MHD_Result
 handler(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -126,7 +113,7 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 		    "{\"error\":\"method not allowed (allowed: GET)\"}");
 	room = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "room");
-	if (room == NULL || !room_valid(room))
+	if (room == NULL || !peerproto_room_valid(room))
 		return reply(conn, MHD_HTTP_BAD_REQUEST, "{\"error\":\"room=R:"
 		    " a room name ([A-Za-z0-9_-]{1,63})\"}");
 	seen(room);
@@ -180,7 +167,7 @@ main(int argc, char **argv)
 		else
 			break;
 	}
-	if (i != argc || listen_on == NULL || !room_valid(witness_name)) {
+	if (i != argc || listen_on == NULL || !peerproto_room_valid(witness_name)) {
 		fprintf(stderr, "usage: enumdr-witness --listen ADDR:PORT"
 		    " [--name NAME]   (NAME: [A-Za-z0-9_-]{1,63})\n");
 		return EXIT_USAGE;
