@@ -1970,13 +1970,13 @@ merge_take(struct store *st, sqlite3_stmt *zserial, const char *e164,
 }
 
 /* The merge's loop over the copy's versions that differ from ours
- * (merge_todo), inside the open transaction. */
+ * (merge_pending), inside the open transaction. */
 static enum store_status
 merge_numbers(struct store *st, const char *schema, const char *now,
     struct store_merge_result *mr, char *err)
 {
 	struct store_remote_result *res = &mr->r;
-	sqlite3_stmt *todo = NULL, *vv = NULL, *zserial = NULL;
+	sqlite3_stmt *pending = NULL, *vv = NULL, *zserial = NULL;
 	struct store_version t, mine;
 	char tzone[STORE_ORIGIN_MAX], e164[STORE_E164_MAX + 1];
 	char mzone[STORE_ORIGIN_MAX], *mrec = NULL;
@@ -1987,23 +1987,23 @@ merge_numbers(struct store *st, const char *schema, const char *now,
 	int rc, have, mremoved, tremoved;
 
 	if ((s = merge_prepare(st, schema, "SELECT e164, zone, origin, oseq,"
-	    " hlc, room, removed, naptr FROM temp.merge_todo ORDER BY hlc",
-	    &todo, err)) != STORE_OK ||
+	    " hlc, room, removed, naptr FROM temp.merge_pending ORDER BY hlc",
+	    &pending, err)) != STORE_OK ||
 	    (s = merge_prepare(st, schema, "SELECT oseq FROM @.origin_seen"
 	    " WHERE origin = ?1", &vv, err)) != STORE_OK ||
 	    (s = merge_prepare(st, schema, "SELECT serial FROM @.zone WHERE"
 	    " origin = ?1", &zserial, err)) != STORE_OK)
 		goto out;
-	while ((rc = sqlite3_step(todo)) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(pending)) == SQLITE_ROW) {
 		memset(&t, 0, sizeof(t));
-		column_text(todo, 0, e164, sizeof(e164));
-		column_text(todo, 1, tzone, sizeof(tzone));
-		column_text(todo, 2, t.origin, sizeof(t.origin));
-		t.oseq = sqlite3_column_int64(todo, 3);
-		t.hlc = sqlite3_column_int64(todo, 4);
-		column_text(todo, 5, t.room, sizeof(t.room));
-		tremoved = sqlite3_column_int(todo, 6) != 0;
-		trec = (const char *)sqlite3_column_text(todo, 7);
+		column_text(pending, 0, e164, sizeof(e164));
+		column_text(pending, 1, tzone, sizeof(tzone));
+		column_text(pending, 2, t.origin, sizeof(t.origin));
+		t.oseq = sqlite3_column_int64(pending, 3);
+		t.hlc = sqlite3_column_int64(pending, 4);
+		column_text(pending, 5, t.room, sizeof(t.room));
+		tremoved = sqlite3_column_int(pending, 6) != 0;
+		trec = (const char *)sqlite3_column_text(pending, 7);
 		if (!tremoved && trec == NULL) {
 			errf(err, "number %s has a version but no row in the"
 			    " copy", e164);
@@ -2063,7 +2063,7 @@ merge_numbers(struct store *st, const char *schema, const char *now,
 		s = store_sqlite_error(st, rc, "read the copy's versions", err);
 out:
 	free(mrec);
-	sqlite3_finalize(todo);
+	sqlite3_finalize(pending);
 	sqlite3_finalize(vv);
 	sqlite3_finalize(zserial);
 	return s;
@@ -2153,7 +2153,7 @@ store_merge_attached(struct store *st, const char *schema, const char *label,
 	}
 
 	/* the numbers whose versions differ, then each decided */
-	if ((s = merge_exec(st, schema, "CREATE TEMP TABLE merge_todo AS"
+	if ((s = merge_exec(st, schema, "CREATE TEMP TABLE merge_pending AS"
 	    " SELECT s.e164 AS e164, s.zone AS zone, s.origin AS origin,"
 	    " s.oseq AS oseq, s.hlc AS hlc, s.room AS room, s.removed AS"
 	    " removed, n.naptr AS naptr FROM @.number_version s LEFT JOIN"
@@ -2163,7 +2163,7 @@ store_merge_attached(struct store *st, const char *schema, const char *label,
 	    STORE_OK)
 		goto failc;
 	s = merge_numbers(st, schema, now, res, cerr);
-	sqlite3_exec(st->db, "DROP TABLE IF EXISTS temp.merge_todo", NULL,
+	sqlite3_exec(st->db, "DROP TABLE IF EXISTS temp.merge_pending", NULL,
 	    NULL, NULL);
 	if (s != STORE_OK)
 		goto failc;
@@ -2211,7 +2211,7 @@ failc:
 fail:
 	sqlite3_finalize(q);
 	tx_rollback(st, hlc_before);
-	sqlite3_exec(st->db, "DROP TABLE IF EXISTS temp.merge_todo", NULL,
+	sqlite3_exec(st->db, "DROP TABLE IF EXISTS temp.merge_pending", NULL,
 	    NULL, NULL);
 	{
 		char keep[STORE_UUID_MAX];
