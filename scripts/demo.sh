@@ -103,16 +103,6 @@ wait_for 20 incoming_caught_up &&
 events
 state
 
-load_stop() {  # SIGTERM: the client finishes the request in flight, then says what it did
-	kill -TERM "$load_pid" 2>/dev/null
-	wait "$load_pid" 2>/dev/null
-	sed 's/^/  client: /' "$T/load.$1.out"
-}
-rows_equal() {
-	db_rows "$T/A/lib/enumdr.db" >"$T/rows.A" 2>/dev/null &&
-	db_rows "$T/B/lib/enumdr.db" >"$T/rows.B" 2>/dev/null &&
-	cmp -s "$T/rows.A" "$T/rows.B"
-}
 count() { wc -l <"$1" | tr -d ' '; }
 served() {  # served FILE — how many of FILE's numbers kdig @VIP answers (from the client side)
 	m=$(naptr_missing "$NC" "$VIP" "$1" "$T/missing")

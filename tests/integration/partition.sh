@@ -55,20 +55,8 @@ rooms_network
 
 A() { "$bin/enumdr" -c "$T/A/enumdr.yaml" "$@"; }
 B() { "$bin/enumdr" -c "$T/B/enumdr.yaml" "$@"; }
-R() { _r=$1; shift; "$bin/enumdr" -c "$T/$_r/enumdr.yaml" "$@"; }
 addr_of() { [ "$1" = A ] && echo 192.0.2.1 || echo 192.0.2.2; }
 
-repl_peer() {  # repl_peer R PEER FIELD
-	R "$1" agent status --json 2>/dev/null |
-	    json_get "[p for p in d['replication']['peers'] if p['name'] == '$2'][0]['$3']"
-}
-following() { [ "$(repl_peer "$1" "$2" state)" = following ]; }
-in_step() { following "$1" "$2" && [ "$(repl_peer "$1" "$2" behind)" = 0 ]; }
-rows_equal() {
-	db_rows "$T/A/lib/enumdr.db" >"$T/rows.A" 2>"$T/rows.err" &&
-	db_rows "$T/B/lib/enumdr.db" >"$T/rows.B" 2>>"$T/rows.err" &&
-	cmp -s "$T/rows.A" "$T/rows.B"
-}
 show_rows_diff() {
 	sed 's/^/#   /' "$T/rows.err"
 	diag "rows: A $(wc -l <"$T/rows.A"), B $(wc -l <"$T/rows.B")"

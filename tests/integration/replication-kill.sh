@@ -63,18 +63,8 @@ ms_sleep() { sleep "$(($1 / 1000)).$(printf '%03d' $(($1 % 1000)))"; }
 
 A() { "$bin/enumdr" -c "$T/A/enumdr.yaml" "$@"; }
 B() { "$bin/enumdr" -c "$T/B/enumdr.yaml" "$@"; }
-R() { _r=$1; shift; "$bin/enumdr" -c "$T/$_r/enumdr.yaml" "$@"; }
 other_of() { [ "$1" = A ] && echo B || echo A; }
 
-# repl_peer R PEER FIELD — FIELD of R's replication status for PEER
-repl_peer() {
-	R "$1" agent status --json 2>/dev/null |
-	    json_get "[p for p in d['replication']['peers'] if p['name'] == '$2'][0]['$3']"
-}
-following() { [ "$(repl_peer "$1" "$2" state)" = following ]; }
-in_step() {  # R follows PEER and is not behind
-	following "$1" "$2" && [ "$(repl_peer "$1" "$2" behind)" = 0 ]
-}
 
 # kill_all R — SIGKILL every process of room R (every pid in its network
 # namespace, and the pids this test started there), then its link down: a
@@ -130,11 +120,6 @@ EOF_REPL
 }
 
 # load_start PREFIX (rooms.sh) — the load client through the VIP
-load_stop() {  # after SIGTERM it finishes the request in flight (<= 5 s)
-	kill -TERM "$load_pid" 2>/dev/null
-	wait "$load_pid" 2>/dev/null
-	diag "$(cat "$T/load.$1.out")"
-}
 # acked FILE... — the acknowledged numbers of these logs
 acked_count() { cat "$@" 2>/dev/null | wc -l | tr -d ' '; }
 
@@ -143,11 +128,6 @@ in_db() {
 	awk '{ print $1 }' "$2" | sort -u >"$T/in_db.want"
 	sqlite3 -readonly -batch "$T/$1/lib/enumdr.db" 'SELECT e164 FROM number' |
 	    sort -u | comm -12 - "$T/in_db.want" | wc -l | tr -d ' '
-}
-rows_equal() {
-	db_rows "$T/A/lib/enumdr.db" >"$T/rows.A" 2>"$T/rows.err" &&
-	db_rows "$T/B/lib/enumdr.db" >"$T/rows.B" 2>>"$T/rows.err" &&
-	cmp -s "$T/rows.A" "$T/rows.B"
 }
 
 summary=$T/summary

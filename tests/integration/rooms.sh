@@ -146,3 +146,30 @@ load_start() {  # load_start PREFIX [DIGITS] — load_pid, load_log, load_t0
 	on_exit "kill -KILL $load_pid 2>/dev/null"
 	load_t0=$(now_ms)
 }
+
+# The helpers the room tests share (after rooms_network).
+R() { _r=$1; shift; "$bin/enumdr" -c "$T/$_r/enumdr.yaml" "$@"; }  # R ROOM ARGS — enumdr in ROOM
+repl_peer() {  # repl_peer R PEER FIELD — FIELD of R's replication status for PEER
+	R "$1" agent status --json 2>/dev/null |
+	    json_get "[p for p in d['replication']['peers'] if p['name'] == '$2'][0]['$3']"
+}
+following() { [ "$(repl_peer "$1" "$2" state)" = following ]; }
+in_step() { following "$1" "$2" && [ "$(repl_peer "$1" "$2" behind)" = 0 ]; }  # following, not behind
+role_is() { heartbeat "$1" | grep -q "\"role\":\"$2\""; }  # role_is R ROLE
+rows_equal() {  # every room's number and number_version rows the same, row by row (rows.R, rows.err)
+	: >"$T/rows.err"
+	_re_first=
+	for _re_r in $ROOMS; do
+		db_rows "$T/$_re_r/lib/enumdr.db" >"$T/rows.$_re_r" 2>>"$T/rows.err" || return 1
+		if [ -z "$_re_first" ]; then
+			_re_first=$_re_r
+		elif ! cmp -s "$T/rows.$_re_first" "$T/rows.$_re_r"; then
+			return 1
+		fi
+	done
+}
+load_stop() {  # load_stop PREFIX — SIGTERM: the client finishes the request in flight (<= 5 s)
+	kill -TERM "$load_pid" 2>/dev/null
+	wait "$load_pid" 2>/dev/null
+	diag "$(cat "$T/load.$1.out")"
+}

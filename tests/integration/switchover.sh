@@ -35,7 +35,6 @@ stamp() { diag "$(( ($(now_ms) - t_start) / 1000 )).$(( ($(now_ms) - t_start) % 
 rooms_bin
 rooms_network
 
-R() { _r=$1; shift; "$bin/enumdr" -c "$T/$_r/enumdr.yaml" "$@"; }
 # inR R CMD... — in room R's namespace (the CLI reaches the peer from there)
 inR() { _r=$1; shift; eval "ip netns exec \$N$_r \"\$@\""; }
 switchover() {  # switchover FROM ARGS... — prints its output, returns its exit code
@@ -44,21 +43,6 @@ switchover() {  # switchover FROM ARGS... — prints its output, returns its exi
 	_rc=$?
 	sed 's/^/#   /' "$T/sw.out"
 	return $_rc
-}
-repl_peer() {  # repl_peer R PEER FIELD
-	R "$1" agent status --json 2>/dev/null |
-	    json_get "[p for p in d['replication']['peers'] if p['name'] == '$2'][0]['$3']"
-}
-in_step() { [ "$(repl_peer "$1" "$2" state)" = following ] && [ "$(repl_peer "$1" "$2" behind)" = 0 ]; }
-rows_equal() {
-	db_rows "$T/A/lib/enumdr.db" >"$T/rows.A" 2>"$T/rows.err" &&
-	db_rows "$T/B/lib/enumdr.db" >"$T/rows.B" 2>>"$T/rows.err" &&
-	cmp -s "$T/rows.A" "$T/rows.B"
-}
-load_stop() {
-	kill -TERM "$load_pid" 2>/dev/null
-	wait "$load_pid" 2>/dev/null
-	diag "$(cat "$T/load.$1.out")"
 }
 sw_line() {  # sw_line EVENT R — SWITCHOVER_FAILED lines of room R
 	grep "enumdr-alarm v1 id=SWITCHOVER_FAILED event=$1 .*room=$2 " "$log"

@@ -42,14 +42,12 @@ wait_for 10 inC curl -sf -m 1 "http://$W:8055/v1/witness?room=test" >/dev/null
 ok $? "enumdr-witness answers on $W:8055"
 like "$(inC curl -s -m 1 "http://$W:8055/v1/witness?room=test")" '"witness":"W"' "... with its name"
 
-R() { _r=$1; shift; "$bin/enumdr" -c "$T/$_r/enumdr.yaml" "$@"; }
 post_at() {  # post_at R NUMBER — POST through R's own address; prints the status
 	inC curl -s -m 5 -o "$T/post.out" -w '%{http_code}' -X POST \
 	    -H 'Content-Type: application/json' "http://$(addr_of "$1"):8053/v1/numbers" \
 	    -d "{\"e164\":\"$2\",\"naptr\":[{\"order\":100,\"preference\":10,\"flags\":\"u\",\"service\":\"E2U+sip\",\"regexp\":\"!^.*\$!sip:$2@ims.$1.example!\",\"replacement\":\".\"}]}"
 }
 iso_line() { grep "enumdr-alarm v1 id=ISOLATED event=$1 .*room=$2 " "$log"; }
-role_is() { heartbeat "$1" | grep -q "\"role\":\"$2\""; }
 in_db() { [ -n "$(sqlite3 -readonly -batch "$T/$1/lib/enumdr.db" "SELECT 1 FROM number WHERE e164 = '$2'")" ]; }
 
 for r in A B; do
