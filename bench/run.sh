@@ -10,7 +10,7 @@
 # Uses the programs of TOP/_build (else /tmp/bench-build, or ENUMDR_BUILD);
 # the scripts say how to build them when they are missing.
 bench_dir=$(cd "$(dirname "$0")" && pwd)
-names=${*:-snapshot checker provision}
+names=${*:-snapshot checker provision replication dns}
 failed=
 for name in $names; do
 	[ -f "$bench_dir/$name.sh" ] || { echo "bench/run.sh: no benchmark $name" >&2; exit 64; }

@@ -23,11 +23,12 @@
 
 #include "config.h"
 #include "log.h"
+#include "naptr.h"
 #include "util.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)	/* a larger file is refused */
 #define CONFIG_ARG_MAX  PATH_MAX	/* one argv string of a load step */
-#define FIELDS_MAX      16		/* rows in one table */
+#define FIELDS_MAX      20		/* rows in one table */
 #define KEYPATH_MAX     256		/* "load[7].argv[31]" and the like */
 
 enum field_type {
@@ -42,6 +43,8 @@ enum field_type {
 	FT_POLICY,	/* merge | refuse | merge-zones */
 	FT_REPLMODE,	/* off | async | sync | strict */
 	FT_QUORUM,	/* off | majority */
+	FT_BOOL,	/* true | false */
+	FT_DOMAIN,	/* a domain name: labels of [A-Za-z0-9_-] */
 	FT_ARGV,	/* a list of strings, argv[0] an absolute path */
 	FT_MAP,		/* a nested mapping whose fields live in the same struct */
 	FT_LIST		/* a list of mappings filling an array */
@@ -134,6 +137,18 @@ static const struct field quorum_fields[] = {
 	END
 };
 
+static const struct field dns_fields[] = {
+	STR(CFG, "server", FT_HOSTPORT, 0, dns_server, NULL),
+	STR(CFG, "tsig_key", FT_PATH, 0, dns_tsig_key, NULL),
+	STR(CFG, "control_socket", FT_SOCKET, 0, dns_control_socket, NULL),
+	STR(CFG, "zone_dir", FT_PATH, 0, dns_zone_dir, NULL),
+	STR(CFG, "catalog", FT_DOMAIN, 0, dns_catalog, NULL),
+	{ .key = "zonemd", .type = FT_BOOL, .off = offsetof(CFG, dns_zonemd),
+	  .def = 1 },
+	INT(CFG, "timeout_ms", dns_timeout_ms, 1, 600000, 5000),
+	END
+};
+
 static const struct field agent_fields[] = {
 	STR(CFG, "provisioning_listen", FT_HOSTPORT, 0, provisioning_listen,
 	    "127.0.0.1:8053"),
@@ -184,6 +199,7 @@ static const struct field top_fields[] = {
 	MAP("sync", sync_fields),
 	MAP("replication", replication_fields),
 	MAP("quorum", quorum_fields),
+	MAP("dns", dns_fields),
 	MAP("agent", agent_fields),
 	LIST("peers", peers, npeers, peer_fields),
 	LIST("load", steps, nsteps, step_fields),
@@ -284,6 +300,7 @@ apply_defaults(const struct field *table, char *base)
 			    (enum config_repl_mode)f->def;
 			break;
 		case FT_QUORUM:
+		case FT_BOOL:
 			*(int *)(void *)p = (int)f->def;
 			break;
 		case FT_FACILITY:
@@ -378,6 +395,10 @@ string_problem(const struct field *f, const char *s)
 	case FT_HOSTPORT:
 		return valid_hostport(s) ? NULL :
 		    "is not ADDRESS:PORT (port 1..65535)";
+	case FT_DOMAIN:
+		return naptr_domain_valid(s) && strcmp(s, ".") != 0 ? NULL :
+		    "is not a domain name (labels of [A-Za-z0-9_-], at most"
+		    " 253 bytes)";
 	default:
 		return "has no string type";	/* not reached */
 	}
@@ -590,6 +611,16 @@ walk_value(struct walk *w, const struct field *f, const yaml_node_t *n,
 		*(enum config_repl_mode *)(void *)(base + f->off) =
 		    (enum config_repl_mode)fac;
 		return 0;
+	case FT_BOOL:
+		if (strcmp(s, "true") == 0)
+			fac = 1;
+		else if (strcmp(s, "false") == 0)
+			fac = 0;
+		else
+			return walk_err(w, n->start_mark, path,
+			    "\"%s\" is not true or false", s);
+		*(int *)(void *)(base + f->off) = fac;
+		return 0;
 	case FT_QUORUM:
 		if (strcmp(s, "off") == 0)
 			fac = 0;
@@ -770,6 +801,19 @@ finish(struct walk *w, const yaml_node_t *root)
 		memcpy(p->journal_url, p->heartbeat_url, len - (sizeof(hb) - 1));
 		strlcpy_(p->journal_url + len - (sizeof(hb) - 1), "/v1/journal",
 		    sizeof(p->journal_url) - (len - (sizeof(hb) - 1)));
+	}
+	/* dns: an incremental feed needs somewhere to write full loads and
+	 * Knot's control socket to reload them. */
+	if (cfg->dns_server[0] != '\0' && (cfg->dns_zone_dir[0] == '\0' ||
+	    cfg->dns_control_socket[0] == '\0'))
+		return walk_err(w, root->start_mark, "dns",
+		    "dns.server is set, so dns.zone_dir and dns.control_socket"
+		    " are needed too (full loads are written there and"
+		    " reloaded through Knot's control socket)");
+	if (cfg->dns_catalog[0] != '\0') {
+		len = strlen(cfg->dns_catalog);
+		if (cfg->dns_catalog[len - 1] == '.')
+			cfg->dns_catalog[len - 1] = '\0';
 	}
 	if (cfg->control_socket[0] != '\0')
 		return 0;

@@ -93,6 +93,16 @@ struct config {
 	char witness_url[CONFIG_URL_MAX];    /* a witness's vote ("" none) */
 	int quorum_stand_down_ms;            /* default 5000 */
 
+	/* dns: (issue 16, doc/dns.md) the DNS server this room feeds
+	 * incrementally; "" dns_server: the load steps run at every change */
+	char dns_server[128];                /* "ADDR:PORT" of DNS UPDATE */
+	char dns_tsig_key[PATH_MAX];         /* Knot's key file ("" unsigned) */
+	char dns_control_socket[PATH_MAX];   /* Knot's control socket */
+	char dns_zone_dir[PATH_MAX];         /* where zone files go */
+	char dns_catalog[256];               /* catalog zone ("" none) */
+	int dns_zonemd;                      /* ZONEMD in zone files (1) */
+	int dns_timeout_ms;                  /* default 5000 */
+
 	/* agent: (enumdrd) */
 	char provisioning_listen[128];       /* "ADDR:PORT", default 127.0.0.1:8053 */
 	char peer_listen[128];               /* "ADDR:PORT", default 127.0.0.1:8054 */

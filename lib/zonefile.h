@@ -29,4 +29,30 @@ struct zonefile_result {
 int zonefile_write_all(struct store *st, const char *dir, const char *only,
     struct zonefile_result **results, size_t *n, char *err);
 
+/* The same with flags: ZONEFILE_ZONEMD adds the zone's ZONEMD record
+ * (RFC 8976, scheme SIMPLE, SHA-384) computed over exactly what the file
+ * holds, so that a DNS server that generates ZONEMD itself (Knot's
+ * zonemd-generate) loads the file without changing its serial, and a
+ * secondary that verifies ZONEMD accepts it. */
+#define ZONEFILE_ZONEMD 0x1
+int zonefile_write(struct store *st, const char *dir, const char *only,
+    unsigned flags, struct zonefile_result **results, size_t *n, char *err);
+
+/* The SOA and the record TTL a zone file of origin carries (from the
+ * parameters above), for the DNS UPDATE messages of lib/dnsupdate.h.
+ * Needs a read transaction or the writer. */
+struct dnsupd_soa;
+int zonefile_soa(struct store *st, const char *origin, struct dnsupd_soa *soa,
+    uint32_t *ttl, char *err);
+
+/* The catalog zone (RFC 9432, version 2) that lists the zones, so that the
+ * DNS server (Knot: catalog-role interpret) and its secondaries serve
+ * every zone without a hand-kept list: DIR/CATALOG.zone with one member
+ * per zone, LABEL.zones.CATALOG. PTR ORIGIN., the label being
+ * zonefile_catalog_label (stable: "p" and the zone's prefix digits, which
+ * the store keeps unique).  serial: the catalog's SOA serial. */
+int zonefile_catalog_label(const char *prefix, char *out, size_t outlen);
+int zonefile_write_catalog(const char *dir, const char *catalog,
+    const struct zone_info *zones, size_t n, uint32_t serial, char *err);
+
 #endif

@@ -223,6 +223,7 @@ struct agent {
 
 	/* DNS update job (dnsjob.c) */
 	struct job dns_job;
+	struct dnsfeed *dnsf;             /* its state (dnsjob.c only) */
 	int (*dns_active)(struct agent *); /* does this room feed its DNS
 	                                    * server? (set at start) */
 
@@ -390,6 +391,10 @@ int dnsjob_start(struct agent *ag, int (*active)(struct agent *),
     char *err);
 /* A change committed: bring the DNS server up to date (group commit). */
 void dnsjob_kick(struct agent *ag);
+/* Feed the DNS server now, whatever the role (a takeover's load step,
+ * `enumdr dns-sync`), and wait until it serves every change committed
+ * before the call: 0, or -1 with why after timeout_ms. */
+int dnsjob_sync(struct agent *ag, int timeout_ms, char *why, size_t whylen);
 int dnsjob_stop(struct agent *ag, int wait_ms);
 
 /* replica.c — continuous replication (issue 14, doc/replication.md). */

@@ -503,6 +503,7 @@ do_zone(struct agent *ag, const char *arg, uid_t uid)
 		return reply_status(store_status_code(s), NULL, err);
 	log_info("control: zone %s added, serial %llu (uid %u)", origin,
 	    serial, (unsigned)uid);
+	dnsjob_kick(ag);	/* the DNS server serves it at once */
 	return json_pack("{s:b,s:s,s:s,s:I}", "ok", 1, "room", ag->cfg.room,
 	    "zone", origin, "serial", (json_int_t)serial);
 }
@@ -730,6 +731,27 @@ do_catchup(struct agent *ag, const char *arg)
 	    "peer", room, "position", (json_int_t)pos);
 }
 
+/* dns-sync MS: feed the DNS server now and wait until it serves every
+ * change committed before the request (a takeover's load step). */
+static json_t *
+do_dns_sync(struct agent *ag, const char *arg)
+{
+	char why[ENUMDR_ERRLEN + 128];
+	int ms, n = 0;
+	int64_t t0 = util_now_ms();
+
+	if (sscanf(arg, "%d%n", &ms, &n) != 1 || arg[n] != '\0' || ms < 1 ||
+	    ms > 3600000)
+		return reply_status(400, NULL, "dns-sync: expected TIMEOUT_MS"
+		    " (1..3600000)");
+	if (dnsjob_sync(ag, ms, why, sizeof(why)) == -1) {
+		log_warnx("control: dns-sync: %s", why);
+		return reply_status(504, NULL, why);
+	}
+	return json_pack("{s:b,s:s,s:I}", "ok", 1, "room", ag->cfg.room,
+	    "ms", (json_int_t)(util_now_ms() - t0));
+}
+
 static json_t *
 version_json(const struct store_version *v, const char *records)
 {
@@ -929,6 +951,8 @@ serve(struct agent *ag, int fd)
 		control_reply(fd, do_sync(ag, arg, uid));
 	else if (strncmp(line, "catchup ", 8) == 0 && arg != NULL)
 		control_reply(fd, do_catchup(ag, arg));
+	else if (strncmp(line, "dns-sync ", 9) == 0 && arg != NULL)
+		control_reply(fd, do_dns_sync(ag, arg));
 	else if (strcmp(line, "conflicts") == 0 ||
 	    (strncmp(line, "conflicts ", 10) == 0 && arg != NULL))
 		control_reply(fd, do_conflicts(ag, arg));
@@ -942,7 +966,8 @@ serve(struct agent *ag, int fd)
 		control_reply(fd, reply_error("unknown request \"%.64s\""
 		    " (open, close, status, snapshot, role ROLE, provision LEN,"
 		    " zone ORIGIN [SERIAL], export [DIR], import DIR,"
-		    " sync [--dry-run] DIR, catchup ROOM POS MS, conflicts [all],"
+		    " sync [--dry-run] DIR, catchup ROOM POS MS, dns-sync MS,"
+		    " conflicts [all],"
 		    " conflict-keep ID served|other, preferred 0|1, standdown MS)",
 		    line));
 }

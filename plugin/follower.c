@@ -33,6 +33,7 @@
 #define FOLLOW_BACKOFF_MIN_MS 200      /* after a failed poll, doubling */
 #define FOLLOW_BACKOFF_MAX_MS 2000
 #define FOLLOW_GAP_RETRY_MS   5000     /* a gap not healed: look again */
+#define FOLLOW_ZONES_MS       5000     /* the peer's zones, asked again */
 #define FOLLOW_HEAL_WAIT_MS   2000     /* the peer's snapshot too old to
                                         * heal it: look for its next export
                                         * (its serial file only) */
@@ -217,7 +218,8 @@ repl_conflicts_alarm(struct agent *ag)
 /* The peer's zones that this room lacks are added here, with the peer's
  * serials (its heartbeat lists them): a zone added in one room is served
  * by the other too, before any number of it changes.  Zones are not
- * journaled (doc/replication.md); asked at each (re)connection. */
+ * journaled (doc/replication.md); asked at each (re)connection and every
+ * FOLLOW_ZONES_MS. */
 static void
 follow_zones(struct follower *f, const char *url, int connect_ms)
 {
@@ -479,6 +481,7 @@ follow_main(void *arg)
 	int64_t cursor = -1, c2;
 	int connect_ms, wait_ms, batch, backoff = FOLLOW_BACKOFF_MIN_MS;
 	int in_step = 0, rc;
+	int64_t zones_at = 0;
 
 	if ((client = peerproto_client_new()) == NULL) {
 		follow_publish(f, "error", NULL, -1, -1, "out of memory");
@@ -586,9 +589,12 @@ follow_main(void *arg)
 			    FOLLOW_HEAL_WAIT_MS);
 			continue;
 		}
-		if (!in_step) {
+		/* at each (re)connection, and now and then: a zone added
+		 * there is served here too (zones are not journaled) */
+		if (!in_step || util_now_ms() - zones_at >= FOLLOW_ZONES_MS) {
 			char hburl[CONFIG_URL_MAX];
 
+			zones_at = util_now_ms();
 			pthread_mutex_lock(&ag->cfg_lock);
 			strlcpy_(hburl, ag->cfg.peers[f->idx].heartbeat_url,
 			    sizeof(hburl));

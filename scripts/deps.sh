@@ -3,9 +3,9 @@
 # Debian 12 (run as root).  Quiet when everything is there already.
 set -eu
 pkgs="build-essential autoconf automake pkg-config
-libcurl4-openssl-dev libsqlite3-dev libyaml-dev libmicrohttpd-dev libjansson-dev
+libcurl4-openssl-dev libknot-dev libssl-dev libsqlite3-dev libyaml-dev libmicrohttpd-dev libjansson-dev
 sqlite3 curl iproute2 procps
-keepalived knot knot-dnsutils rsyslog vsftpd openssh-server openssh-client
+keepalived knot knot-dnsutils ldnsutils rsyslog vsftpd openssh-server openssh-client
 cppcheck hyperfine python3"
 missing=
 for p in $pkgs; do

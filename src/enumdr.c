@@ -65,6 +65,8 @@ usage(FILE *out)
 "  sync --from DIR|URL [--dry-run]   serial-compare sync with a peer (S0.2)\n"
 "  zonefiles DIR [ORIGIN]            write the zone files (foreground load, S0.6)\n"
 "  dns-wait SERVER[:PORT] [--zonefiles DIR] [--timeout MS]\n"
+"  dns-sync [--timeout MS]           the agent feeds its DNS server now and\n"
+"                                    waits until it serves every change\n"
 "                                    wait until SERVER serves every zone's serial\n"
 "                                    (the database's, or the zone files' in DIR)\n"
 "  status                            room, zones, journal, snapshots, alarms\n"
@@ -962,14 +964,55 @@ cmd_zonefiles(struct ctx *c, int argc, char **argv)
 		return usage_error("zonefiles: expected DIR [ORIGIN]");
 	if ((rc = open_store(c, STORE_READONLY)) != EXIT_OK)
 		return rc;
-	if (zonefile_write_all(c->st, argv[0], argc == 2 ? argv[1] : NULL,
-	    &res, &n, err) == -1)
+	/* with its ZONEMD (RFC 8976) unless dns.zonemd is false */
+	if (zonefile_write(c->st, argv[0], argc == 2 ? argv[1] : NULL,
+	    c->cfg.dns_zonemd ? ZONEFILE_ZONEMD : 0, &res, &n, err) == -1)
 		return fail(EXIT_IOERR, err);
 	for (i = 0; i < n; i++)
 		printf("%s/%s.zone serial %u, %lld numbers\n", argv[0],
 		    res[i].origin, res[i].serial, (long long)res[i].numbers);
 	free(res);
 	return EXIT_OK;
+}
+
+/* dns-sync [--timeout MS]: the agent feeds its DNS server now and answers
+ * once it serves every change committed before (issue 16: the takeover's
+ * load step when dns.server is set; doc/dns.md). */
+static int
+cmd_dns_sync(struct ctx *c, int argc, char **argv)
+{
+	char err[ENUMDR_ERRLEN], line[64], *end;
+	struct control_reply r;
+	long timeout = 20000;
+	int rc;
+
+	if (argc == 2 && strcmp(argv[0], "--timeout") == 0) {
+		timeout = strtol(argv[1], &end, 10);
+		if (*end || timeout < 1 || timeout > 3600000)
+			return usage_error("dns-sync: --timeout must be"
+			    " 1..3600000 ms");
+	} else if (argc != 0)
+		return usage_error("dns-sync: expected [--timeout MS]");
+	snprintf(line, sizeof(line), "dns-sync %ld", timeout);
+	switch (control_request(c->cfg.control_socket, line, (int)timeout +
+	    5000, &r, err)) {
+	case CONTROL_OK:
+		break;
+	case CONTROL_EUNREACHABLE:
+		control_reply_free(&r);
+		return fail(EXIT_UNAVAILABLE, err);
+	default:
+		control_reply_free(&r);
+		return fail(EXIT_SOFTWARE, err);
+	}
+	if (r.ok)
+		printf("room %s: DNS server in step\n", c->cfg.room);
+	else
+		fprintf(stderr, "%s: %s\n", progname, r.error ? r.error :
+		    "the agent refused dns-sync");
+	rc = r.ok ? EXIT_OK : EXIT_UNAVAILABLE;
+	control_reply_free(&r);
+	return rc;
 }
 
 /* The serial a zone file written by zonefile_write_all says it carries
@@ -1064,7 +1107,7 @@ cmd_dns_wait(struct ctx *c, int argc, char **argv)
 			    left < 1000 ? (int)left : 1000, &served, err) == 0 &&
 			    rfc1982_cmp(served, want) == RFC1982_EQUAL)
 				break;
-			usleep(50000);
+			usleep(10000);
 		}
 		printf("%s serves %s serial %u\n", argv[0], z[i].origin, served);
 	}
@@ -1399,6 +1442,7 @@ static const struct command {
 	{ "sync", cmd_sync, 0 },
 	{ "zonefiles", cmd_zonefiles, 0 },
 	{ "dns-wait", cmd_dns_wait, 0 },
+	{ "dns-sync", cmd_dns_sync, 0 },
 	{ "status", cmd_status, 1 },
 	{ "alarms", cmd_alarms, 1 },
 	{ "conflicts", cmd_conflicts, 0 },

@@ -57,8 +57,12 @@ inC() { ip netns exec "$NC" "$@"; }
 room_files() {  # room_files R
 	d=$T/$1
 	mkdir -p "$d/lib/zones" "$d/run" "$d/knot" "$d/knotdb"
+	# the room's TSIG key, shared by its agent and its Knot (doc/dns.md)
+	keymgr -t enumdr hmac-sha256 >"$d/tsig.key" && chmod 600 "$d/tsig.key" ||
+		{ echo "Bail out! keymgr -t"; exit 1; }
 	sed -e "s#/var/lib/enumdr#$d/lib#g" -e "s#/run/enumdr#$d/run#g" \
 	    -e "s#/etc/enumdr/enumdr.yaml#$d/enumdr.yaml#g" \
+	    -e "s#/etc/enumdr/tsig.key#$d/tsig.key#g" \
 	    -e "s#/usr/bin/enumdr#$bin/enumdr#g" \
 	    -e "s#/run/knot/knot.sock#$d/knot/knot.sock#g" \
 	    -e "s#snapshot_interval_s: 60#snapshot_interval_s: 2#" \
@@ -69,8 +73,17 @@ room_files() {  # room_files R
 	    -e "s#/usr/bin/enumdr-check-service#$bin/enumdr-check-service#g" \
 	    -e "s#script_user enumdr#script_user root#" \
 	    "$top_srcdir/$ROOMS_CONF/$1/keepalived.conf" >"$d/keepalived.conf"
+	# ROOMS_SECONDARY=1: Knot notifies and serves the secondary
+	# (tests/integration/secondary.sh)
+	if [ "${ROOMS_SECONDARY:-0}" = 1 ]; then
+		second="-e /#.no.secondary\$/d -e s/^#secondary.//"
+	else
+		second=
+	fi
+	# shellcheck disable=SC2086
 	sed -e "s#/run/knot#$d/knot#g" -e "s#/var/lib/knot#$d/knotdb#g" \
 	    -e "s#/var/lib/enumdr/zones#$d/lib/zones#g" \
+	    -e "s#/etc/enumdr/tsig.key#$d/tsig.key#g" $second \
 	    "$top_srcdir/conf/knot.conf" >"$d/knot.conf"
 	"$bin/enumdr" -c "$d/enumdr.yaml" init >/dev/null
 }

@@ -19,7 +19,7 @@
 #    number are printed as "# takeover:" lines.
 # 3. A comes back: failback (S0.7, S4.3) — B stands down and pushes its
 #    snapshot, A imports B's changes, loads and opens; kdig @VIP shows them.
-# 4. B's Knot is down and A dies again: B's background load fails, the alarm
+# 4. B's Knot is down and A dies again: B's foreground load (dns-sync) fails, the alarm
 #    line LOAD_STEP names the step, the listener stays closed (S0.6).
 . "$top_srcdir/tests/tap.sh"
 . "$top_srcdir/tests/integration/lib.sh"
@@ -141,9 +141,9 @@ kill -KILL "$KNOT_B"
 kill_room A
 stamp "room B's Knot killed, then room A killed again"
 wait_for 30 vip_on B; ok $? "room B holds the VIP"
-load_alarm() { grep -q 'enumdr-alarm v1 id=LOAD_STEP event=raise severity=critical room=B .*step=background' "$log"; }
+load_alarm() { grep -q 'enumdr-alarm v1 id=LOAD_STEP event=raise severity=critical room=B .*step=foreground' "$log"; }
 wait_for 40 load_alarm
-ok $? "alarm line LOAD_STEP (critical) names room B and the background step"
+ok $? "alarm line LOAD_STEP (critical) names room B and the foreground step (the agent cannot feed Knot)"
 like "$(heartbeat B)" '"role":"MASTER-FAILED"' "room B's role is MASTER-FAILED (its checker reports unhealthy)"
 listener_open B; ok $((! $?)) "room B's listener stays closed"
 code=$(provision +4687000003 sip:+4687000003@ims.b.example)

@@ -146,18 +146,27 @@ test_example(void)
 	    "peers[0].transfer_url");
 	is_str(cfg.peers[0].fetch_url, "http://192.0.2.2:8054/v1/snapshot/",
 	    "peers[0].fetch_url");
-	is_int((int)cfg.nsteps, 3, "three load steps");
+	is_int((int)cfg.nsteps, 2, "two load steps");
 	is_str(cfg.steps[0].name, "foreground", "load[0].name");
-	is_int((int)cfg.steps[0].argc, 5, "load[0] argc");
+	is_int((int)cfg.steps[0].argc, 6, "load[0] argc");
 	is_str(cfg.steps[0].argv[0], "/usr/bin/enumdr", "load[0].argv[0]");
 	is_str(cfg.steps[0].argv[2], "/etc/enumdr/enumdr.yaml",
 	    "load[0].argv[2]");
-	ok(cfg.steps[0].argv[5] == NULL, "load[0].argv NULL-terminated");
-	is_int(cfg.steps[0].timeout_ms, 10000, "load[0].timeout_ms");
+	is_str(cfg.steps[0].argv[3], "dns-sync", "load[0].argv[3]");
+	ok(cfg.steps[0].argv[6] == NULL, "load[0].argv NULL-terminated");
+	is_int(cfg.steps[0].timeout_ms, 25000, "load[0].timeout_ms");
 	is_str(cfg.steps[1].name, "background", "load[1].name");
-	is_str(cfg.steps[1].argv[0], "/usr/sbin/knotc", "load[1].argv[0]");
-	is_int(cfg.steps[1].timeout_ms, 60000, "load[1].timeout_ms");
-	is_str(cfg.steps[2].name, "background-wait", "load[2].name");
+	is_str(cfg.steps[1].argv[3], "dns-wait", "load[1].argv[3]");
+	is_int(cfg.steps[1].timeout_ms, 25000, "load[1].timeout_ms");
+	/* dns: (issue 16) */
+	is_str(cfg.dns_server, "127.0.0.1:53", "dns.server");
+	is_str(cfg.dns_tsig_key, "/etc/enumdr/tsig.key", "dns.tsig_key");
+	is_str(cfg.dns_control_socket, "/run/knot/knot.sock",
+	    "dns.control_socket");
+	is_str(cfg.dns_zone_dir, "/var/lib/enumdr/zones", "dns.zone_dir");
+	is_str(cfg.dns_catalog, "catalog.enumdr", "dns.catalog");
+	is_int(cfg.dns_zonemd, 1, "dns.zonemd");
+	is_int(cfg.dns_timeout_ms, 5000, "dns.timeout_ms");
 	config_free(&cfg);
 	ok(cfg.steps[0].argv[0] == NULL && cfg.nsteps == 0,
 	    "config_free releases the argv strings");
@@ -389,6 +398,27 @@ test_errors(void)
 	is_int((int)cfg.repl_mode, REPL_STRICT, "replication.mode strict");
 	is_int(cfg.repl_sync_timeout_ms, 50, "replication.sync_timeout_ms 50");
 	is_str(cfg.peers[0].journal_url, "http://b/j", "journal_url as given");
+	config_free(&cfg);
+	fails_with(BASE "dns:\n  server: 127.0.0.1:53\n",
+	    "t.yaml:1:1: dns: dns.server is set, so dns.zone_dir and"
+	    " dns.control_socket are needed too (full loads are written there"
+	    " and reloaded through Knot's control socket)",
+	    "dns.server without zone_dir and control_socket");
+	fails_with(BASE "dns:\n  catalog: cat..x\n",
+	    "t.yaml:7:12: dns.catalog: \"cat..x\" is not a domain name"
+	    " (labels of [A-Za-z0-9_-], at most 253 bytes)",
+	    "dns.catalog not a domain name");
+	fails_with(BASE "dns:\n  zonemd: maybe\n",
+	    "t.yaml:7:11: dns.zonemd: \"maybe\" is not true or false",
+	    "dns.zonemd not a boolean");
+	if (!ok(load(BASE "dns:\n  server: 127.0.0.1:5353\n  control_socket:"
+	    " /k.sock\n  zone_dir: /z\n  catalog: catalog.enumdr.\n  zonemd:"
+	    " false\n", &cfg, err) == 0, "dns: a full section"))
+		diag("%s", err);
+	is_str(cfg.dns_catalog, "catalog.enumdr", "dns.catalog without its final"
+	    " dot");
+	is_int(cfg.dns_zonemd, 0, "dns.zonemd false");
+	is_int(cfg.dns_timeout_ms, 5000, "dns.timeout_ms default");
 	config_free(&cfg);
 	fails_with(BASE "quorum:\n  mode: most\n",
 	    "t.yaml:7:9: quorum.mode: \"most\" is not a quorum mode (off,"
