@@ -6,7 +6,7 @@ pkgs="build-essential autoconf automake pkg-config
 libcurl4-openssl-dev libknot-dev libssl-dev libsqlite3-dev libyaml-dev libmicrohttpd-dev libjansson-dev
 sqlite3 curl iproute2 procps
 keepalived knot knot-dnsutils ldnsutils rsyslog vsftpd openssh-server openssh-client
-cppcheck hyperfine python3"
+cppcheck hyperfine python3 python3-dnspython"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
