@@ -339,15 +339,13 @@ feed_zones(struct agent *ag, struct dnsfeed *f, char *err)
 	char label[64];
 	size_t nz = 0, i, added = 0;
 	int64_t pos;
-	int *need = NULL, *known = NULL, ret = -1;
+	int *need = NULL, ret = -1;
 
 	if (store_zones(f->rd, 0, 0, &z, &nz, &pos, err) != STORE_OK)
 		return -1;
 	for (i = 0; i < f->nzones; i++)
 		f->zones[i].mark = 0;
-	need = calloc(nz + 1, sizeof(*need));
-	known = calloc(nz + 1, sizeof(*known));
-	if (need == NULL || known == NULL) {
+	if ((need = calloc(nz + 1, sizeof(*need))) == NULL) {
 		errf(err, "out of memory");
 		goto done;
 	}
@@ -418,7 +416,6 @@ feed_zones(struct agent *ag, struct dnsfeed *f, char *err)
 	ret = 0;
 done:
 	free(need);
-	free(known);
 	free(z);
 	return ret;
 }

@@ -24,6 +24,7 @@
 #include "dnsupdate.h"
 #include "knotctl.h"
 #include "tap.h"
+#include "testsys.h"
 #include "util.h"
 
 #define ZONE "6.4.e164.arpa."
@@ -102,56 +103,12 @@ start_knotd(void)
 	return found ? 0 : -1;
 }
 
-/* A port free on 127.0.0.1 for TCP and UDP (the kernel's pick). */
-static int
-free_port(void)
-{
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
-	int fd, p = -1;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
-		p = ntohs(sa.sin_port);
-	close(fd);
-	return p;
-}
-
-/* The output of a shell command (at most outlen - 1 bytes). */
-static char *
-run(char *out, size_t outlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static char *
-run(char *out, size_t outlen, const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	FILE *p;
-	size_t n = 0;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	out[0] = '\0';
-	if ((p = popen(cmd, "r")) == NULL)
-		return out;
-	n = fread(out, 1, outlen - 1, p);
-	out[n] = '\0';
-	pclose(p);
-	return out;
-}
-
 /* kdig's +short answer for NAPTR at owner. */
 static char *
 naptr_at(char *out, size_t outlen, const char *owner)
 {
-	return run(out, outlen, "kdig @127.0.0.1 -p %d +short +tcp NAPTR %s",
-	    port, owner);
+	return test_run(out, outlen, "kdig @127.0.0.1 -p %d +short +tcp NAPTR"
+	    " %s", port, owner);
 }
 
 static long
@@ -183,7 +140,7 @@ setup(void)
 	char conf[4096], line[256];
 	FILE *f;
 
-	if (mkdtemp(dir) == NULL || (port = free_port()) == -1)
+	if (mkdtemp(dir) == NULL || (port = test_free_port()) == -1)
 		return -1;
 	atexit(cleanup);
 	snprintf(server, sizeof(server), "127.0.0.1:%d", port);
@@ -325,7 +282,7 @@ test_split(struct dnsupd *u)
 	if (!ok(dnsupd_flush(u, err) == 0, "  flushed"))
 		diag("%s", err);
 	is_int(serial_of(u, ZONE), 2011, "  the serial is the last change's");
-	run(out, sizeof(out), "kdig @127.0.0.1 -p %d %s AXFR " ZONE
+	test_run(out, sizeof(out), "kdig @127.0.0.1 -p %d %s AXFR " ZONE
 	    " +noall +answer | grep -c '^[0-9.]*9.6.4.e164.arpa.*NAPTR'",
 	    port, yflag);
 	is_int(atoi(out), 2000, "  the zone holds the 2000 numbers");

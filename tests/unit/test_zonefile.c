@@ -27,6 +27,7 @@
 #include "naptr.h"
 #include "store.h"
 #include "tap.h"
+#include "testsys.h"
 #include "util.h"
 #include "zonefile.h"
 
@@ -388,50 +389,6 @@ knot_cleanup(void)
 	}
 }
 
-/* A port free on 127.0.0.1 (the kernel's pick). */
-static int
-free_port(void)
-{
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
-	int fd, p = -1;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
-		p = ntohs(sa.sin_port);
-	close(fd);
-	return p;
-}
-
-/* The output of a shell command (at most outlen - 1 bytes). */
-static char *
-run(char *out, size_t outlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static char *
-run(char *out, size_t outlen, const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	FILE *p;
-	size_t n;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	out[0] = '\0';
-	if ((p = popen(cmd, "r")) == NULL)
-		return out;
-	n = fread(out, 1, outlen - 1, p);
-	out[n] = '\0';
-	pclose(p);
-	return out;
-}
-
 /* The SOA serial knotd serves for zone (kdig ... SOA), -1: none. */
 static long
 served_serial(const char *zone)
@@ -439,7 +396,7 @@ served_serial(const char *zone)
 	char out[1024], mname[256], rname[256];
 	unsigned long serial;
 
-	run(out, sizeof(out), "kdig @127.0.0.1 -p %d +short +time=1"
+	test_run(out, sizeof(out), "kdig @127.0.0.1 -p %d +short +time=1"
 	    " +retry=0 SOA %s 2>/dev/null", kport, zone);
 	if (sscanf(out, "%255s %255s %lu", mname, rname, &serial) != 3)
 		return -1;
@@ -694,7 +651,7 @@ test_knotd(void)
 	int64_t deadline;
 	int nbig, ready = 0;
 
-	if (mkdtemp(kdir) == NULL || (kport = free_port()) == -1) {
+	if (mkdtemp(kdir) == NULL || (kport = test_free_port()) == -1) {
 		ok(0, "a directory and a port for knotd");
 		return;
 	}
@@ -804,7 +761,7 @@ test_knotd(void)
 		char hex[200], *text = read_zone(kdir, "8.4.e164.arpa");
 		unsigned long zs;
 
-		run(out, sizeof(out), "kdig @127.0.0.1 -p %d +short +time=1"
+		test_run(out, sizeof(out), "kdig @127.0.0.1 -p %d +short +time=1"
 		    " +retry=0 ZONEMD 8.4.e164.arpa 2>/dev/null | tr -d ' \\n'",
 		    kport);
 		ok(text != NULL && zonemd_of(text, &zs, hex, sizeof(hex)) ==
@@ -816,11 +773,11 @@ test_knotd(void)
 		free(text);
 	}
 	/* the records are there, as written */
-	like(run(out, sizeof(out), "kdig @127.0.0.1 -p %d +short +time=1"
+	like(test_run(out, sizeof(out), "kdig @127.0.0.1 -p %d +short +time=1"
 	    " +retry=0 NAPTR 6.4.e164.arpa 2>/dev/null", kport),
 	    "100 10 \"U\" \"E2U+SIP\" \"!^.*$!sip:Operator@Ims.Example!\" .",
 	    "the apex NAPTR is served");
-	like(run(out, sizeof(out), "kdig @127.0.0.1 -p %d +short +time=1"
+	like(test_run(out, sizeof(out), "kdig @127.0.0.1 -p %d +short +time=1"
 	    " +retry=0 NS 6.4.e164.arpa 2>/dev/null | sort | tr '\\n' ' '",
 	    kport), "ns1.example.net. ns2.example.net. ns3.6.4.e164.arpa. ",
 	    "three NS, duplicates merged, ns3 relative to the zone");
@@ -828,7 +785,7 @@ test_knotd(void)
 	/* 7.4 written again, reloaded: now served */
 	ok(zonefile_write(st, kdir, "7.4.e164.arpa", ZONEFILE_ZONEMD, NULL,
 	    NULL, err) == 0, "7.4 written again with a good digest");
-	run(out, sizeof(out), "knotc -s %s/knot.sock zone-reload"
+	test_run(out, sizeof(out), "knotc -s %s/knot.sock zone-reload"
 	    " 7.4.e164.arpa 2>&1", kdir);
 	deadline = util_now_ms() + 10000;
 	for (got = -1; got == -1 && util_now_ms() < deadline;) {
