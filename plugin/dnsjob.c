@@ -38,6 +38,7 @@
 #define DNSJOB_CHECK_MS   2000    /* re-read the server's serials when idle */
 #define DNSJOB_BATCH      5000    /* journal rows per group */
 #define DNSJOB_POLL_MS    10      /* waiting for a zone Knot is loading */
+#define DNSJOB_STANDBY_MS 50      /* a standby's groups gather this long */
 
 /* A zone as the DNS server holds it. */
 struct fed_zone {
@@ -668,6 +669,13 @@ dnsjob_run(void *arg)
 		return JOB_IDLE;
 	if (!ag->dns_active(ag) && util_now_ms() >= f->forced_until)
 		return JOB_IDLE;
+	/* The active room's groups go at once; a hot standby's Knot answers
+	 * no client until a takeover (whose dns-sync sends what is left), so
+	 * its groups gather for DNSJOB_STANDBY_MS: each update costs Knot a
+	 * walk of the zone (its ZONEMD), and the standby shares the machine
+	 * with its follower.  (job.c reads this on this thread.) */
+	ag->dns_job.coalesce_ms = provision_listener_open(ag) ? 0 :
+	    DNSJOB_STANDBY_MS;
 	err[0] = '\0';
 	if (ag->cfg.dns_server[0] == '\0') {
 		if (ag->cfg.nsteps == 0)
