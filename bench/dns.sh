@@ -46,8 +46,6 @@ start_size() {
 	KDIR=$W/n$_n
 	mkdir -p "$KDIR/zones" "$KDIR/knotdb" "$KDIR/run"
 	free_port KPORT
-	free_port _pp
-	free_port _peerp
 	keymgr -t enumdr hmac-sha256 >"$KDIR/tsig.key" || die "keymgr -t failed"
 	sed -e "s#/run/knot#$KDIR/run#g" -e "s#/var/lib/knot#$KDIR/knotdb#g" \
 	    -e "s#/var/lib/enumdr/zones#$KDIR/zones#g" \
@@ -58,24 +56,6 @@ start_size() {
 	_kpid=$!
 	echo "$_kpid" >"$KDIR/knotd.pid"
 	_bench_pids="$_bench_pids $_kpid"
-	cat >"$KDIR/enumdr.yaml" <<EOF
-room: A
-database: $KDIR/db/enumdr.db
-snapshot_dir: $KDIR/snapshot
-incoming_dir: $KDIR/incoming
-state_dir: $KDIR/state
-dns:
-  server: 127.0.0.1:$KPORT
-  tsig_key: $KDIR/tsig.key
-  control_socket: $KDIR/run/knot.sock
-  zone_dir: $KDIR/zones
-  catalog: catalog.enumdr
-agent:
-  provisioning_listen: 127.0.0.1:$_pp
-  peer_listen: 127.0.0.1:$_peerp
-  control_socket: $KDIR/control.sock
-  snapshot_interval_s: 0
-EOF
 	# zones of Z numbers: +46700 followed by one digit per 100k ...
 	ZONES=
 	_zargs=
@@ -89,20 +69,12 @@ EOF
 		_zargs="$_zargs --zone $(echo "$_p" | awk '{ for (i = length($0); i > 0; i--) printf "%s.", substr($0, i, 1); print "e164.arpa" }'):1"
 		_k=$((_k + 1))
 	done
-	# shellcheck disable=SC2086
-	"$enumdr" -c "$KDIR/enumdr.yaml" init $_zargs >/dev/null || die "enumdr init failed"
-	AGENT_CONF=$KDIR/enumdr.yaml
-	AGENT_DB=$KDIR/db/enumdr.db
-	AGENT_PROV=http://127.0.0.1:$_pp
-	"$enumdrd" -d -c "$AGENT_CONF" 2>>"$KDIR/agent.log" &
-	_apid=$!
-	echo "$_apid" >"$KDIR/agent.pid"
-	_bench_pids="$_bench_pids $_apid"
-	wait_for 10 curl -sf "http://127.0.0.1:$_peerp/v1/heartbeat" ||
-		die "enumdrd did not answer its heartbeat (see $KDIR/agent.log)"
-	"$enumdr" -c "$AGENT_CONF" agent role MASTER >/dev/null &&
-	"$enumdr" -c "$AGENT_CONF" agent open >/dev/null ||
-		die "enumdr agent role MASTER / open failed"
+	start_agent A "$KDIR" "dns:
+  server: 127.0.0.1:$KPORT
+  tsig_key: $KDIR/tsig.key
+  control_socket: $KDIR/run/knot.sock
+  zone_dir: $KDIR/zones
+  catalog: catalog.enumdr" "$_zargs"
 	"$enumdr" -c "$AGENT_CONF" dns-sync --timeout 60000 >/dev/null ||
 		die "the agent could not bring Knot in step (see $KDIR/agent.log)"
 }

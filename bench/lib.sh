@@ -1,7 +1,9 @@
 # bench/lib.sh — shared by the benchmark scripts (sourced by them, not run).
 #
 #   bench_init NAME         work dir $W (removed at exit), programs, results
-#   start_agent ROOM DIR    an enumdrd for room ROOM in DIR (database, config,
+#   start_agent ROOM DIR [YAML [INIT_ARGS]]  an enumdrd for room ROOM in DIR
+#                           (YAML: more configuration keys; INIT_ARGS: enumdr
+#                           init's, default --zone $zone) (database, config,
 #                           listener open, role MASTER), killed at exit;
 #                           sets AGENT_CONF, AGENT_DB, AGENT_PROV, AGENT_PEER
 #   stop_agent DIR          SIGTERM to the agent of DIR, waits for its exit
@@ -136,8 +138,8 @@ wait_for() {  # wait_for SECS CMD... — 0 once CMD succeeds
 	"$@" >/dev/null 2>&1
 }
 
-start_agent() {  # start_agent ROOM DIR
-	_room=$1 _dir=$2
+start_agent() {  # start_agent ROOM DIR [YAML [INIT_ARGS]] — YAML: more keys
+	_room=$1 _dir=$2 _more=${3:-} _init=${4:---zone $zone}
 	mkdir -p "$_dir"
 	free_port _pp
 	free_port _peerp
@@ -153,14 +155,16 @@ agent:
   control_socket: $_dir/control.sock
   snapshot_interval_s: 0
 EOF
-	# no peers, no load steps: no DNS server is involved
+	[ -z "$_more" ] || printf '%s\n' "$_more" >>"$_dir/enumdr.yaml"
+	# no peers, no load steps: no DNS server unless YAML names one (dns:)
 	AGENT_CONF=$_dir/enumdr.yaml
 	AGENT_DB=$_dir/db/enumdr.db
 	AGENT_PROV=http://127.0.0.1:$_pp
 	AGENT_PEER=http://127.0.0.1:$_peerp
 	if [ ! -f "$AGENT_DB" ]; then
-		"$enumdr" -c "$AGENT_CONF" init --zone "$zone" >/dev/null ||
-			die "enumdr init --zone failed"
+		# shellcheck disable=SC2086
+		"$enumdr" -c "$AGENT_CONF" init $_init >/dev/null ||
+			die "enumdr init $_init failed"
 	fi
 	"$enumdrd" -d -c "$AGENT_CONF" 2>>"$_dir/agent.log" &
 	_apid=$!
